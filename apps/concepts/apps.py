@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ConceptsConfig(AppConfig):
+    name = "apps.concepts"
+    verbose_name = "Concepts"
+
+    def ready(self):
+        from apps.concepts.content import ConceptKind
+        from apps.concepts.models import resolve_concept_links
+        from apps.core import content, markdown
+
+        markdown.register_link_kind("", resolve_concept_links)
+        content.register(ConceptKind())

@@ -1,0 +1,27 @@
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from apps.concepts.models import Concept, Level
+
+
+@require_GET
+def concept_list(request: HttpRequest) -> HttpResponse:
+    levels = Level.objects.prefetch_related(
+        Prefetch("concepts", queryset=Concept.objects.for_cards().order_by("order", "title"))
+    )
+    return render(request, "concepts/concept_list.html", {"levels": levels})
+
+
+@require_GET
+def concept_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    concept = get_object_or_404(Concept.objects.select_related("level"), slug=slug)
+    context = {
+        "concept": concept,
+        "related": concept.related.for_cards().order_by("title"),
+        "backlinks": concept.linked_from.for_cards().order_by("title"),
+        "previous": concept.previous(),
+        "next": concept.next(),
+    }
+    return render(request, "concepts/concept_detail.html", context)

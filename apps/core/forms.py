@@ -1,0 +1,67 @@
+"""Form fields shared by every admin that edits written pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+_validate_url = URLValidator(schemes=["http", "https"])
+
+
+def validate_references(references: list[dict]) -> list[dict]:
+    """Raise ValidationError unless every reference has a title and an http(s) URL or none."""
+    for number, ref in enumerate(references, start=1):
+        if not ref.get("title"):
+            raise ValidationError(f"Reference {number} has no title.")
+        if ref.get("url"):
+            try:
+                _validate_url(ref["url"])
+            except ValidationError:
+                raise ValidationError(
+                    f"Reference {number}: “{ref['url']}” is not an http:// or https:// URL."
+                ) from None
+    return references
+
+
+class LinesField(forms.CharField):
+    """A list of strings edited as a textarea, one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class ReferencesField(forms.CharField):
+    """References edited as “Title | URL”, one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(
+                f"{ref['title']} | {ref['url']}" if ref.get("url") else ref["title"]
+                for ref in value
+            )
+        return value
+
+    def to_python(self, value) -> list[dict]:
+        text = super().to_python(value) or ""
+        references = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            title, _, url = line.rpartition("|") if "|" in line else (line, "", "")
+            references.append({"title": title.strip(), "url": url.strip()})
+        return references
+
+    def validate(self, value):
+        super().validate(value)
+        validate_references(value)

@@ -1,0 +1,109 @@
+"""What every page of written content has in common: Markdown rendered once, on save."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import models
+from django.db.models.signals import post_delete
+
+from apps.core import markdown
+
+#: Every concrete model of written pages, so that a page appearing, moving or going away can
+#: re-render the pages that link to it.
+PAGE_MODELS: list[type[MarkdownPage]] = []
+
+
+class MarkdownPage(models.Model):
+    """A page whose Markdown ``body`` is rendered into ``body_html`` and ``toc_html`` on save.
+
+    Subclasses set ``link_prefix`` (how other pages link to them: ``""`` for ``[[slug]]``,
+    ``"metric"`` for ``[[metric:slug]]``) and may override :meth:`after_render` to store what the
+    rendering found (for example outgoing links for backlinks).
+    """
+
+    link_prefix: str = ""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    summary = models.CharField(max_length=300, help_text="One sentence, shown in lists and search.")
+    body = models.TextField(help_text="Markdown. [[slug]] links to a concept, $…$ is maths.")
+    body_html = models.TextField(editable=False, default="")
+    toc_html = models.TextField(editable=False, default="")
+    broken_links = models.JSONField(editable=False, default=list)
+    references = models.JSONField(
+        default=list, blank=True, help_text="Primary sources: one per line, “Title | URL”."
+    )
+    aliases = models.JSONField(
+        default=list, blank=True, help_text="Other names readers search for, one per line."
+    )
+    # Fingerprint of the content as last loaded from or dumped to fixtures/; when the current
+    # content no longer matches it, somebody edited the page in the admin.
+    loaded_hash = models.CharField(max_length=64, editable=False, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls._meta.abstract:
+            PAGE_MODELS.append(cls)
+            post_delete.connect(_page_deleted, sender=cls, weak=False)
+
+    @property
+    def link_text(self) -> str:
+        return f"[[{self.link_prefix}:{self.slug}" if self.link_prefix else f"[[{self.slug}"
+
+    def render(self) -> markdown.Rendered:
+        rendered = markdown.render(self.body)
+        self.body_html = rendered.html
+        self.toc_html = rendered.toc_html
+        self.broken_links = rendered.broken_links
+        return rendered
+
+    def save(self, *args, **kwargs):
+        previous_slug = None
+        if self.pk:
+            previous_slug = (
+                type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            )
+        rendered = self.render()
+        super().save(*args, **kwargs)
+        self.after_render(rendered)
+        if previous_slug != self.slug:
+            rerender_pages_mentioning(self.link_text)
+            if previous_slug:
+                rerender_pages_mentioning(self.link_text.replace(self.slug, previous_slug))
+
+    def after_render(self, rendered: markdown.Rendered) -> None:
+        """Hook for subclasses: store what the rendering found. Runs after the row is saved."""
+
+    def rerender(self) -> None:
+        """Render again (a linked page appeared or went away) without touching ``updated_at``."""
+        rendered = self.render()
+        type(self).objects.filter(pk=self.pk).update(
+            body_html=self.body_html, toc_html=self.toc_html, broken_links=self.broken_links
+        )
+        self.after_render(rendered)
+
+
+def rerender_pages_mentioning(link_text: str) -> int:
+    """Re-render every page whose body contains ``link_text`` (e.g. ``[[kafka``)."""
+    count = 0
+    for model in PAGE_MODELS:
+        for page in model.objects.filter(body__contains=link_text):
+            page.rerender()
+            count += 1
+    return count
+
+
+def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
+    rerender_pages_mentioning(instance.link_text)
+
+
+def fingerprint(data: dict) -> str:
+    """A stable hash of a page's content, as exchanged with the fixture files."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

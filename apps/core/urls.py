@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("preview/markdown/", views.markdown_preview, name="markdown_preview"),
+]

@@ -1,0 +1,37 @@
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.core import markdown
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers a query, 503 when it does not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return JsonResponse(
+            {"status": "error", "database": "unreachable", "detail": type(exc).__name__},
+            status=503,
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_POST
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """The admin's live preview: Markdown in, sanitised HTML fragment out. Staff only."""
+    if not (request.user.is_active and request.user.is_staff):
+        return HttpResponseForbidden("The Markdown preview is for staff only.")
+    rendered = markdown.render(request.POST.get("body", ""))
+    return render(request, "core/markdown_preview.html", {"rendered": rendered})
