@@ -5,12 +5,53 @@ from __future__ import annotations
 from typing import Any
 
 from apps.concepts.models import Concept, Level
-from apps.core.content import ContentFileError, ContentKind
+from apps.core.content import ContentFileError, ContentKind, references_from_file
+
+#: The levels, in reading order: (slug, name, order, description).
+LEVELS = [
+    (
+        "foundations",
+        "Foundations",
+        10,
+        "How machines talk: clients and servers, the protocols between them, peer-to-peer.",
+    ),
+    (
+        "characteristics",
+        "Characteristics",
+        20,
+        "What you measure and promise: latency, availability, throughput, consistency, storage.",
+    ),
+    (
+        "building-blocks",
+        "Building blocks",
+        30,
+        "The parts every large system is built from: load balancers, rate limiters, queues.",
+    ),
+    (
+        "technologies",
+        "Technologies",
+        40,
+        "The named tools you will meet in a design review: ZooKeeper, Redis, Kafka, gRPC, Vizier.",
+    ),
+    (
+        "ml-lifecycle",
+        "ML lifecycle",
+        50,
+        "From problem statement to monitoring: the terms of each step of an ML system design.",
+    ),
+]
 
 
 class ConceptKind(ContentKind):
     directory = "concepts"
     model = Concept
+
+    def prepare(self) -> None:
+        """Create missing levels; a level renamed in the admin keeps its new name."""
+        for slug, name, order, description in LEVELS:
+            Level.objects.get_or_create(
+                slug=slug, defaults={"name": name, "order": order, "description": description}
+            )
 
     def pages(self):
         return Concept.objects.select_related("level").prefetch_related("related")
@@ -40,10 +81,7 @@ class ConceptKind(ContentKind):
             "summary": str(data["summary"]).strip(),
             "aliases": [str(alias) for alias in data.get("aliases") or []],
             "related": sorted(data.get("related") or []),
-            "references": [
-                {"title": str(ref["title"]), "url": str(ref.get("url", ""))}
-                for ref in data.get("references") or []
-            ],
+            "references": references_from_file(data),
             "body": data["body"].strip() + "\n",
         }
 

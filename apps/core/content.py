@@ -16,8 +16,10 @@ from typing import Any
 
 import yaml
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.forms import validate_references
 from apps.core.models import MarkdownPage, fingerprint
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
@@ -73,6 +75,21 @@ class ContentKind:
     def pages(self):
         return self.model.objects.all()
 
+    def prepare(self) -> None:
+        """Create what the pages depend on (e.g. the levels they belong to)."""
+
+
+def references_from_file(data: dict[str, Any]) -> list[dict[str, str]]:
+    """The ``references`` list of a file, validated like the admin validates it."""
+    references = [
+        {"title": str(ref.get("title", "")).strip(), "url": str(ref.get("url", "")).strip()}
+        for ref in data.get("references") or []
+    ]
+    try:
+        return validate_references(references)
+    except ValidationError as exc:
+        raise ContentFileError(f"{data['slug']}: {exc.messages[0]}") from None
+
 
 KINDS: list[ContentKind] = []
 
@@ -95,6 +112,8 @@ def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
     report = LoadReport()
     with transaction.atomic():
         saved = []
+        for kind in KINDS:
+            kind.prepare()
         for kind in KINDS:
             saved += _load_kind(kind, root / kind.directory, force, report)
         for kind, page, data in saved:

@@ -25,6 +25,7 @@ import nh3
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
 
 # --- Internal links ----------------------------------------------------------------------------
 
@@ -53,9 +54,7 @@ WIKI_LINK_RE = r"\[\[(?:(?P<kind>[a-z]+):)?(?P<slug>[a-z0-9][a-z0-9-]*)(?:#(?P<a
 
 def find_links(text: str) -> set[Link]:
     """Every internal link written in ``text``, without resolving it."""
-    return {
-        Link(m.group("kind") or "", m.group("slug")) for m in re.finditer(WIKI_LINK_RE, text)
-    }
+    return {Link(m.group("kind") or "", m.group("slug")) for m in re.finditer(WIKI_LINK_RE, text)}
 
 
 def resolve_links(links: set[Link]) -> dict[Link, tuple[str, str]]:
@@ -78,7 +77,7 @@ class WikiLinkProcessor(InlineProcessor):
         super().__init__(pattern, md)
         self.targets = targets
 
-    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's API)
+    def handleMatch(self, m, data):
         link = Link(m.group("kind") or "", m.group("slug"))
         target = self.targets.get(link)
         el = etree.Element("a")
@@ -116,17 +115,21 @@ class DisplayMathPreprocessor(Preprocessor):
 
         def replace(m: re.Match) -> str:
             mathml = latex_to_mathml(m.group("tex"), display=True)
-            placeholder = self.md.htmlStash.store(f'<div class="math-display">{mathml}</div>')
+            placeholder = self.md.htmlStash.store(
+                f'<div class="math-display" tabindex="0">{mathml}</div>'
+            )
             return f"\n\n{placeholder}\n\n"
 
         return self.BLOCK_RE.sub(replace, text).split("\n")
 
 
 class InlineMathProcessor(InlineProcessor):
-    def handleMatch(self, m, data):  # noqa: N802
-        return self.md.htmlStash.store(latex_to_mathml(m.group(1), display=False)), m.start(
-            0
-        ), m.end(0)
+    def handleMatch(self, m, data):
+        return (
+            self.md.htmlStash.store(latex_to_mathml(m.group(1), display=False)),
+            m.start(0),
+            m.end(0),
+        )
 
 
 # A `$` that opens maths is followed by a non-space; the closing one follows a non-space and is
@@ -134,12 +137,20 @@ class InlineMathProcessor(InlineProcessor):
 INLINE_MATH_RE = r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\d$])"
 
 
+class ScrollableTables(Treeprocessor):
+    """Wide tables scroll sideways on a phone; a keyboard user must be able to scroll them too."""
+
+    def run(self, root):
+        for table in root.iter("table"):
+            table.set("tabindex", "0")
+
+
 class HandbookExtension(Extension):
     def __init__(self, targets: dict[Link, tuple[str, str]], **kwargs):
         self.targets = targets
         super().__init__(**kwargs)
 
-    def extendMarkdown(self, md):  # noqa: N802
+    def extendMarkdown(self, md):
         # Raw HTML is never trusted: with these two gone, Markdown escapes it, so what an author
         # typed stays visible as text instead of being executed or silently deleted.
         md.preprocessors.deregister("html_block")
@@ -148,6 +159,7 @@ class HandbookExtension(Extension):
         md.preprocessors.register(DisplayMathPreprocessor(md), "display_math", 22)
         # Above backticks (190) would break `$x$` in code; below it and above emphasis is right.
         md.inlinePatterns.register(InlineMathProcessor(INLINE_MATH_RE, md), "inline_math", 185)
+        md.treeprocessors.register(ScrollableTables(md), "scrollable_tables", 0)
         # Above backslash escapes (180), so `[[slug\|text]]` works inside a table cell.
         md.inlinePatterns.register(
             WikiLinkProcessor(WIKI_LINK_RE, md, self.targets), "wiki_link", 182
@@ -179,6 +191,8 @@ ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height", "loading"},
+    "table": {"tabindex"},
+    "div": {"tabindex"},
     "th": {"align", "colspan", "rowspan", "scope"},
     "td": {"align", "colspan", "rowspan"},
     "ol": {"start"},
@@ -191,6 +205,9 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     # nh3 already drops javascript: and friends from href/src; images may not load data: URLs or
     # any other origin, which keeps the CSP's img-src and the page weight honest.
     if tag == "img" and attribute == "src" and not value.startswith("/"):
+        return None
+    # Focusable (for scrolling) but never a trap in the tab order.
+    if attribute == "tabindex" and value != "0":
         return None
     return value
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from django.db import models
-from django.db.models.signals import post_delete
+from django.db.models.signals import class_prepared, post_delete
 
 from apps.core import markdown
 
@@ -46,23 +46,6 @@ class MarkdownPage(models.Model):
     class Meta:
         abstract = True
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if not cls._meta.abstract:
-            PAGE_MODELS.append(cls)
-            post_delete.connect(_page_deleted, sender=cls, weak=False)
-
-    @property
-    def link_text(self) -> str:
-        return f"[[{self.link_prefix}:{self.slug}" if self.link_prefix else f"[[{self.slug}"
-
-    def render(self) -> markdown.Rendered:
-        rendered = markdown.render(self.body)
-        self.body_html = rendered.html
-        self.toc_html = rendered.toc_html
-        self.broken_links = rendered.broken_links
-        return rendered
-
     def save(self, *args, **kwargs):
         previous_slug = None
         if self.pk:
@@ -76,6 +59,17 @@ class MarkdownPage(models.Model):
             rerender_pages_mentioning(self.link_text)
             if previous_slug:
                 rerender_pages_mentioning(self.link_text.replace(self.slug, previous_slug))
+
+    @property
+    def link_text(self) -> str:
+        return f"[[{self.link_prefix}:{self.slug}" if self.link_prefix else f"[[{self.slug}"
+
+    def render(self) -> markdown.Rendered:
+        rendered = markdown.render(self.body)
+        self.body_html = rendered.html
+        self.toc_html = rendered.toc_html
+        self.broken_links = rendered.broken_links
+        return rendered
 
     def after_render(self, rendered: markdown.Rendered) -> None:
         """Hook for subclasses: store what the rendering found. Runs after the row is saved."""
@@ -97,6 +91,15 @@ def rerender_pages_mentioning(link_text: str) -> int:
             page.rerender()
             count += 1
     return count
+
+
+def _register_page_model(sender, **kwargs) -> None:
+    if issubclass(sender, MarkdownPage) and not sender._meta.abstract:
+        PAGE_MODELS.append(sender)
+        post_delete.connect(_page_deleted, sender=sender, weak=False)
+
+
+class_prepared.connect(_register_page_model)
 
 
 def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:

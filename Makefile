@@ -1,0 +1,65 @@
+# MLSD Handbook. Two commands are the contract: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format check-python install install-dev migrate content reset clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
+	  echo "MLSD Handbook needs Python 3.12 or newer (3.13 is pinned in .python-version);"; \
+	  echo "'$(PYTHON)' is $$($(PYTHON) --version 2>&1). Install 3.13 or run: make PYTHON=python3.13 run"; \
+	  exit 1; }
+
+$(PY): | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+content: migrate
+	$(PY) manage.py load_content
+
+## Set everything up and serve the site on http://127.0.0.1:8000 (SQLite unless DATABASE_URL).
+run: content
+	@echo "Serving MLSD Handbook on http://$(HOST):$(PORT)/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Install the dev tools, lint, and run every test (browser tests need Debian's chromium).
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Throw away the local SQLite database and load the content afresh.
+reset: install
+	rm -f db.sqlite3
+	$(MAKE) content
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

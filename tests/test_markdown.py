@@ -1,0 +1,126 @@
+"""The one Markdown pipeline: features it must support and attacks it must stop."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from apps.core.markdown import render, sanitise
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+
+def elements(html: str) -> list[tuple[str, dict]]:
+    parser = _Elements()
+    parser.feed(html)
+    return parser.elements
+
+
+def assert_inert(html: str) -> None:
+    """No element that runs code, loads a frame, submits, or styles the page survives."""
+    for tag, attrs in elements(html):
+        assert tag not in {"script", "iframe", "form", "style", "object", "embed", "input"}, tag
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"<{tag} {name}>"
+            assert name != "style", f"<{tag} style>"
+            if name in {"href", "src", "action", "formaction", "xlink:href"}:
+                assert not (value or "").strip().lower().startswith(("javascript:", "data:"))
+
+
+ATTACKS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">x</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+    '<p style="background:url(javascript:alert(1))">x</p>',
+    '<iframe src="https://evil.example"></iframe>',
+    '<form action="https://evil.example"><input name=x></form>',
+    "<svg><script>alert(1)</script></svg>",
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+    '<details open ontoggle="alert(1)">',
+    "<style>body{display:none}</style>",
+    '<a href="&#106;avascript:alert(1)">x</a>',
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_markdown_never_lets_an_attack_through(attack):
+    assert_inert(render(f"Before\n\n{attack}\n\nAfter").html)
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_sanitiser_itself_strips_raw_html_attacks(attack):
+    # The sanitiser is the last line of defence, so it must hold on raw HTML too.
+    assert_inert(sanitise(attack))
+
+
+def test_raw_html_is_shown_as_text_not_deleted():
+    html = render("Use <b>bold</b> carefully").html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_headings_get_stable_anchors_and_a_table_of_contents():
+    rendered = render("## How it works\n\ntext\n\n### Three-way handshake {#handshake}\n\nmore")
+    assert '<h2 id="how-it-works">' in rendered.html
+    assert '<h3 id="handshake">' in rendered.html
+    assert 'href="#how-it-works"' in rendered.toc_html
+    assert 'href="#handshake"' in rendered.toc_html
+
+
+def test_tables_code_admonitions_and_footnotes():
+    html = render(
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        '```python\nx = 1\n```\n\n!!! note "Heads up"\n    body\n\nText[^1]\n\n[^1]: A note.\n'
+    ).html
+    assert "<table>" in html and "<td>1</td>" in html
+    assert '<div class="highlight">' in html and '<span class="n">x</span>' in html
+    assert '<div class="admonition note">' in html and "Heads up" in html
+    assert 'class="footnote"' in html and 'href="#fn:1"' in html
+
+
+def test_inline_and_display_maths_become_mathml():
+    html = render("Energy $E = mc^2$ here.\n\n$$\n\\frac{TP}{TP + FP}\n$$\n").html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in html
+    assert "<mfrac>" in html
+
+
+def test_dollar_amounts_and_code_keep_their_dollars():
+    html = render("It costs $5 and $10.\n\n`$x$` stays code.").html
+    assert "<math" not in html
+    assert "$5 and $10" in html
+    assert "<code>$x$</code>" in html
+
+
+def test_bad_latex_is_marked_not_crashed():
+    html = render(r"Broken $\frac{1}{$ maths").html
+    assert "math-error" in html or "<math" in html
+
+
+@pytest.mark.django_db
+def test_known_concept_link_resolves_and_unknown_is_flagged():
+    rendered = render(
+        "See [[tcp]], [[tcp|the TCP page]], [[tcp#three-way-handshake|handshake]] "
+        "and [[no-such-page]]."
+    )
+    assert '<a class="internal-link" href="/concepts/tcp/">' in rendered.html
+    assert ">the TCP page</a>" in rendered.html
+    assert 'href="/concepts/tcp/#three-way-handshake"' in rendered.html
+    assert 'class="broken-link"' in rendered.html
+    assert rendered.broken_links == ["no-such-page"]
+
+
+@pytest.mark.django_db
+def test_link_with_escaped_pipe_works_inside_a_table():
+    html = render("| a | b |\n|---|---|\n| [[tcp\\|TCP]] | x |\n").html
+    assert '<td><a class="internal-link" href="/concepts/tcp/">TCP</a></td>' in html
