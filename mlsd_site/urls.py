@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.metrics.api import api
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("concepts/", include("apps.concepts.urls")),
+    path("metrics/", include("apps.metrics.urls")),
+    path("api/", api.urls),
+    path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,6 +6,7 @@ import pytest
 
 from apps.concepts.models import Concept
 from apps.core.content import FIXTURES_DIR, read_file
+from apps.metrics.models import Metric
 
 SYSTEMS_SLUGS = [
     "client-server",
@@ -61,10 +62,9 @@ def test_systems_page_follows_the_anatomy(slug):
 
 
 @pytest.mark.django_db
-def test_loaded_concepts_have_no_broken_links_and_every_alias_anchor_exists():
-    for concept in Concept.objects.all():
-        broken = [link for link in concept.broken_links if not link.startswith("metric:")]
-        assert broken == [], f"{concept.slug}: {broken}"
+def test_loaded_pages_have_no_broken_links_and_every_alias_anchor_exists():
+    for concept in [*Concept.objects.all(), *Metric.objects.all()]:
+        assert concept.broken_links == [], f"{concept.slug}: {concept.broken_links}"
         for alias in concept.aliases:
             if "#" in alias:
                 anchor = alias.split("#", 1)[1]

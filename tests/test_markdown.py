@@ -82,7 +82,7 @@ def test_tables_code_admonitions_and_footnotes():
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
         '```python\nx = 1\n```\n\n!!! note "Heads up"\n    body\n\nText[^1]\n\n[^1]: A note.\n'
     ).html
-    assert "<table>" in html and "<td>1</td>" in html
+    assert '<table tabindex="0">' in html and "<td>1</td>" in html
     assert '<div class="highlight">' in html and '<span class="n">x</span>' in html
     assert '<div class="admonition note">' in html and "Heads up" in html
     assert 'class="footnote"' in html and 'href="#fn:1"' in html

@@ -30,6 +30,14 @@
     });
   }
 
+  // A range slider shows its value in the <output for="…"> beside it.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input.type !== "range" || !input.id) return;
+    var output = document.querySelector('output[for="' + input.id + '"]');
+    if (output) output.value = input.value;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     setupThemeToggle();
   });

@@ -1,0 +1,157 @@
+"""JSON API for the calculators. Every endpoint is a POST that computes and changes nothing.
+
+Errors have one shape, whoever finds them (the schema or the computation):
+``{"detail": [{"loc": ["body", "<field>"], "msg": "<what is wrong>"}]}`` with 422 for a body
+that does not fit the schema and 400 for values the computation refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
+
+from apps.metrics import computations
+from apps.metrics.computations import InputError
+
+api = NinjaAPI(
+    title="MLSD Handbook calculators",
+    version="1",
+    description="Metric computations that agree with scikit-learn and pycocotools.",
+    urls_namespace="api",
+)
+
+Values = Annotated[list[float], Field(min_length=1, max_length=computations.MAX_VALUES)]
+Labels = Annotated[list[int | str], Field(min_length=1, max_length=computations.MAX_VALUES)]
+Rows = Annotated[list[list[float]], Field(min_length=1, max_length=computations.MAX_VALUES)]
+Box = Annotated[list[float], Field(min_length=4, max_length=4)]
+
+
+@api.exception_handler(InputError)
+def input_error(request: HttpRequest, exc: InputError):
+    return api.create_response(
+        request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status=400
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def schema_error(request: HttpRequest, exc: NinjaValidationError):
+    detail = [
+        {"loc": list(error.get("loc", [])), "msg": error.get("msg", "invalid value")}
+        for error in exc.errors
+    ]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+class BinaryIn(Schema):
+    y_true: Values
+    y_score: Values | None = None
+    y_pred: Values | None = None
+    threshold: float = 0.5
+    beta: float = 1.0
+
+
+class MulticlassIn(Schema):
+    y_true: Labels
+    y_pred: Labels
+
+
+class RegressionIn(Schema):
+    y_true: Values
+    y_pred: Values
+    n_features: int | None = None
+    delta: float = 1.0
+
+
+class RankingIn(Schema):
+    y_true: Rows
+    y_score: Rows
+    k: int = 10
+
+
+class IoUIn(Schema):
+    box_a: Box
+    box_b: Box
+
+
+class GroundTruth(Schema):
+    image_id: int | str
+    category_id: int | str
+    bbox: Box
+
+
+class Detection(GroundTruth):
+    score: float
+
+
+class DetectionIn(Schema):
+    ground_truths: Annotated[list[GroundTruth], Field(max_length=computations.MAX_BOXES)]
+    detections: Annotated[list[Detection], Field(max_length=computations.MAX_BOXES)]
+
+
+class SegmentationIn(Schema):
+    y_true: Annotated[list[list[int]], Field(min_length=1)]
+    y_pred: Annotated[list[list[int]], Field(min_length=1)]
+    num_classes: int
+
+
+class DiscountedReturnIn(Schema):
+    rewards: Values
+    gamma: float
+
+
+class LatencyIn(Schema):
+    samples_ms: Values
+    bins: int = 20
+
+
+def _compute(name: str, payload: Schema) -> dict[str, Any]:
+    return computations.CALCULATORS[name](**payload.dict())
+
+
+@api.post("/calculators/binary-classification", summary="Binary classification metrics")
+def binary_classification(request: HttpRequest, payload: BinaryIn):
+    return _compute("binary-classification", payload)
+
+
+@api.post("/calculators/multiclass-classification", summary="Multiclass classification metrics")
+def multiclass_classification(request: HttpRequest, payload: MulticlassIn):
+    return _compute("multiclass-classification", payload)
+
+
+@api.post("/calculators/regression", summary="Regression metrics")
+def regression(request: HttpRequest, payload: RegressionIn):
+    return _compute("regression", payload)
+
+
+@api.post("/calculators/ranking", summary="Ranking metrics at k, averaged over queries")
+def ranking(request: HttpRequest, payload: RankingIn):
+    return _compute("ranking", payload)
+
+
+@api.post("/calculators/iou", summary="Intersection over union of two boxes")
+def iou(request: HttpRequest, payload: IoUIn):
+    return _compute("iou", payload)
+
+
+@api.post("/calculators/detection", summary="COCO-style mAP for bounding boxes")
+def detection(request: HttpRequest, payload: DetectionIn):
+    return _compute("detection", payload)
+
+
+@api.post("/calculators/segmentation", summary="Per-class IoU and mIoU of two label grids")
+def segmentation(request: HttpRequest, payload: SegmentationIn):
+    return _compute("segmentation", payload)
+
+
+@api.post("/calculators/discounted-return", summary="Discounted return at every step")
+def discounted_return(request: HttpRequest, payload: DiscountedReturnIn):
+    return _compute("discounted-return", payload)
+
+
+@api.post("/calculators/latency", summary="Latency percentiles and histogram")
+def latency(request: HttpRequest, payload: LatencyIn):
+    return _compute("latency", payload)

@@ -1,0 +1,160 @@
+"""Which metrics to use: offline metrics for the model and the online metrics to pair them with.
+
+The rules are deliberately few and explicit, so a reader can see why a metric is recommended.
+The design-doc wizard asks the same questions and reuses :func:`recommend`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TASKS = [
+    ("binary", "Binary classification"),
+    ("multiclass", "Multiclass classification"),
+    ("regression", "Regression"),
+    ("ranking", "Ranking or recommendation"),
+    ("detection", "Object detection"),
+    ("segmentation", "Segmentation"),
+    ("rl", "Reinforcement learning"),
+]
+IMBALANCE = [
+    ("balanced", "Roughly balanced (minority above 20 %)"),
+    ("moderate", "Moderate (minority 2–20 %)"),
+    ("severe", "Severe (minority below 2 %)"),
+]
+COSTLIER = [
+    ("equal", "About the same"),
+    ("fp", "False positives (false alarms) cost more"),
+    ("fn", "False negatives (misses) cost more"),
+]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    slug: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Advice:
+    offline: list[Recommendation]
+    online: list[Recommendation]
+    system: list[Recommendation]
+
+
+def _classification(imbalance: str, costlier: str) -> list[Recommendation]:
+    picks: list[Recommendation] = []
+    if imbalance == "balanced":
+        picks.append(Recommendation("accuracy", "Classes are balanced, so accuracy is honest."))
+    else:
+        picks.append(
+            Recommendation(
+                "pr-auc",
+                "With a rare positive class, PR-AUC shows how well positives are found "
+                "without being flattered by the many easy negatives.",
+            )
+        )
+    if costlier == "fp":
+        picks.append(Recommendation("precision", "False alarms are expensive: watch precision."))
+        picks.append(
+            Recommendation("f-beta", "F-beta with beta < 1 (e.g. 0.5) weights precision more.")
+        )
+    elif costlier == "fn":
+        picks.append(Recommendation("recall", "Misses are expensive: watch recall."))
+        picks.append(Recommendation("f-beta", "F-beta with beta > 1 (e.g. 2) weights recall more."))
+    else:
+        picks.append(Recommendation("f1-score", "One number that balances precision and recall."))
+    picks.append(
+        Recommendation(
+            "roc-auc" if imbalance == "balanced" else "mcc",
+            "Threshold-free ranking quality."
+            if imbalance == "balanced"
+            else "MCC stays informative when classes are skewed, unlike accuracy.",
+        )
+    )
+    picks.append(
+        Recommendation("log-loss", "Checks the probabilities themselves, needed when scores are "
+                       "used as probabilities (bidding, ranking blends).")
+    )  # fmt: skip
+    return picks
+
+
+def recommend(
+    task: str, imbalance: str = "balanced", costlier: str = "equal", ranked: bool = False
+) -> Advice:
+    """Offline, online and system metrics for a task, each with a one-line reason."""
+    if task in {"binary", "multiclass"}:
+        offline = _classification(imbalance, costlier)
+        if task == "multiclass":
+            offline.insert(
+                0,
+                Recommendation("confusion-matrix", "Shows which classes are confused with which."),
+            )
+    elif task == "regression":
+        offline = [
+            Recommendation("mae", "Error in the target's own units; robust to a few outliers."),
+            Recommendation("rmse", "Penalises large errors more than MAE; same units."),
+            Recommendation("r-squared", "Share of variance explained, comparable across targets."),
+            Recommendation(
+                "huber-loss", "A training loss between MSE and MAE when outliers exist."
+            ),
+        ]
+    elif task == "ranking":
+        offline = [
+            Recommendation("ndcg", "Graded relevance with a position discount: the standard."),
+            Recommendation(
+                "map-at-k", "Binary relevance, rewards putting all relevant items high."
+            ),
+            Recommendation("mrr", "When only the first relevant result matters (search, Q&A)."),
+            Recommendation("recall-at-k", "For candidate generation: did the item make the cut?"),
+        ]
+    elif task == "detection":
+        offline = [
+            Recommendation("mean-average-precision", "COCO mAP@[.5:.95] is the common yardstick."),
+            Recommendation("average-precision", "Per-class AP shows which classes lag."),
+            Recommendation("iou", "Localisation quality of a single box."),
+        ]
+    elif task == "segmentation":
+        offline = [
+            Recommendation("miou", "Mean IoU over classes, the standard for semantic masks."),
+            Recommendation("iou", "Per-class IoU to find the weak classes."),
+        ]
+    elif task == "rl":
+        offline = [
+            Recommendation("discounted-return", "What the agent optimises, per episode."),
+            Recommendation("reward", "Average episode reward, the headline number."),
+            Recommendation("q-value", "Check value estimates against observed returns."),
+        ]
+    else:
+        raise ValueError(f"unknown task {task!r}")
+
+    if ranked and task not in {"ranking"}:
+        offline.append(
+            Recommendation(
+                "precision-at-k", "Users see a ranked list: measure the top k they actually see."
+            )
+        )
+        offline.append(Recommendation("ndcg", "Position-aware quality of the ranked output."))
+
+    online = [Recommendation("conversion-rate", "The action the product exists for.")]
+    if ranked or task in {"ranking", "binary"}:
+        online.insert(0, Recommendation("ctr", "Do users act on what the model shows?"))
+    online += [
+        Recommendation("user-retention", "Long-term value: do users come back?"),
+        Recommendation("engagement-time", "Guardrail: time spent, read with care."),
+    ]
+    system = [
+        Recommendation("latency-percentiles", "p99 inside the latency budget."),
+        Recommendation("throughput", "Peak QPS the serving fleet must sustain."),
+    ]
+    return Advice(offline=_unique(offline), online=online, system=system)
+
+
+def _unique(items: list[Recommendation]) -> list[Recommendation]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.slug not in seen:
+            seen.add(item.slug)
+            out.append(item)
+    return out

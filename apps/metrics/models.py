@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+
+from apps.concepts.models import Concept
+from apps.core.markdown import latex_to_mathml, sanitise
+from apps.core.models import MarkdownPage
+
+
+class Family(models.Model):
+    """A group of metrics for one kind of task, read in order."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    order = models.PositiveSmallIntegerField(unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name_plural = "families"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MetricQuerySet(models.QuerySet):
+    def for_cards(self):
+        return self.only("slug", "name", "summary", "family_id", "order")
+
+
+class Metric(MarkdownPage):
+    """A metric's reference page. Its body has the sections Definition, When to use it,
+    Pitfalls, Worked example, and Offline and online."""
+
+    CALCULATORS = [
+        ("binary-classification", "Binary classification"),
+        ("multiclass-classification", "Multiclass classification"),
+        ("regression", "Regression"),
+        ("ranking", "Ranking"),
+        ("iou", "IoU of two boxes"),
+        ("detection", "Object detection (COCO mAP)"),
+        ("segmentation", "Segmentation (mIoU)"),
+        ("discounted-return", "Discounted return"),
+        ("latency", "Latency percentiles"),
+        ("throughput", "Throughput"),
+        ("energy", "Energy"),
+        ("ctr", "Click-through rate"),
+        ("dau-mau", "DAU/MAU stickiness"),
+        ("retention", "Retention"),
+        ("conversion-rate", "Conversion rate"),
+    ]
+
+    link_prefix = "metric"
+
+    name = models.CharField(max_length=120)
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="metrics")
+    order = models.PositiveIntegerField(default=0)
+    formula = models.TextField(blank=True, help_text="LaTeX, rendered to MathML on save.")
+    formula_html = models.TextField(editable=False, default="")
+    value_range = models.CharField("range", max_length=40, blank=True, help_text="e.g. [0, 1]")
+    higher_is_better = models.BooleanField(default=True)
+    calculator = models.CharField(max_length=40, blank=True, choices=CALCULATORS)
+    example = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The worked example's calculator input and expected values; checked by tests.",
+    )
+    related = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
+    concepts = models.ManyToManyField(Concept, blank=True, related_name="metrics")
+    links_to_concepts = models.ManyToManyField(
+        Concept, related_name="linked_from_metrics", editable=False
+    )
+
+    objects = MetricQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family__order", "order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("metrics:detail", args=[self.slug])
+
+    def render(self):
+        self.formula_html = (
+            sanitise(latex_to_mathml(self.formula, display=True)) if self.formula else ""
+        )
+        return super().render()
+
+    def after_render(self, rendered) -> None:
+        slugs = {link.slug for link in rendered.links if link.kind == ""}
+        self.links_to_concepts.set(Concept.objects.filter(slug__in=slugs))
+
+    @property
+    def direction(self) -> str:
+        return "Higher is better" if self.higher_is_better else "Lower is better"
+
+
+def resolve_metric_links(slugs: set[str]) -> dict[str, tuple[str, str]]:
+    return {
+        slug: (reverse("metrics:detail", args=[slug]), name)
+        for slug, name in Metric.objects.filter(slug__in=slugs).values_list("slug", "name")
+    }

@@ -1,0 +1,70 @@
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.metrics import chooser, results
+from apps.metrics.forms import FORMS, CalculatorForm, ChooserForm
+from apps.metrics.models import Family, Metric
+
+
+@require_GET
+def metric_list(request: HttpRequest) -> HttpResponse:
+    families = Family.objects.prefetch_related(
+        Prefetch("metrics", queryset=Metric.objects.for_cards().order_by("order", "name"))
+    )
+    return render(request, "metrics/metric_list.html", {"families": families})
+
+
+def _detail_context(metric: Metric, form: CalculatorForm | None) -> dict:
+    result = form.calculate() if form is not None and form.is_bound else None
+    return {
+        "metric": metric,
+        "related": metric.related.for_cards().order_by("name"),
+        "concepts": metric.concepts.only("slug", "title", "summary").order_by("title"),
+        "form": form,
+        "result": result,
+        **results.present(metric.calculator, result),
+    }
+
+
+def _get_metric(slug: str) -> Metric:
+    return get_object_or_404(Metric.objects.select_related("family"), slug=slug)
+
+
+@require_GET
+def metric_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The reference page; its calculator starts filled in with the worked example."""
+    metric = _get_metric(slug)
+    form_class = FORMS.get(metric.calculator)
+    form = form_class.from_example(metric.example) if form_class else None
+    return render(request, "metrics/metric_detail.html", _detail_context(metric, form))
+
+
+@require_POST
+def metric_calculate(request: HttpRequest, slug: str) -> HttpResponse:
+    """Compute on the user's numbers: a results fragment for HTMX, the whole page otherwise."""
+    metric = _get_metric(slug)
+    form_class = FORMS.get(metric.calculator)
+    if form_class is None:
+        raise Http404("This metric has no calculator.")
+    context = _detail_context(metric, form_class(request.POST))
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "metrics/metric_detail.html#calculator-results", context)
+    return render(request, "metrics/metric_detail.html", context)
+
+
+@require_GET
+def metric_chooser(request: HttpRequest) -> HttpResponse:
+    """Recommend offline and online metrics from four questions about the task."""
+    form = ChooserForm(request.GET or None)
+    advice = None
+    metrics = {}
+    if form.is_valid():
+        advice = chooser.recommend(**form.cleaned_data)
+        slugs = {r.slug for group in (advice.offline, advice.online, advice.system) for r in group}
+        metrics = Metric.objects.for_cards().in_bulk(slugs, field_name="slug")
+    context = {"form": form, "advice": advice, "metrics": metrics}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "metrics/metric_chooser.html#advice", context)
+    return render(request, "metrics/metric_chooser.html", context)

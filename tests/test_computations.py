@@ -1,0 +1,908 @@
+"""Specification of apps.metrics.computations.
+
+scikit-learn, scipy and pycocotools are the oracles: on generated inputs the module must agree
+with them to 1e-9 wherever a metric is defined. Where it deliberately differs (None and a
+warning instead of a substituted number), the tests pin that down instead.
+"""
+
+import contextlib
+import io
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+from sklearn import metrics
+
+from apps.metrics.computations import (
+    CALCULATORS,
+    MAX_BOXES,
+    MAX_VALUES,
+    InputError,
+    binary_classification,
+    conversion_rate,
+    ctr,
+    dau_mau,
+    detection,
+    discounted_return,
+    energy,
+    iou,
+    latency,
+    multiclass_classification,
+    parse_labels,
+    parse_numbers,
+    ranking,
+    regression,
+    retention,
+    segmentation,
+    throughput,
+)
+
+PROPERTY = settings(deadline=None, max_examples=100)
+
+
+def close(ours, oracle) -> bool:
+    return math.isclose(ours, float(oracle), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def quietly(function, *args, **kwargs):
+    """Call an oracle without its UndefinedMetricWarnings or progress prints."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+def mentions(result: dict, *words: str) -> bool:
+    return any(all(word in warning for word in words) for warning in result["warnings"])
+
+
+# --- Binary classification -------------------------------------------------------------------
+
+# A few fixed values make ties (and exact 0 and 1 for log loss clipping) common.
+probability = st.one_of(st.sampled_from([0.0, 0.2, 0.5, 0.8, 1.0]), st.floats(0, 1))
+
+
+@st.composite
+def binary_cases(draw, score=probability):
+    n = draw(st.integers(1, 40))
+    y_true = draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))
+    y_score = draw(st.lists(score, min_size=n, max_size=n))
+    threshold = draw(st.one_of(st.sampled_from([0.0, 0.5, 0.8, 1.0]), st.floats(0, 1)))
+    beta = draw(st.floats(0.1, 10))
+    return y_true, y_score, threshold, beta
+
+
+@PROPERTY
+@given(binary_cases())
+def test_binary_classification_matches_scikit_learn(case):
+    y_true, y_score, threshold, beta = case
+    result = binary_classification(y_true, y_score=y_score, threshold=threshold, beta=beta)
+    y_pred = (np.array(y_score) >= threshold).astype(int)
+
+    tn, fp, fn, tp = metrics.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    assert (result["tn"], result["fp"], result["fn"], result["tp"]) == (tn, fp, fn, tp)
+    assert close(result["accuracy"], metrics.accuracy_score(y_true, y_pred))
+    assert close(result["log_loss"], metrics.log_loss(y_true, y_score, labels=[0, 1]))
+    oracles = {
+        "precision": lambda: metrics.precision_score(y_true, y_pred, zero_division=0),
+        "recall": lambda: metrics.recall_score(y_true, y_pred, zero_division=0),
+        "specificity": lambda: metrics.recall_score(y_true, y_pred, pos_label=0),
+        "f1": lambda: metrics.f1_score(y_true, y_pred),
+        "f_beta": lambda: metrics.fbeta_score(y_true, y_pred, beta=beta),
+        "mcc": lambda: metrics.matthews_corrcoef(y_true, y_pred),
+        "balanced_accuracy": lambda: metrics.balanced_accuracy_score(y_true, y_pred),
+        "roc_auc": lambda: metrics.roc_auc_score(y_true, y_score),
+        "average_precision": lambda: metrics.average_precision_score(y_true, y_score),
+    }
+    for key, oracle in oracles.items():
+        if result[key] is not None:
+            assert close(result[key], quietly(oracle)), key
+
+    if len(set(y_true)) == 2:
+        fpr, tpr, roc_thresholds = metrics.roc_curve(y_true, y_score, drop_intermediate=False)
+        assert [p["threshold"] for p in result["roc_curve"]] == [None, *roc_thresholds[1:]]
+        assert [p["fpr"] for p in result["roc_curve"]] == pytest.approx(fpr, rel=1e-9, abs=1e-12)
+        assert [p["tpr"] for p in result["roc_curve"]] == pytest.approx(tpr, rel=1e-9, abs=1e-12)
+        precision, recall, pr_thresholds = metrics.precision_recall_curve(y_true, y_score)
+        assert [p["threshold"] for p in result["pr_curve"]] == [*pr_thresholds, None]
+        ours_precision = [p["precision"] for p in result["pr_curve"]]
+        assert ours_precision == pytest.approx(precision, rel=1e-9, abs=1e-12)
+        ours_recall = [p["recall"] for p in result["pr_curve"]]
+        assert ours_recall == pytest.approx(recall, rel=1e-9, abs=1e-12)
+    else:
+        assert result["roc_auc"] is None
+        assert result["average_precision"] is None
+        assert result["roc_curve"] is None and result["pr_curve"] is None
+        assert mentions(result, "only one class")
+
+
+@PROPERTY
+@given(binary_cases(score=st.floats(-5, 5)))
+def test_binary_scores_need_not_be_probabilities(case):
+    y_true, y_score, threshold, _ = case
+    assume(min(y_score) < 0 or max(y_score) > 1)
+    assume(len(set(y_true)) == 2)
+    result = binary_classification(y_true, y_score=y_score, threshold=threshold)
+    assert result["log_loss"] is None
+    assert mentions(result, "log_loss", "probabilities in [0, 1]")
+    assert close(result["roc_auc"], metrics.roc_auc_score(y_true, y_score))
+    assert close(result["average_precision"], metrics.average_precision_score(y_true, y_score))
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.sampled_from([0, 1]), st.sampled_from([0, 1])), min_size=1))
+def test_binary_hard_predictions_match_scikit_learn_and_have_no_ranking_metrics(pairs):
+    y_true, y_pred = (list(column) for column in zip(*pairs, strict=True))
+    result = binary_classification(y_true, y_pred=y_pred)
+    assert close(result["accuracy"], metrics.accuracy_score(y_true, y_pred))
+    if result["f1"] is not None:
+        assert close(result["f1"], quietly(metrics.f1_score, y_true, y_pred))
+    if result["mcc"] is not None:
+        assert close(result["mcc"], metrics.matthews_corrcoef(y_true, y_pred))
+    assert result["threshold"] is None
+    for key in ("roc_auc", "average_precision", "log_loss", "roc_curve", "pr_curve"):
+        assert result[key] is None
+    assert mentions(result, "need scores")
+
+
+def test_binary_hand_checked_example():
+    result = binary_classification([1, 1, 0, 0, 1], y_score=[0.9, 0.4, 0.6, 0.1, 0.5])
+    assert (result["tp"], result["fp"], result["tn"], result["fn"]) == (2, 1, 1, 1)
+    assert result["precision"] == pytest.approx(2 / 3)
+    assert result["recall"] == pytest.approx(2 / 3)
+    assert result["specificity"] == pytest.approx(1 / 2)
+    assert result["roc_curve"][0] == {"fpr": 0.0, "tpr": 0.0, "threshold": None}
+    assert result["pr_curve"][-1] == {"recall": 0.0, "precision": 1.0, "threshold": None}
+
+
+def test_binary_log_loss_clips_certain_mistakes_like_current_scikit_learn():
+    result = binary_classification([1, 0], y_score=[0.0, 1.0])
+    assert result["log_loss"] == pytest.approx(-math.log(np.finfo(float).eps), rel=1e-12)
+
+
+# --- Multiclass classification ---------------------------------------------------------------
+
+
+@st.composite
+def multiclass_cases(draw):
+    alphabet = draw(st.sampled_from([[0, 1, 2, 3, 4], ["cat", "dog", "emu"], [-1, 7]]))
+    n = draw(st.integers(1, 40))
+    y_true = draw(st.lists(st.sampled_from(alphabet), min_size=n, max_size=n))
+    y_pred = draw(st.lists(st.sampled_from(alphabet), min_size=n, max_size=n))
+    return y_true, y_pred
+
+
+@PROPERTY
+@given(multiclass_cases())
+def test_multiclass_classification_matches_scikit_learn(case):
+    y_true, y_pred = case
+    result = multiclass_classification(y_true, y_pred)
+    labels = result["labels"]
+    assert labels == sorted(set(y_true) | set(y_pred))
+    assert close(result["accuracy"], metrics.accuracy_score(y_true, y_pred))
+    oracle_matrix = quietly(metrics.confusion_matrix, y_true, y_pred, labels=labels)
+    assert result["confusion_matrix"] == oracle_matrix.tolist()
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=None, zero_division=0.0
+    )
+    for i, label in enumerate(labels):
+        per_class = result["per_class"][str(label)]
+        assert per_class["support"] == support[i]
+        assert close(per_class["f1"], f1[i])
+        for key, oracle in (("precision", precision[i]), ("recall", recall[i])):
+            if per_class[key] is None:
+                assert oracle == 0.0
+            else:
+                assert close(per_class[key], oracle)
+    for average in ("macro", "micro", "weighted"):
+        oracle = metrics.precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=average, zero_division=0.0
+        )
+        for key, value in zip(("precision", "recall", "f1"), oracle, strict=False):
+            assert close(result[average][key], value), (average, key)
+
+
+def test_multiclass_reports_undefined_per_class_values_but_averages_them_as_zero():
+    result = multiclass_classification(["a", "b", "b"], ["a", "a", "c"])
+    assert result["per_class"]["b"]["precision"] is None
+    assert mentions(result, "precision", "b", "never predicted")
+    assert result["per_class"]["c"]["recall"] is None
+    assert mentions(result, "recall", "c", "absent from y_true")
+    # a: precision 1/2; b and c count as 0.
+    assert result["macro"]["precision"] == pytest.approx((0.5 + 0 + 0) / 3)
+
+
+# --- Regression ------------------------------------------------------------------------------
+
+# Multiples of 1/8 make every sum exact, so any summation order gives the same bits; the second
+# strategy adds general floats where the spread is wide enough that summation order cannot
+# matter at 1e-9.
+exact = st.integers(-800, 800).map(lambda i: i / 8)
+general = st.floats(-1e3, 1e3, allow_subnormal=False)
+
+
+@st.composite
+def regression_cases(draw):
+    value = draw(st.sampled_from([exact, general]))
+    n = draw(st.integers(1, 40))
+    y_true = draw(st.lists(value, min_size=n, max_size=n))
+    y_pred = draw(st.lists(value, min_size=n, max_size=n))
+    delta = draw(st.floats(0.01, 50))
+    n_features = draw(st.integers(0, 5))
+    if value is general:
+        assume(np.ptp(y_true) == 0 or np.ptp(y_true) >= 1)
+    return y_true, y_pred, delta, n_features
+
+
+@PROPERTY
+@given(regression_cases())
+def test_regression_matches_scikit_learn_and_scipy(case):
+    y_true, y_pred, delta, n_features = case
+    result = regression(y_true, y_pred, n_features=n_features, delta=delta)
+    n = len(y_true)
+    assert result["n"] == n
+    assert close(result["mse"], metrics.mean_squared_error(y_true, y_pred))
+    assert close(result["rmse"], metrics.root_mean_squared_error(y_true, y_pred))
+    assert close(result["mae"], metrics.mean_absolute_error(y_true, y_pred))
+    residual = np.array(y_true) - np.array(y_pred)
+    assert close(result["huber"], np.mean(scipy.special.huber(delta, residual)))
+    if np.ptp(y_true) == 0:
+        assert result["r2"] is None
+        assert mentions(result, "r2", "zero variance")
+        return
+    r2 = metrics.r2_score(y_true, y_pred)
+    assert close(result["r2"], r2)
+    if n - n_features - 1 > 0:
+        assert close(result["adjusted_r2"], 1 - (1 - r2) * (n - 1) / (n - n_features - 1))
+    else:
+        assert result["adjusted_r2"] is None
+        assert mentions(result, "adjusted_r2", "n - n_features - 1 > 0")
+
+
+def test_regression_hand_checked_example():
+    result = regression([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0], n_features=1, delta=0.75)
+    assert result["mse"] == pytest.approx(0.375)
+    assert result["mae"] == pytest.approx(0.5)
+    # Residuals 0.5, -0.5, 0, -1: three inside delta, one outside.
+    assert result["huber"] == pytest.approx((0.125 + 0.125 + 0 + 0.75 * (1 - 0.375)) / 4)
+
+
+# --- Ranking ---------------------------------------------------------------------------------
+
+
+@st.composite
+def ranking_cases(draw, min_length=2):
+    n_queries = draw(st.integers(1, 4))
+    score = st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(-10, 10))
+    y_true, y_score = [], []
+    for _ in range(n_queries):
+        n = draw(st.integers(min_length, 8))
+        y_true.append(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+        y_score.append(draw(st.lists(score, min_size=n, max_size=n)))
+    return y_true, y_score, draw(st.integers(1, 10))
+
+
+@PROPERTY
+@given(ranking_cases())
+def test_ranking_ndcg_matches_scikit_learn_over_queries_with_relevant_items(case):
+    y_true, y_score, k = case
+    result = ranking(y_true, y_score, k)
+    per_query = [
+        metrics.ndcg_score([grades], [scores], k=k)
+        for grades, scores in zip(y_true, y_score, strict=True)
+        if any(grades)
+    ]
+    assert result["queries_evaluated"] == len(per_query)
+    if per_query:
+        assert close(result["ndcg_at_k"], np.mean(per_query))
+    else:
+        assert result["ndcg_at_k"] is None
+        assert mentions(result, "no relevant item")
+
+
+@PROPERTY
+@given(ranking_cases(), st.randoms())
+def test_ranking_average_precision_over_whole_list_matches_label_ranking_average_precision(
+    case, random
+):
+    y_true, _, _ = case
+    # Distinct scores, because scikit-learn breaks ties differently from our stable order.
+    y_score = [random.sample(range(100), len(grades)) for grades in y_true]
+    assume(any(any(grades) for grades in y_true))
+    result = ranking(y_true, y_score, k=8)
+    per_query = [
+        metrics.label_ranking_average_precision_score([np.array(grades) > 0], [scores])
+        for grades, scores in zip(y_true, y_score, strict=True)
+        if any(grades)
+    ]
+    assert close(result["map_at_k"], np.mean(per_query))
+
+
+@PROPERTY
+@given(st.integers(3, 8), st.integers(1, 4), st.integers(1, 10), st.randoms())
+def test_ranking_with_one_relevant_item_matches_top_k_accuracy(n, n_queries, k, random):
+    relevant = [random.randrange(n) for _ in range(n_queries)]
+    y_true = [[int(i == r) for i in range(n)] for r in relevant]
+    y_score = [random.sample(range(100), n) for _ in range(n_queries)]
+    result = ranking(y_true, y_score, k)
+    hit_rate = quietly(
+        metrics.top_k_accuracy_score, relevant, y_score, k=min(k, n), labels=list(range(n))
+    )
+    assert close(result["recall_at_k"], hit_rate)
+    assert close(result["precision_at_k"], hit_rate / k)
+    # With one relevant item, MRR is label ranking average precision.
+    lrap = metrics.label_ranking_average_precision_score(y_true, y_score)
+    assert close(result["mrr"], lrap)
+
+
+def test_ranking_hand_checked_example():
+    # Ranked by score: grades 0, 2, 1, 0, 3 (the tie at 0.5 keeps input order).
+    result = ranking([[2, 0, 1, 0, 3]], [[0.5, 0.9, 0.5, 0.1, 0.2]], k=3)
+    assert result["precision_at_k"] == pytest.approx(2 / 3)
+    assert result["recall_at_k"] == pytest.approx(2 / 3)
+    assert result["mrr"] == pytest.approx(1 / 2)
+    assert result["map_at_k"] == pytest.approx((1 / 2 + 2 / 3) / 3)
+
+
+def test_ranking_leaves_queries_without_relevant_items_out_of_every_average():
+    alone = ranking([[1, 0, 0]], [[0.1, 0.9, 0.5]], k=2)
+    with_empty = ranking([[1, 0, 0], [0, 0]], [[0.1, 0.9, 0.5], [0.3, 0.2]], k=2)
+    for key in ("ndcg_at_k", "precision_at_k", "recall_at_k", "mrr", "map_at_k"):
+        assert with_empty[key] == alone[key]
+    assert with_empty["queries_evaluated"] == 1
+    assert mentions(with_empty, "1 of 2 queries", "no relevant item")
+
+
+def test_ranking_with_no_relevant_item_anywhere_is_undefined():
+    result = ranking([[0, 0]], [[0.3, 0.2]], k=1)
+    for key in ("ndcg_at_k", "precision_at_k", "recall_at_k", "mrr", "map_at_k"):
+        assert result[key] is None
+    assert mentions(result, "no relevant item")
+
+
+def test_ranking_precision_counts_missing_places_when_k_exceeds_the_query():
+    result = ranking([[1, 1]], [[0.9, 0.8]], k=4)
+    assert result["precision_at_k"] == 0.5
+    assert result["recall_at_k"] == 1.0
+    assert mentions(result, "fewer than k = 4")
+
+
+# --- IoU and detection -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("box_a", "box_b", "expected"),
+    [
+        ([0, 0, 2, 2], [1, 1, 3, 3], 1 / 7),
+        ([0, 0, 4, 4], [1, 1, 3, 3], 4 / 16),
+        ([0, 0, 2, 2], [0, 0, 2, 2], 1.0),
+        ([0, 0, 1, 1], [1, 0, 2, 1], 0.0),
+        ([0, 0, 1, 1], [5, 5, 6, 6], 0.0),
+        ([0.5, 0.5, 1.5, 2.5], [1.0, 0.5, 2.0, 2.5], 1 / 3),
+        ([0, 0, 0, 0], [0, 0, 1, 1], 0.0),
+    ],
+)
+def test_iou_hand_checked_cases(box_a, box_b, expected):
+    assert iou(box_a, box_b)["iou"] == pytest.approx(expected, rel=1e-12)
+    assert iou(box_b, box_a)["iou"] == pytest.approx(expected, rel=1e-12)
+
+
+def coco_oracle(ground_truths: list[dict], detections: list[dict]) -> dict:
+    """The same evaluation done by pycocotools, reshaped like our result."""
+    images = {a["image_id"] for a in ground_truths + detections}
+    categories = sorted({a["category_id"] for a in ground_truths + detections})
+    coco_truth = COCO()
+    coco_truth.dataset = {
+        "images": [{"id": image} for image in sorted(images)],
+        "categories": [{"id": category} for category in categories],
+        "annotations": [
+            {**a, "id": i, "area": a["bbox"][2] * a["bbox"][3], "iscrowd": 0}
+            for i, a in enumerate(ground_truths, start=1)
+        ],
+    }
+    quietly(coco_truth.createIndex)
+    coco_found = quietly(coco_truth.loadRes, [dict(d) for d in detections])
+    evaluation = COCOeval(coco_truth, coco_found, "bbox")
+    quietly(evaluation.evaluate)
+    quietly(evaluation.accumulate)
+    quietly(evaluation.summarize)
+    precision = evaluation.eval["precision"][:, :, :, 0, 2]
+    per_category = {}
+    for k, category in enumerate(evaluation.params.catIds):
+        values = precision[:, :, k]
+        per_category[str(category)] = float(np.mean(values)) if (values > -1).all() else None
+    stats = evaluation.stats
+    return {"map": stats[0], "map_50": stats[1], "map_75": stats[2], "per_category": per_category}
+
+
+def assert_matches_coco(result: dict, oracle: dict) -> None:
+    for key in ("map", "map_50", "map_75"):
+        if oracle[key] == -1:
+            assert result[key] is None
+        else:
+            assert close(result[key], oracle[key]), key
+    assert result["per_category"].keys() == oracle["per_category"].keys()
+    for category, value in oracle["per_category"].items():
+        if value is None:
+            assert result["per_category"][category] is None
+        else:
+            assert close(result["per_category"][category], value), category
+
+
+# Small integer coordinates make exact IoU ties and threshold hits common; floats cover the rest.
+coordinate = st.one_of(st.integers(0, 12), st.floats(0, 12))
+extent = st.one_of(st.integers(1, 6), st.floats(0.5, 6))
+box = st.lists(coordinate, min_size=2, max_size=2).flatmap(
+    lambda xy: st.lists(extent, min_size=2, max_size=2).map(lambda wh: [*xy, *wh])
+)
+
+
+@st.composite
+def detection_cases(draw):
+    images = st.integers(1, draw(st.integers(1, 3)))
+    categories = st.integers(1, draw(st.integers(1, 3)))
+    ground_truths = draw(
+        st.lists(
+            st.fixed_dictionaries({"image_id": images, "category_id": categories, "bbox": box}),
+            min_size=1,
+            max_size=10,
+        )
+    )
+    # Near-copies of ground-truth boxes give plenty of true positives.
+    jittered = st.sampled_from(ground_truths).flatmap(
+        lambda truth: st.tuples(st.integers(-1, 1), st.integers(-1, 1)).map(
+            lambda shift: {
+                "image_id": truth["image_id"],
+                "category_id": truth["category_id"],
+                "bbox": [
+                    truth["bbox"][0] + shift[0],
+                    truth["bbox"][1] + shift[1],
+                    *truth["bbox"][2:],
+                ],
+            }
+        )
+    )
+    anywhere = st.fixed_dictionaries({"image_id": images, "category_id": categories, "bbox": box})
+    detections = draw(
+        st.lists(
+            st.one_of(jittered, anywhere).flatmap(
+                lambda d: st.one_of(st.sampled_from([0.3, 0.6, 0.9]), st.floats(0, 1)).map(
+                    lambda score: {**d, "score": score}
+                )
+            ),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    return ground_truths, detections
+
+
+@settings(deadline=None, max_examples=25)
+@given(detection_cases())
+def test_detection_matches_pycocotools(case):
+    ground_truths, detections = case
+    assert_matches_coco(detection(ground_truths, detections), coco_oracle(*case))
+
+
+def test_detection_keeps_only_the_top_100_detections_per_image_like_pycocotools():
+    rng = np.random.default_rng(7)
+    ground_truths = [
+        {"image_id": 1, "category_id": 1, "bbox": [float(x), float(y), 10.0, 10.0]}
+        for x, y in rng.uniform(0, 200, size=(60, 2))
+    ]
+    detections = [
+        {
+            "image_id": 1,
+            "category_id": 1,
+            "bbox": [float(x), float(y), 10.0, 10.0],
+            "score": float(score),
+        }
+        for x, y, score in rng.uniform(0, 200, size=(150, 3))
+    ]
+    result = detection(ground_truths, detections)
+    assert_matches_coco(result, coco_oracle(ground_truths, detections))
+
+
+def test_detection_ignores_boxes_beyond_cocos_area_range_like_pycocotools():
+    huge = [0, 0, 2e5, 2e5]
+    ground_truths = [
+        {"image_id": 1, "category_id": 1, "bbox": huge},
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
+        {"image_id": 1, "category_id": 2, "bbox": huge},
+    ]
+    detections = [
+        {"image_id": 1, "category_id": 1, "bbox": huge, "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "score": 0.8},
+        {"image_id": 1, "category_id": 2, "bbox": [5e4, 5e4, 2e5, 2e5], "score": 0.7},
+    ]
+    result = detection(ground_truths, detections)
+    assert_matches_coco(result, coco_oracle(ground_truths, detections))
+    assert result["per_category"]["2"] is None
+
+
+def test_detection_with_no_detections_scores_zero():
+    result = detection([{"image_id": 1, "category_id": 3, "bbox": [0, 0, 5, 5]}], [])
+    assert result["map"] == result["map_50"] == result["map_75"] == 0.0
+    assert result["per_category"] == {"3": 0.0}
+
+
+def test_detection_category_without_ground_truth_is_undefined_and_left_out():
+    truth = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5]}]
+    found = [
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9},
+        {"image_id": 1, "category_id": 2, "bbox": [0, 0, 5, 5], "score": 0.9},
+    ]
+    result = detection(truth, found)
+    # pycocotools' precision is tp / (tp + fp + spacing(1)), a hair below 1 for a perfect match.
+    assert result["per_category"] == {"1": pytest.approx(1.0), "2": None}
+    assert result["map"] == pytest.approx(1.0)
+    assert mentions(result, "category(ies) 2", "no ground-truth")
+
+
+def test_detection_on_an_image_without_ground_truth_is_a_false_positive():
+    truth = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5]}]
+    found = [
+        {"image_id": 2, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.8},
+    ]
+    result = detection(truth, found)
+    assert result["map"] < 1.0
+    assert_matches_coco(result, coco_oracle(truth, found))
+
+
+# --- Segmentation ----------------------------------------------------------------------------
+
+
+@st.composite
+def segmentation_cases(draw):
+    num_classes = draw(st.integers(1, 5))
+    height, width = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    cell = st.integers(0, num_classes - 1)
+    row = st.lists(cell, min_size=width, max_size=width)
+    grid = st.lists(row, min_size=height, max_size=height)
+    return draw(grid), draw(grid), num_classes
+
+
+@PROPERTY
+@given(segmentation_cases())
+def test_segmentation_matches_scikit_learn_jaccard(case):
+    y_true, y_pred, num_classes = case
+    result = segmentation(y_true, y_pred, num_classes)
+    flat_true, flat_pred = np.ravel(y_true), np.ravel(y_pred)
+    oracle = quietly(
+        metrics.jaccard_score,
+        flat_true,
+        flat_pred,
+        labels=list(range(num_classes)),
+        average=None,
+        zero_division=0.0,
+    )
+    present = set(flat_true) | set(flat_pred)
+    for c in range(num_classes):
+        if c in present:
+            assert close(result["per_class_iou"][str(c)], oracle[c])
+        else:
+            assert result["per_class_iou"][str(c)] is None
+            assert mentions(result, "absent from both")
+    assert close(result["miou"], np.mean([oracle[c] for c in sorted(present)]))
+    assert close(result["pixel_accuracy"], metrics.accuracy_score(flat_true, flat_pred))
+
+
+# --- Discounted return and latency -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rewards", "gamma", "expected"),
+    [
+        ([1, 1, 1], 0.9, [2.71, 1.9, 1.0]),
+        ([1, 2, 3], 0.0, [1.0, 2.0, 3.0]),
+        ([1, 2, 3], 1.0, [6.0, 5.0, 3.0]),
+        ([0, 0, 10], 0.5, [2.5, 5.0, 10.0]),
+    ],
+)
+def test_discounted_return_hand_checked_cases(rewards, gamma, expected):
+    result = discounted_return(rewards, gamma)
+    assert result["returns"] == pytest.approx(expected, rel=1e-12)
+    assert result["total"] == sum(rewards)
+
+
+@PROPERTY
+@given(st.lists(st.floats(-100, 100), min_size=1, max_size=50), st.floats(0, 1))
+def test_discounted_return_is_the_discounted_sum_from_each_step(rewards, gamma):
+    returns = discounted_return(rewards, gamma)["returns"]
+    for t in range(len(rewards)):
+        oracle = sum(gamma**i * r for i, r in enumerate(rewards[t:]))
+        assert math.isclose(returns[t], oracle, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@PROPERTY
+@given(st.lists(st.floats(0, 1e4), min_size=1, max_size=200), st.integers(1, 30))
+def test_latency_matches_numpy(samples, bins):
+    result = latency(samples, bins=bins)
+    assert result["count"] == len(samples)
+    assert close(result["mean"], np.mean(samples))
+    assert result["min"] == min(samples) and result["max"] == max(samples)
+    for key, q in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)):
+        assert close(result[key], np.percentile(samples, q)), key
+    counts, edges = np.histogram(samples, bins=bins)
+    assert result["histogram"] == {"edges": edges.tolist(), "counts": counts.tolist()}
+
+
+# --- Rates -----------------------------------------------------------------------------------
+
+
+def test_rates_hand_checked_cases():
+    assert throughput(120, 60)["throughput_rps"] == 2.0
+    assert energy(250, 7200, requests=1000) == {
+        "energy_j": 1_800_000.0,
+        "energy_wh": 500.0,
+        "energy_per_request_j": 1800.0,
+        "warnings": [],
+    }
+    assert energy(250, 10)["energy_per_request_j"] is None
+    assert ctr(3, 200)["ctr"] == 0.015
+    assert dau_mau(1500.5, 6002)["stickiness"] == pytest.approx(0.25)
+    assert retention(80, 20)["retention"] == 0.25
+    assert conversion_rate(5, 400)["conversion_rate"] == 0.0125
+
+
+# --- Undefined values: None plus a warning saying why ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("calculate", "key", "reason"),
+    [
+        (lambda: binary_classification([0, 1], y_score=[0.1, 0.2]), "precision", "predicted"),
+        (lambda: binary_classification([0, 0], y_pred=[0, 1]), "recall", "no positive"),
+        (lambda: binary_classification([1, 1], y_pred=[0, 1]), "specificity", "no negative"),
+        (lambda: binary_classification([0, 0], y_pred=[0, 0]), "f1", "no positives"),
+        (lambda: binary_classification([0, 0], y_pred=[0, 0]), "f_beta", "no positives"),
+        (lambda: binary_classification([0, 1], y_pred=[1, 1]), "mcc", "empty row or column"),
+        (lambda: binary_classification([1, 1], y_pred=[0, 1]), "balanced_accuracy", "one class"),
+        (lambda: binary_classification([1, 1], y_score=[0.2, 0.7]), "roc_auc", "one class"),
+        (lambda: binary_classification([0, 0], y_score=[0.2, 0.7]), "pr_curve", "one class"),
+        (
+            lambda: binary_classification([0, 0], y_score=[0.2, 0.7]),
+            "average_precision",
+            "one class",
+        ),
+        (lambda: binary_classification([0, 1], y_score=[-1, 3]), "log_loss", "probabilities"),
+        (lambda: binary_classification([0, 1], y_pred=[0, 1]), "roc_auc", "need scores"),
+        (lambda: multiclass_classification([1, 2], [1, 1]), "per_class", "never predicted"),
+        (lambda: regression([2, 2, 2], [1, 2, 3]), "r2", "zero variance"),
+        (lambda: regression([5], [4], n_features=0), "r2", "zero variance"),
+        (lambda: regression([1, 2, 3], [1, 2, 4], n_features=2), "adjusted_r2", "> 0"),
+        (lambda: regression([1, 2, 3], [1, 2, 4]), "adjusted_r2", "needs n_features"),
+        (lambda: regression([1e200, -1e200], [-1e200, 1e200]), "mse", "64-bit"),
+        (lambda: ranking([[0, 0, 0]], [[1, 2, 3]], k=2), "ndcg_at_k", "no relevant item"),
+        (lambda: ranking([[0, 0, 0]], [[1, 2, 3]], k=2), "mrr", "no relevant item"),
+        (lambda: iou([1, 1, 1, 1], [1, 1, 1, 1]), "iou", "zero area"),
+        (lambda: segmentation([[0, 0]], [[0, 1]], 3), "per_class_iou", "absent from both"),
+        (lambda: discounted_return([1e308, 1e308], 1.0), "returns", "64-bit"),
+        (lambda: latency([1e15, 1e15 + 0.125], bins=1000), "histogram", "too close"),
+        (lambda: energy(100, 10, requests=0), "energy_per_request_j", "requests is 0"),
+        (lambda: ctr(0, 0), "ctr", "no impressions"),
+        (lambda: dau_mau(0, 0), "stickiness", "mau is 0"),
+        (lambda: retention(0, 0), "retention", "cohort is empty"),
+        (lambda: conversion_rate(0, 0), "conversion_rate", "no visitors"),
+    ],
+)
+def test_undefined_values_are_none_with_a_warning_saying_why(calculate, key, reason):
+    result = calculate()
+    value = result[key]
+    if isinstance(value, dict):  # per-class maps hold the None inside
+        assert None in value.values() or any(None in v.values() for v in value.values())
+    elif isinstance(value, list):
+        assert None in value
+    else:
+        assert value is None
+    assert mentions(result, reason), result["warnings"]
+
+
+# --- Bad input: InputError naming the field and the problem ----------------------------------
+
+box_item = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}
+
+
+@pytest.mark.parametrize(
+    ("calculate", "field", "message"),
+    [
+        (lambda: binary_classification("0 1", y_score=[0.5]), "y_true", "must be a list"),
+        (lambda: binary_classification([], y_score=[]), "y_true", "empty"),
+        (lambda: binary_classification([0, 2], y_score=[0, 1]), "y_true", "only 0 and 1"),
+        (lambda: binary_classification([0, True], y_score=[0, 1]), "y_true", "not a number"),
+        (lambda: binary_classification([0, 1], y_score=[0.1, "x"]), "y_score", "not a number"),
+        (lambda: binary_classification([0, 1], y_score=[0.1, math.nan]), "y_score", "finite"),
+        (lambda: binary_classification([0, 1], y_score=[0.1, math.inf]), "y_score", "finite"),
+        (lambda: binary_classification([0, 1], y_score=[10**400, 0]), "y_score", "too large"),
+        (
+            lambda: binary_classification([0, 1], y_score=[0.1, 0.2, 0.3]),
+            "y_score",
+            "y_true has 2 values but y_score has 3",
+        ),
+        (lambda: binary_classification([0, 1], y_pred=[1]), "y_pred", "has 1"),
+        (lambda: binary_classification([0, 1]), "y_score", "give y_score"),
+        (lambda: binary_classification([0], y_score=[1], y_pred=[1]), "y_pred", "not both"),
+        (lambda: binary_classification([0], y_score=[1], beta=0), "beta", "greater than 0"),
+        (lambda: binary_classification([0], y_score=[1], threshold="high"), "threshold", "number"),
+        (
+            lambda: binary_classification([0] * (MAX_VALUES + 1), y_pred=[0]),
+            "y_true",
+            "at most 100,000",
+        ),
+        (lambda: multiclass_classification([1, "a"], [1, 1]), "y_true", "mixes numbers and text"),
+        (lambda: multiclass_classification([1, 2], ["a", "b"]), "y_pred", "same kind"),
+        (lambda: multiclass_classification([1.5], [1]), "y_true", "not a label"),
+        (lambda: multiclass_classification([1, 2], [1]), "y_pred", "same length"),
+        (lambda: multiclass_classification(list(range(1001)), [0] * 1001), "y_true", "at most"),
+        (lambda: regression([1], [1], delta=0), "delta", "greater than 0"),
+        (lambda: regression([1], [1], n_features=-1), "n_features", "whole number"),
+        (lambda: regression([1], [1], n_features=1.5), "n_features", "whole number"),
+        (lambda: regression([1], [None]), "y_pred", "null (item 1) is not a number"),
+        (lambda: ranking([[1, 0]], [[1, 0]], k=0), "k", "from 1"),
+        (lambda: ranking([[1, 0]], [[1, 0]], k=1.5), "k", "whole number"),
+        (lambda: ranking([[1, -1]], [[1, 0]], k=1), "y_true", "must be ≥ 0"),
+        (lambda: ranking([[1, 0]], [[1, 0, 2]], k=1), "y_score", "query 1 has 2 grades"),
+        (lambda: ranking([[1, 0]], [[1, 0], [1]], k=1), "y_score", "y_true has 1, y_score has 2"),
+        (lambda: ranking([[1, 0], []], [[1, 0], []], k=1), "y_true", "query 2 is empty"),
+        (lambda: ranking([1, 0], [1, 0], k=1), "y_true", "each query must be"),
+        (lambda: ranking([[1, "a"]], [[1, 0]], k=1), "y_true", "query 1: 'a' (item 2)"),
+        (lambda: iou([1, 0, 0, 1], [0, 0, 1, 1]), "box_a", "x2 (0) is less than x1 (1)"),
+        (lambda: iou([0, 0, 1, 1], [0, 2, 1, 1]), "box_b", "y2 (1) is less than y1 (2)"),
+        (lambda: iou([0, 0, 1], [0, 0, 1, 1]), "box_a", "four numbers"),
+        (lambda: detection([], []), "ground_truths", "at least one"),
+        (lambda: detection([{"image_id": 1, "bbox": [0, 0, 1, 1]}], []), "ground_truths", "no"),
+        (
+            lambda: detection([{**box_item, "bbox": [0, 0, -1, 1]}], []),
+            "ground_truths",
+            "width -1",
+        ),
+        (lambda: detection([{**box_item, "iscrowd": 1}], []), "ground_truths", "crowd"),
+        (lambda: detection([box_item], [{**box_item, "score": "x"}]), "detections", "score"),
+        (lambda: detection([box_item], [box_item]), "detections", "no score"),
+        (lambda: detection([box_item], "none"), "detections", "must be a list"),
+        (lambda: detection([box_item], [box_item] * (MAX_BOXES + 1)), "detections", "at most"),
+        (lambda: detection([{**box_item, "image_id": 1.5}], []), "ground_truths", "image_id"),
+        (lambda: detection([[0, 0, 1, 1]], []), "ground_truths", "each item is an object"),
+        (lambda: segmentation([[0, 3]], [[0, 0]], 3), "y_true", "class id from 0 to 2"),
+        (lambda: segmentation([[0, 1], [0]], [[0, 0], [0, 0]], 3), "y_true", "rectangle"),
+        (lambda: segmentation([[0, 1]], [[0], [1]], 3), "y_pred", "same shape"),
+        (lambda: segmentation([[0]], [[0]], 0), "num_classes", "from 1"),
+        (lambda: discounted_return([1], 1.5), "gamma", "from 0 to 1"),
+        (lambda: discounted_return([1], -0.1), "gamma", "from 0 to 1"),
+        (lambda: latency([1, -2], bins=3), "samples_ms", "negative"),
+        (lambda: latency([1, 2], bins=0), "bins", "from 1"),
+        (lambda: throughput(10, 0), "duration_s", "above 0"),
+        (lambda: throughput(-1, 10), "requests", "count"),
+        (lambda: throughput(2.5, 10), "requests", "count"),
+        (lambda: energy(-5, 10), "power_w", "≥ 0"),
+        (lambda: energy(5, 10, requests=1.5), "requests", "count"),
+        (lambda: ctr(11, 10), "clicks", "must not exceed impressions"),
+        (lambda: ctr(True, 10), "clicks", "not a number"),
+        (lambda: dau_mau(11, 10), "dau", "more than mau"),
+        (lambda: dau_mau(1, 10.5), "mau", "count"),
+        (lambda: retention(10, 11), "retained", "must not exceed cohort_size"),
+        (lambda: conversion_rate(5, 4), "conversions", "must not exceed visitors"),
+    ],
+)
+def test_bad_input_raises_input_error_naming_field_and_problem(calculate, field, message):
+    with pytest.raises(InputError) as raised:
+        calculate()
+    assert raised.value.field == field
+    assert message in raised.value.message
+    assert str(raised.value) == f"{field}: {raised.value.message}"
+
+
+# --- Parsing pasted text ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1, 2, 3", [1.0, 2.0, 3.0]),
+        ("1 2\t3;4\n5", [1.0, 2.0, 3.0, 4.0, 5.0]),
+        ("0.1,0.2\r\n0.3,0.4\r\n", [0.1, 0.2, 0.3, 0.4]),
+        ('"1.5";"2";', [1.5, 2.0]),
+        ("  -3 +4 .5 6. 1e-3 2E2 ", [-3.0, 4.0, 0.5, 6.0, 0.001, 200.0]),
+        (",,1,,2,,", [1.0, 2.0]),
+    ],
+)
+def test_parse_numbers_accepts_common_separators(text, expected):
+    assert parse_numbers(text, "values") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1, 2, abc", "'abc' (item 3) is not a number"),
+        ("1 nan", "'nan' (item 2) is not a finite number"),
+        ("inf", "'inf' (item 1) is not a finite number"),
+        ("1e999", "'1e999' (item 1) is too large"),
+        ("1_000", "'1_000' (item 1) is not a number"),
+        ("0x10", "'0x10' (item 1) is not a number"),
+        ("", "is empty"),
+        (" ,\n; ", "is empty"),
+        (" ".join(["1"] * (MAX_VALUES + 1)), "at most 100,000"),
+    ],
+)
+def test_parse_numbers_rejects_bad_text_naming_the_field_and_first_bad_token(text, message):
+    with pytest.raises(InputError) as raised:
+        parse_numbers(text, "y_score")
+    assert raised.value.field == "y_score"
+    assert message in raised.value.message
+
+
+def test_parse_numbers_rejects_non_text():
+    with pytest.raises(InputError, match="must be text"):
+        parse_numbers([1, 2], "values")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 2 3", [1, 2, 3]),
+        ("01,-2\n+3", [1, -2, 3]),
+        ("cat, dog\tcat", ["cat", "dog", "cat"]),
+        ("1 2 cat", ["1", "2", "cat"]),
+        ("1 2.0", ["1", "2.0"]),
+    ],
+)
+def test_parse_labels_gives_ints_only_when_every_token_is_an_int(text, expected):
+    assert parse_labels(text, "labels") == expected
+
+
+def test_parse_labels_rejects_empty_text():
+    with pytest.raises(InputError) as raised:
+        parse_labels(" \n ", "y_true")
+    assert raised.value.field == "y_true"
+
+
+# --- The registry and the JSON contract ------------------------------------------------------
+
+SAMPLE_INPUTS = {
+    "binary-classification": {"y_true": [0, 1, 1, 0], "y_score": [0.2, 0.7, 0.4, 0.1]},
+    "multiclass-classification": {"y_true": ["a", "b", "c"], "y_pred": ["a", "c", "c"]},
+    "regression": {"y_true": [1, 2, 3, 4], "y_pred": [1.5, 2, 2.5, 4], "n_features": 1},
+    "ranking": {"y_true": [[3, 0, 1], [0, 0]], "y_score": [[0.2, 0.9, 0.1], [1, 2]], "k": 2},
+    "iou": {"box_a": [0, 0, 2, 2], "box_b": [1, 1, 3, 3]},
+    "detection": {
+        "ground_truths": [box_item],
+        "detections": [{**box_item, "score": 0.5}, {**box_item, "category_id": 2, "score": 1}],
+    },
+    "segmentation": {"y_true": [[0, 1], [1, 1]], "y_pred": [[0, 1], [0, 1]], "num_classes": 3},
+    "discounted-return": {"rewards": [1, 0, 2], "gamma": 0.9},
+    "latency": {"samples_ms": [12, 15, 11, 90, 14], "bins": 4},
+    "throughput": {"requests": 100, "duration_s": 8},
+    "energy": {"power_w": 300, "duration_s": 60, "requests": 0},
+    "ctr": {"clicks": 0, "impressions": 0},
+    "dau-mau": {"dau": 10, "mau": 40},
+    "retention": {"cohort_size": 50, "retained": 12},
+    "conversion-rate": {"conversions": 3, "visitors": 120},
+}
+
+
+def test_registry_lists_every_calculator_by_slug():
+    assert CALCULATORS.keys() == SAMPLE_INPUTS.keys()
+
+
+@pytest.mark.parametrize("slug", SAMPLE_INPUTS)
+def test_every_calculator_returns_plain_json_with_a_warnings_list(slug):
+    result = CALCULATORS[slug](**SAMPLE_INPUTS[slug])
+    assert json.loads(json.dumps(result, allow_nan=False)) == result
+    assert isinstance(result["warnings"], list)
+    assert all(isinstance(warning, str) for warning in result["warnings"])
+
+    def plain(value):
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        if isinstance(value, list):
+            return all(plain(v) for v in value)
+        return value is None or type(value) in (bool, int, float, str)
+
+    assert plain(result)
