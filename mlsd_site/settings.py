@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.concepts",
     "apps.metrics",
+    "apps.designdocs",
 ]
 
 MIDDLEWARE = [
@@ -204,7 +205,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "designdocs:list"
 LOGOUT_REDIRECT_URL = "core:home"
 
 # Password-reset mail: printed to the console unless an SMTP host is configured.

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("concepts/", include("apps.concepts.urls")),
     path("metrics/", include("apps.metrics.urls")),
+    path("docs/", include("apps.designdocs.urls")),
     path("api/", api.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -44,7 +44,7 @@ from apps.metrics.computations import (
     throughput,
 )
 
-PROPERTY = settings(deadline=None, max_examples=100)
+PROPERTY = settings(deadline=None, max_examples=100, database=None)
 
 
 def close(ours, oracle) -> bool:
@@ -483,7 +483,7 @@ def detection_cases(draw):
     return ground_truths, detections
 
 
-@settings(deadline=None, max_examples=25)
+@settings(deadline=None, max_examples=25, database=None)
 @given(detection_cases())
 def test_detection_matches_pycocotools(case):
     ground_truths, detections = case
@@ -683,6 +683,11 @@ def test_rates_hand_checked_cases():
         (lambda: ranking([[0, 0, 0]], [[1, 2, 3]], k=2), "ndcg_at_k", "no relevant item"),
         (lambda: ranking([[0, 0, 0]], [[1, 2, 3]], k=2), "mrr", "no relevant item"),
         (lambda: iou([1, 1, 1, 1], [1, 1, 1, 1]), "iou", "zero area"),
+        (
+            lambda: detection([{**box_item, "bbox": [0, 0, 2e5, 2e5]}], []),
+            "map",
+            "area range",
+        ),
         (lambda: segmentation([[0, 0]], [[0, 1]], 3), "per_class_iou", "absent from both"),
         (lambda: discounted_return([1e308, 1e308], 1.0), "returns", "64-bit"),
         (lambda: latency([1e15, 1e15 + 0.125], bins=1000), "histogram", "too close"),

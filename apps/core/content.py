@@ -123,6 +123,8 @@ def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
             )
         # Pages loaded early may link to pages loaded later: render those links again.
         for kind in KINDS:
+            if not issubclass(kind.model, MarkdownPage):
+                continue
             for page in kind.pages().exclude(broken_links=[]):
                 page.rerender()
                 if page.broken_links:

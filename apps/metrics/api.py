@@ -78,8 +78,8 @@ class IoUIn(Schema):
 
 
 class GroundTruth(Schema):
-    image_id: int | str
-    category_id: int | str
+    image_id: int
+    category_id: int
     bbox: Box
 
 

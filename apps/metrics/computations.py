@@ -1031,7 +1031,7 @@ def detection(ground_truths: Any, detections: Any) -> dict:
     if without_truth:
         warnings.append(
             f"AP is undefined for category(ies) {_list_labels(without_truth)}: no ground-truth "
-            "boxes; they are left out of the mAP, as pycocotools does"
+            "boxes within COCO's area range; they are left out of the mAP, as pycocotools does"
         )
 
     if not evaluated:

@@ -1,0 +1,385 @@
+"""The ML system design template (steps and prompts) and the documents users write with it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html_join, linebreaks
+
+from apps.concepts.models import Concept
+from apps.core.markdown import render, render_inline
+from apps.core.models import MarkdownPage
+from apps.metrics.models import Metric
+
+TRASH_DAYS = 30
+REVISION_INTERVAL = timedelta(minutes=5)
+
+
+class Step(MarkdownPage):
+    """One step of the interview template; ``body`` is its guidance."""
+
+    link_prefix = "step"
+
+    title = models.CharField(max_length=120)
+    order = models.PositiveSmallIntegerField(unique=True)
+    minutes = models.PositiveSmallIntegerField(default=5, help_text="Suggested minutes.")
+    concepts = models.ManyToManyField(Concept, blank=True, related_name="template_steps")
+    metrics = models.ManyToManyField(Metric, blank=True, related_name="template_steps")
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.title}"
+
+
+class Prompt(models.Model):
+    """A question of a step. Answers point at it, so rewording keeps what users wrote."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Short text"
+        MARKDOWN = "markdown", "Markdown"
+        NUMBER = "number", "Number with unit"
+        CHOICE = "choice", "Choice"
+        METRICS = "metrics", "Metric picker"
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="prompts")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.SlugField(max_length=60, unique=True, help_text="Stable name; never reuse.")
+    question = models.CharField(max_length=300)
+    help = models.TextField(blank=True, help_text="Markdown, one or two sentences.")
+    help_html = models.TextField(editable=False, default="")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MARKDOWN)
+    units = models.JSONField(default=list, blank=True, help_text="Number: allowed units.")
+    choices = models.JSONField(default=list, blank=True, help_text="Choice: value and label.")
+    families = models.JSONField(default=list, blank=True, help_text="Metric picker: families.")
+    concepts = models.ManyToManyField(Concept, blank=True, related_name="prompts")
+    metrics = models.ManyToManyField(Metric, blank=True, related_name="prompts")
+
+    class Meta:
+        ordering = ["step__order", "order"]
+
+    def __str__(self) -> str:
+        return self.question
+
+    def save(self, *args, **kwargs):
+        self.help_html = render_inline(self.help) if self.help else ""
+        super().save(*args, **kwargs)
+
+    def choice_label(self, value: str) -> str:
+        return next((c["label"] for c in self.choices if c["value"] == value), value)
+
+    def problem_with(self, value: str) -> str:
+        """The problem with ``value`` for this prompt, or "" when it is fine (or empty)."""
+        value = value.strip()
+        if not value:
+            return ""
+        if self.kind == self.Kind.NUMBER:
+            return check_number(value, self.units)
+        if self.kind == self.Kind.CHOICE and value not in {c["value"] for c in self.choices}:
+            return "Choose one of the options."
+        return ""
+
+
+_NUMBER_RE = re.compile(
+    r"^\s*(?P<number>[-+]?(?:\d[\d,_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$"
+)
+
+
+def check_number(value: str, units: list[str]) -> str:
+    """Validate "12,000 QPS" against the allowed units; "" when valid."""
+    match = _NUMBER_RE.match(value)
+    number = match.group("number").replace(",", "").replace("_", "") if match else ""
+    try:
+        parsed = float(number)
+    except ValueError:
+        allowed = f" followed by {' or '.join(units)}" if units else ""
+        return f"Enter a number{allowed}, for example “{_example(units)}”."
+    if parsed < 0:
+        return "Enter zero or a positive number."
+    unit = match.group("unit")
+    if units and unit and unit.lower() not in {u.lower() for u in units}:
+        return f"“{unit}” is not a unit here; use {', '.join(units)}."
+    return ""
+
+
+def _example(units: list[str]) -> str:
+    return f"1200 {units[0]}" if units else "1200"
+
+
+class DesignDocQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(deleted_at__isnull=True, is_example=False)
+
+    def in_trash(self):
+        cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
+        return self.filter(deleted_at__isnull=False, deleted_at__gte=cutoff, is_example=False)
+
+    def expired(self):
+        cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
+        return self.filter(deleted_at__lt=cutoff)
+
+    def examples(self):
+        return self.filter(is_example=True)
+
+    def with_answered_count(self):
+        return self.annotate(
+            answered=Count("answers", filter=Q(answers__error="") & ~Q(answers__value=""))
+        )
+
+
+class DesignDoc(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="design_docs",
+    )  # fmt: skip
+    title = models.CharField(max_length=200)
+    problem = models.TextField("problem statement", blank=True)
+    is_example = models.BooleanField(default=False)
+    slug = models.SlugField(max_length=80, blank=True, help_text="Examples only.")
+    loaded_hash = models.CharField(max_length=64, editable=False, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DesignDocQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"], condition=Q(is_example=True), name="unique_example_slug"
+            )
+        ]
+        indexes = [models.Index(fields=["owner", "deleted_at", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        if self.is_example:
+            return reverse("designdocs:example", args=[self.slug])
+        return reverse("designdocs:detail", args=[self.pk])
+
+    # --- Answers ---------------------------------------------------------------------------
+
+    def answers_by_key(self) -> dict[str, Answer]:
+        return {a.prompt.key: a for a in self.answers.select_related("prompt")}
+
+    def save_answer(self, prompt: Prompt, value: str, base_version: int) -> SaveResult:
+        """Save ``value`` if nobody saved this answer since ``base_version``.
+
+        Returns the outcome; on a conflict the stored answer is left untouched and the caller
+        shows both texts, so nothing is overwritten silently and nothing typed is lost.
+        """
+        error = prompt.problem_with(value)
+        with transaction.atomic():
+            answer, created = Answer.objects.select_for_update().get_or_create(
+                doc=self, prompt=prompt
+            )
+            if not created and answer.version != base_version and answer.value != value:
+                return SaveResult(answer=answer, conflict=True, error=error)
+            if answer.value != value or created:
+                answer.value = value
+                answer.error = error
+                answer.version = F("version") + 1
+                answer.save()
+                answer.refresh_from_db()
+                DesignDoc.objects.filter(pk=self.pk).update(updated_at=timezone.now())
+        return SaveResult(answer=answer, conflict=False, error=error)
+
+    def progress(self, steps: list[Step], answers: dict[str, Answer]) -> list[StepProgress]:
+        """Answered prompts per step (valid, non-empty answers only)."""
+        result = []
+        for step in steps:
+            prompts = list(step.prompts.all())
+            done = [p for p in prompts if _is_answered(answers.get(p.key))]
+            result.append(StepProgress(step=step, answered=len(done), total=len(prompts),
+                                       missing=[p for p in prompts if p not in done]))  # fmt: skip
+        return result
+
+    # --- Revisions ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        return {
+            "title": self.title,
+            "problem": self.problem,
+            "answers": {key: answer.value for key, answer in self.answers_by_key().items()},
+        }
+
+    def record_revision(self, reason: str, *, unless_recent: bool = False) -> Revision | None:
+        """Keep a snapshot. With ``unless_recent``, at most one per REVISION_INTERVAL."""
+        latest = self.revisions.order_by("-created_at").first()
+        if unless_recent and latest and timezone.now() - latest.created_at < REVISION_INTERVAL:
+            return None
+        snapshot = self.snapshot()
+        if latest and latest.snapshot == snapshot:
+            return None
+        return self.revisions.create(reason=reason, snapshot=snapshot)
+
+    def keep_unsaved_text(self, prompt: Prompt, text: str) -> Revision | None:
+        """A conflicting edit was refused: keep its text in the history so it is not lost."""
+        snapshot = self.snapshot()
+        if snapshot["answers"].get(prompt.key) == text:
+            return None
+        snapshot["answers"][prompt.key] = text
+        reason = f"Unsaved text from another tab: {prompt.question}"[:200]
+        latest = self.revisions.order_by("-created_at").first()
+        recent = latest and timezone.now() - latest.created_at < REVISION_INTERVAL
+        if recent and latest.reason == reason:
+            latest.snapshot = snapshot
+            latest.save(update_fields=["snapshot"])
+            return latest
+        return self.revisions.create(reason=reason, snapshot=snapshot)
+
+    def restore(self, revision: Revision) -> Revision:
+        """Bring back a revision's text; the restore is itself a new revision."""
+        self.record_revision("Before restoring")
+        with transaction.atomic():
+            data = revision.snapshot
+            self.title, self.problem = data["title"], data["problem"]
+            self.save(update_fields=["title", "problem", "updated_at"])
+            prompts = {p.key: p for p in Prompt.objects.filter(key__in=data["answers"])}
+            current = self.answers_by_key()
+            for key, answer in current.items():
+                if key not in data["answers"] and answer.value:
+                    self._overwrite(answer.prompt, "")
+            for key, value in data["answers"].items():
+                if key in prompts:
+                    self._overwrite(prompts[key], value)
+        return self.revisions.create(
+            reason=f"Restored the revision of {revision.created_at:%d %b %Y %H:%M}",
+            snapshot=self.snapshot(),
+        )
+
+    def _overwrite(self, prompt: Prompt, value: str) -> None:
+        fields = {"value": value, "error": prompt.problem_with(value)}
+        Answer.objects.update_or_create(
+            doc=self,
+            prompt=prompt,
+            defaults={**fields, "version": F("version") + 1},
+            create_defaults={**fields, "version": 1},
+        )
+
+    # --- Copies, trash -----------------------------------------------------------------------
+
+    def copy_for(self, owner, title: str | None = None) -> DesignDoc:
+        """A new doc of ``owner``'s with the same text (duplicating, or copying an example)."""
+        with transaction.atomic():
+            doc = DesignDoc.objects.create(
+                owner=owner, title=title or f"Copy of {self.title}", problem=self.problem
+            )
+            Answer.objects.bulk_create(
+                Answer(
+                    doc=doc,
+                    prompt_id=a.prompt_id,
+                    value=a.value,
+                    value_html=a.value_html,
+                    error=a.error,
+                    version=1,
+                )
+                for a in self.answers.all()
+            )
+            doc.record_revision("Created as a copy")
+        return doc
+
+    def move_to_trash(self) -> None:
+        self.deleted_at = timezone.now()
+        self.save(update_fields=["deleted_at"])
+
+    def restore_from_trash(self) -> None:
+        self.deleted_at = None
+        self.save(update_fields=["deleted_at"])
+
+
+def _is_answered(answer: Answer | None) -> bool:
+    return bool(answer and answer.value.strip() and not answer.error)
+
+
+@dataclass
+class SaveResult:
+    answer: Answer
+    conflict: bool
+    error: str
+
+
+@dataclass
+class StepProgress:
+    step: Step
+    answered: int
+    total: int
+    missing: list[Prompt]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.answered / self.total) if self.total else 100
+
+    @property
+    def complete(self) -> bool:
+        return self.answered == self.total
+
+
+class Answer(models.Model):
+    doc = models.ForeignKey(DesignDoc, on_delete=models.CASCADE, related_name="answers")
+    prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="answers")
+    value = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True, help_text="Why the value is invalid.")
+    value_html = models.TextField(editable=False, default="")
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["doc", "prompt"], name="one_answer")]
+
+    def __str__(self) -> str:
+        return f"{self.doc_id}/{self.prompt_id}"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        self.value_html = self.render_value()
+        if update_fields is not None:
+            update_fields = {*update_fields, "value_html"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    @property
+    def values(self) -> list[str]:
+        """A metric picker's answer as a list of metric slugs."""
+        return [v for v in self.value.split(",") if v]
+
+    def render_value(self) -> str:
+        """The answer as the document view shows it: Markdown rendered and sanitised."""
+        kind = self.prompt.kind
+        if kind == Prompt.Kind.MARKDOWN:
+            return render(self.value).html
+        if kind == Prompt.Kind.CHOICE:
+            return escape(self.prompt.choice_label(self.value))
+        if kind == Prompt.Kind.METRICS:
+            names = dict(Metric.objects.filter(slug__in=self.values).values_list("slug", "name"))
+            return format_html_join(
+                ", ", '<a href="{}">{}</a>',
+                (
+                    (reverse("metrics:detail", args=[slug]), names[slug])
+                    for slug in self.values
+                    if slug in names
+                ),
+            )  # fmt: skip
+        return linebreaks(escape(self.value))
+
+
+class Revision(models.Model):
+    doc = models.ForeignKey(DesignDoc, on_delete=models.CASCADE, related_name="revisions")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.CharField(max_length=200)
+    snapshot = models.JSONField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.doc} @ {self.created_at:%Y-%m-%d %H:%M}"

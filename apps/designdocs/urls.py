@@ -1,0 +1,28 @@
+from django.urls import path
+
+from apps.designdocs import views, wizard
+
+app_name = "designdocs"
+
+urlpatterns = [
+    path("", views.doc_list, name="list"),
+    path("new/", views.doc_new, name="new"),
+    path("trash/", views.trash, name="trash"),
+    path("examples/<slug:slug>/", views.example_detail, name="example"),
+    path("examples/<slug:slug>/copy/", views.example_copy, name="example_copy"),
+    path("<int:pk>/", views.doc_detail, name="detail"),
+    path("<int:pk>/export.md", views.doc_export, name="export"),
+    path("<int:pk>/rename/", views.doc_rename, name="rename"),
+    path("<int:pk>/duplicate/", views.doc_duplicate, name="duplicate"),
+    path("<int:pk>/delete/", views.doc_delete, name="delete"),
+    path("<int:pk>/restore/", views.doc_restore, name="restore"),
+    path("<int:pk>/history/", views.history, name="history"),
+    path(
+        "<int:pk>/history/<int:revision_id>/restore/",
+        views.revision_restore,
+        name="revision_restore",
+    ),
+    path("<int:pk>/steps/<slug:slug>/", wizard.step_page, name="step"),
+    path("<int:pk>/answers/<slug:key>/", wizard.autosave, name="autosave"),
+    path("<int:pk>/pickers/<slug:key>/", wizard.picker_fragment, name="picker"),
+]

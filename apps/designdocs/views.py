@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.designdocs import diff, export
+from apps.designdocs.access import doc_view
+from apps.designdocs.forms import DocForm
+from apps.designdocs.models import DesignDoc, Prompt, Step
+
+
+def _steps():
+    return list(
+        Step.objects.only("slug", "title", "order").prefetch_related(
+            Prefetch("prompts", queryset=Prompt.objects.only("key", "step_id", "order"))
+        )
+    )
+
+
+@login_required
+@require_GET
+def doc_list(request: HttpRequest) -> HttpResponse:
+    docs = DesignDoc.objects.active().filter(owner=request.user).with_answered_count()
+    context = {
+        "docs": docs,
+        "prompt_count": Prompt.objects.count(),
+        "examples": DesignDoc.objects.examples().only("slug", "title", "problem"),
+        "trash_count": DesignDoc.objects.in_trash().filter(owner=request.user).count(),
+        "form": DocForm(),
+    }
+    return render(request, "designdocs/doc_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def doc_new(request: HttpRequest) -> HttpResponse:
+    form = DocForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        doc = form.save(commit=False)
+        doc.owner = request.user
+        doc.save()
+        doc.record_revision("Created")
+        first = Step.objects.order_by("order").first()
+        if first is None:
+            return redirect(doc)
+        return redirect("designdocs:step", pk=doc.pk, slug=first.slug)
+    return render(request, "designdocs/doc_new.html", {"form": form})
+
+
+def _document_context(doc: DesignDoc) -> dict:
+    ordered = Prompt.objects.order_by("order")
+    steps = list(Step.objects.prefetch_related(Prefetch("prompts", queryset=ordered)))
+    answers = doc.answers_by_key()
+    progress = doc.progress(steps, answers)
+    answered = sum(p.answered for p in progress)
+    total = sum(p.total for p in progress)
+    return {
+        "doc": doc,
+        "progress": progress,
+        "answers": answers,
+        "answered": answered,
+        "total": total,
+        "percent": round(100 * answered / total) if total else 100,
+    }
+
+
+@doc_view()
+def doc_detail(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    context = _document_context(doc) | {"rename_form": DocForm(instance=doc)}
+    return render(request, "designdocs/doc_detail.html", context)
+
+
+@require_GET
+def example_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    doc = get_object_or_404(DesignDoc.objects.examples(), slug=slug)
+    return render(request, "designdocs/example_detail.html", _document_context(doc))
+
+
+@login_required
+@require_POST
+def example_copy(request: HttpRequest, slug: str) -> HttpResponse:
+    example = get_object_or_404(DesignDoc.objects.examples(), slug=slug)
+    doc = example.copy_for(request.user, title=example.title)
+    messages.success(request, f"“{example.title}” is now in your docs; edit it as you like.")
+    return redirect(doc)
+
+
+@doc_view(("GET",))
+def doc_export(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    response = HttpResponse(export.markdown(doc), content_type="text/markdown; charset=utf-8")
+    filename = slugify(doc.title) or f"design-doc-{doc.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.md"'
+    return response
+
+
+@doc_view(("POST",))
+def doc_rename(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    form = DocForm(request.POST, instance=doc)
+    if form.is_valid():
+        form.save()
+        doc.record_revision("Renamed")
+        messages.success(request, "Saved the title and problem statement.")
+        return redirect(doc)
+    context = _document_context(doc) | {"rename_form": form}
+    return render(request, "designdocs/doc_detail.html", context, status=400)
+
+
+@doc_view(("POST",))
+def doc_duplicate(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    copy = doc.copy_for(request.user)
+    messages.success(request, f"Made “{copy.title}”.")
+    return redirect(copy)
+
+
+@doc_view(("POST",))
+def doc_delete(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    doc.move_to_trash()
+    messages.success(request, f"Moved “{doc.title}” to the trash; restore it within 30 days.")
+    return redirect("designdocs:list")
+
+
+@doc_view(("POST",), trashed=True)
+def doc_restore(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    doc.restore_from_trash()
+    messages.success(request, f"Restored “{doc.title}”.")
+    return redirect(doc)
+
+
+@login_required
+@require_GET
+def trash(request: HttpRequest) -> HttpResponse:
+    docs = DesignDoc.objects.in_trash().filter(owner=request.user).order_by("-deleted_at")
+    return render(request, "designdocs/trash.html", {"docs": docs})
+
+
+@doc_view()
+def history(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    revisions = list(doc.revisions.all()[:200])
+    by_id = {str(r.pk): r for r in revisions}
+    older, newer = by_id.get(request.GET.get("a", "")), by_id.get(request.GET.get("b", ""))
+    if (request.GET.get("a") or request.GET.get("b")) and not (older and newer):
+        raise Http404("No such revision of this document.")
+    changes = diff.compare(older.snapshot, newer.snapshot) if older and newer else None
+    context = {"doc": doc, "revisions": revisions, "older": older, "newer": newer}
+    return render(request, "designdocs/history.html", context | {"changes": changes})
+
+
+@doc_view(("POST",))
+def revision_restore(request: HttpRequest, doc: DesignDoc, revision_id: int) -> HttpResponse:
+    revision = get_object_or_404(doc.revisions, pk=revision_id)
+    doc.restore(revision)
+    messages.success(request, f"Restored the text of {revision.created_at:%d %b %Y %H:%M}.")
+    return redirect("designdocs:history", pk=doc.pk)
+
+
+def bad_request(message: str, field: str) -> JsonResponse:
+    return JsonResponse({"detail": [{"loc": [field], "msg": message}]}, status=400)

@@ -1,0 +1,144 @@
+"""The six-step wizard: a step page, its plain-POST save, and HTMX autosave of one answer."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from apps.designdocs import picker
+from apps.designdocs.access import doc_view
+from apps.designdocs.models import DesignDoc, Prompt, SaveResult, Step
+from apps.designdocs.views import bad_request
+
+
+def _posted_value(request: HttpRequest, prompt: Prompt) -> str:
+    if prompt.kind == Prompt.Kind.METRICS:
+        return ",".join(request.POST.getlist(prompt.key))
+    return request.POST.get(prompt.key, "")
+
+
+def _posted_version(request: HttpRequest, prompt: Prompt) -> int | None:
+    """The version the user's text is based on; "Keep my text" names the newer one it saw."""
+    raw = request.POST.get(f"version_{prompt.key}", "0") or "0"
+    if "keep" in request.GET:
+        raw = request.GET["keep"]
+    kept_key, _, kept_version = request.POST.get("keep", "").partition(":")
+    if kept_key == prompt.key:
+        raw = kept_version
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _save(request: HttpRequest, doc: DesignDoc, prompt: Prompt) -> SaveResult | None:
+    """Save the posted value; on a conflict keep the user's text in the history."""
+    version = _posted_version(request, prompt)
+    if version is None:
+        return None
+    value = _posted_value(request, prompt)
+    result = doc.save_answer(prompt, value, version)
+    if result.conflict:
+        doc.keep_unsaved_text(prompt, value)
+    return result
+
+
+def _step_context(
+    doc: DesignDoc, step: Step, results: dict[str, SaveResult], request: HttpRequest | None = None
+) -> dict:
+    steps = list(Step.objects.prefetch_related("prompts").order_by("order"))
+    answers = doc.answers_by_key()
+    prompts = list(step.prompts.prefetch_related("concepts", "metrics").order_by("order"))
+    fields = []
+    for prompt in prompts:
+        field = {
+            "prompt": prompt,
+            "answer": answers.get(prompt.key),
+            "result": results.get(prompt.key),
+        }
+        if field["result"] and field["result"].conflict and request is not None:
+            field["mine"] = _posted_value(request, prompt)
+            field["base_version"] = _posted_version(request, prompt)
+        if prompt.kind == Prompt.Kind.METRICS:
+            field["options"], field["note"] = picker.options(prompt, answers)
+        fields.append(field)
+    index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
+    return {
+        "doc": doc,
+        "step": step,
+        "fields": fields,
+        "progress": doc.progress(steps, answers),
+        "previous": steps[index - 1] if index > 0 else None,
+        "next": steps[index + 1] if index + 1 < len(steps) else None,
+        "concepts": step.concepts.only("slug", "title"),
+        "metrics": step.metrics.only("slug", "name"),
+    }
+
+
+@doc_view(("GET", "POST"))
+def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
+    """GET shows a step; POST saves all its answers (no JavaScript needed) and moves on."""
+    step = get_object_or_404(Step, slug=slug)
+    if request.method == "GET":
+        return render(request, "designdocs/step.html", _step_context(doc, step, {}))
+    results = {}
+    for prompt in step.prompts.all():
+        if f"version_{prompt.key}" not in request.POST:
+            continue  # not on the submitted form (e.g. a prompt added since it was loaded)
+        result = _save(request, doc, prompt)
+        if result is None:
+            return bad_request("The version must be a whole number.", f"version_{prompt.key}")
+        results[prompt.key] = result
+    if any(r.conflict for r in results.values()):
+        context = _step_context(doc, step, results, request)
+        return render(request, "designdocs/step.html", context, status=409)
+    doc.record_revision(f"Left step {step.order}: {step.title}")
+    target = request.POST.get("go", "stay")
+    if target in {"next", "previous"} and (neighbour := _neighbour(step, target)):
+        return redirect("designdocs:step", pk=doc.pk, slug=neighbour.slug)
+    if target == "document":
+        return redirect(doc)
+    return redirect("designdocs:step", pk=doc.pk, slug=step.slug)
+
+
+def _neighbour(step: Step, direction: str) -> Step | None:
+    steps = Step.objects.order_by("order" if direction == "next" else "-order")
+    if direction == "next":
+        return steps.filter(order__gt=step.order).first()
+    return steps.filter(order__lt=step.order).first()
+
+
+@doc_view(("POST",))
+def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
+    """Save one answer as the user types; 409 with both texts when another tab saved first."""
+    prompt = get_object_or_404(Prompt, key=key)
+    result = _save(request, doc, prompt)
+    if result is None:
+        return bad_request("The version must be a whole number.", f"version_{key}")
+    if not result.conflict:
+        doc.record_revision("Autosave", unless_recent=True)
+    if not request.htmx:
+        return redirect("designdocs:step", pk=doc.pk, slug=prompt.step.slug)
+    context = {
+        "doc": doc,
+        "prompt": prompt,
+        "result": result,
+        "mine": _posted_value(request, prompt),
+        "now": timezone.localtime(),
+    }
+    status = 409 if result.conflict else 200
+    response = render(request, "designdocs/_save_status.html", context, status=status)
+    if key in picker.CHOOSER_KEYS and not result.conflict:
+        response["HX-Trigger"] = "doc-choices-changed"
+    return response
+
+
+@doc_view()
+def picker_fragment(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
+    """The metric picker again, after the model type or the chooser answers changed."""
+    prompt = get_object_or_404(Prompt, key=key, kind=Prompt.Kind.METRICS)
+    answers = doc.answers_by_key()
+    options, note = picker.options(prompt, answers)
+    field = {"prompt": prompt, "answer": answers.get(key), "options": options, "note": note}
+    return render(request, "designdocs/_prompt.html#metric-options", {"doc": doc, "field": field})

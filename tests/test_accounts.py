@@ -1,0 +1,79 @@
+"""Sign up, sign in, sign out, password change and reset."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_up_creates_an_account_and_signs_in(client):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "carol",
+            "email": "carol@example.com",
+            "password1": "a-long-unusual-pass-88",
+            "password2": "a-long-unusual-pass-88",
+        },
+    )
+    assert response.status_code == 302 and response.url == "/docs/"
+    assert get_user_model().objects.filter(username="carol").exists()
+    assert client.get("/docs/").status_code == 200
+
+
+def test_sign_up_explains_a_weak_password_and_keeps_the_username(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "dave", "email": "d@example.com", "password1": "123", "password2": "123"},
+    )
+    assert response.status_code == 200
+    assert "too short" in response.text
+    assert 'value="dave"' in response.text
+    assert not get_user_model().objects.filter(username="dave").exists()
+
+
+def test_sign_up_refuses_a_taken_email(client, alice):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "other",
+            "email": "ALICE@example.com",
+            "password1": "a-long-unusual-pass-88",
+            "password2": "a-long-unusual-pass-88",
+        },
+    )
+    assert "An account with this email exists" in response.text
+
+
+def test_log_in_and_log_out(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    assert response.status_code == 302
+    assert client.get("/docs/").status_code == 200
+    assert client.get("/accounts/logout/").status_code == 405
+    client.post("/accounts/logout/")
+    assert client.get("/docs/").status_code == 302
+
+
+def test_wrong_password_is_explained(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "nope"})
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.text
+
+
+def test_password_change_and_reset(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "correct-horse-9",
+            "new_password1": "another-long-pass-77",
+            "new_password2": "another-long-pass-77",
+        },
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("another-long-pass-77")
+    client.post("/accounts/logout/")
+    client.post("/accounts/password_reset/", {"email": "alice@example.com"})
+    assert len(mail.outbox) == 1 and "/accounts/reset/" in mail.outbox[0].body

@@ -1,0 +1,397 @@
+"""Design docs: the wizard, autosave, conflicts, history, trash, export, privacy, query counts."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.designdocs.models import Answer, DesignDoc, Prompt, Revision, Step
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "text": "A short answer",
+    "markdown": "A **considered** answer with a list:\n\n- one\n- two",
+    "number": "1200",
+}
+
+
+def valid_value(prompt: Prompt) -> str | list[str]:
+    if prompt.kind == "number":
+        return f"1200 {prompt.units[0]}" if prompt.units else "1200"
+    if prompt.kind == "choice":
+        return prompt.choices[0]["value"]
+    if prompt.kind == "metrics":
+        from apps.metrics.models import Metric
+
+        return [Metric.objects.filter(family__slug__in=prompt.families).first().slug]
+    return f"{VALID[prompt.kind]} ({prompt.key})"
+
+
+@pytest.fixture
+def doc(alice):
+    return DesignDoc.objects.create(owner=alice, title="Fraud detection", problem="Stop fraud.")
+
+
+@pytest.fixture
+def signed_in(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def autosave(client, doc, key, value, version, **extra):
+    return client.post(
+        f"/docs/{doc.pk}/answers/{key}/",
+        {key: value, f"version_{key}": version},
+        headers={"HX-Request": "true"},
+        **extra,
+    )
+
+
+# --- The template --------------------------------------------------------------------------
+
+
+def test_template_has_six_steps_with_the_seed_prompts():
+    assert list(Step.objects.values_list("slug", flat=True)) == [
+        "problem-clarification", "data-collection", "exploratory-data-analysis",
+        "model-and-metric-selection", "model-training", "evaluation",
+    ]  # fmt: skip
+    keys = set(Prompt.objects.values_list("key", flat=True))
+    for key in ["business_goal", "peak_qps", "data_size", "latency_budget", "energy_constraint",
+                "memory_constraint", "corner_cases", "model_type", "offline_metrics",
+                "business_metrics", "hardware_metrics", "loss", "regularization", "optimizer",
+                "activation", "imbalance_handling", "overfitting", "normalization",
+                "ab_test_design", "monitoring", "model_freshness"]:  # fmt: skip
+        assert key in keys, key
+
+
+# --- Creating and walking the wizard -------------------------------------------------------
+
+
+def test_full_wizard_by_plain_post(signed_in):
+    response = signed_in.post("/docs/new/", {"title": "Ranking feed", "problem": "Rank posts."})
+    doc = DesignDoc.objects.get(title="Ranking feed")
+    steps = list(Step.objects.order_by("order"))
+    assert response.url == f"/docs/{doc.pk}/steps/{steps[0].slug}/"
+    for index, step in enumerate(steps):
+        page = signed_in.get(f"/docs/{doc.pk}/steps/{step.slug}/")
+        assert page.status_code == 200 and step.title in page.text
+        data = {"go": "next" if index < len(steps) - 1 else "document"}
+        for prompt in step.prompts.all():
+            data[prompt.key] = valid_value(prompt)
+            data[f"version_{prompt.key}"] = "0"
+        response = signed_in.post(f"/docs/{doc.pk}/steps/{step.slug}/", data)
+        expected = (
+            f"/docs/{doc.pk}/steps/{steps[index + 1].slug}/"
+            if index < len(steps) - 1
+            else f"/docs/{doc.pk}/"
+        )
+        assert response.status_code == 302 and response.url == expected
+    assert (
+        Answer.objects.filter(doc=doc, error="").exclude(value="").count() == Prompt.objects.count()
+    )
+    view = signed_in.get(f"/docs/{doc.pk}/")
+    assert "Completeness: 100 %" in view.text
+    assert "<strong>considered</strong>" in view.text
+    assert doc.revisions.filter(reason__startswith="Left step 6").exists()
+
+
+def test_new_doc_needs_a_title(signed_in):
+    response = signed_in.post("/docs/new/", {"title": "  ", "problem": "x"})
+    assert response.status_code == 200
+    assert "Give the document a title" in response.text or "This field is required" in response.text
+    assert not DesignDoc.objects.filter(problem="x").exists()
+
+
+def test_autosave_by_htmx_saves_and_reports(signed_in, doc):
+    response = autosave(signed_in, doc, "business_goal", "Cut fraud losses by 30 %", 0)
+    assert response.status_code == 200
+    assert "Saved at" in response.text
+    assert 'id="version-business_goal" value="1" hx-swap-oob="true"' in response.text
+    answer = Answer.objects.get(doc=doc, prompt__key="business_goal")
+    assert answer.value == "Cut fraud losses by 30 %" and answer.version == 1
+    page = signed_in.get(f"/docs/{doc.pk}/steps/problem-clarification/")
+    assert "Cut fraud losses by 30 %" in page.text
+
+
+def test_changing_the_model_type_asks_pickers_to_refresh(signed_in, doc):
+    response = autosave(signed_in, doc, "model_type", "ranking", 0)
+    assert response.headers["HX-Trigger"] == "doc-choices-changed"
+    picker = signed_in.get(f"/docs/{doc.pk}/pickers/offline_metrics/")
+    assert 'value="ndcg"' in picker.text and 'value="accuracy"' not in picker.text
+    assert "Recommended:" in picker.text
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("peak_qps", "lots", "Enter a number"),
+        ("peak_qps", "1200 parsecs", "is not a unit here"),
+        ("latency_budget", "-5 ms", "zero or a positive"),
+        ("model_type", "astrology", "Choose one of the options"),
+    ],
+)
+def test_invalid_values_are_explained_beside_the_field_and_kept(
+    signed_in, doc, key, value, message
+):
+    response = autosave(signed_in, doc, key, value, 0)
+    assert response.status_code == 200
+    assert message in response.text
+    answer = Answer.objects.get(doc=doc, prompt__key=key)
+    assert answer.value == value and message in answer.error
+    step = Prompt.objects.get(key=key).step
+    page = signed_in.get(f"/docs/{doc.pk}/steps/{step.slug}/")
+    assert (message in page.text and 'aria-invalid="true"' in page.text) or key == "model_type"
+
+
+def test_valid_number_with_unit_and_thousands_separator(signed_in, doc):
+    autosave(signed_in, doc, "peak_qps", "12,000 QPS", 0)
+    assert Answer.objects.get(doc=doc, prompt__key="peak_qps").error == ""
+
+
+# --- Nothing is lost: two tabs --------------------------------------------------------------
+
+
+def test_two_tab_conflict_keeps_both_texts(signed_in, doc):
+    assert autosave(signed_in, doc, "corner_cases", "Tab A text", 0).status_code == 200
+    response = autosave(signed_in, doc, "corner_cases", "Tab B text", 0)
+    assert response.status_code == 409
+    assert "Tab A text" in response.text and "Tab B text" in response.text
+    assert Answer.objects.get(doc=doc, prompt__key="corner_cases").value == "Tab A text"
+    kept = doc.revisions.filter(reason__startswith="Unsaved text").first()
+    assert kept.snapshot["answers"]["corner_cases"] == "Tab B text"
+    # The user saw both and chose theirs.
+    response = signed_in.post(
+        f"/docs/{doc.pk}/answers/corner_cases/?keep=1",
+        {"corner_cases": "Tab B text", "version_corner_cases": "0"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert Answer.objects.get(doc=doc, prompt__key="corner_cases").value == "Tab B text"
+
+
+def test_conflict_by_plain_post_shows_both_and_saves_nothing_silently(signed_in, doc):
+    autosave(signed_in, doc, "out_of_scope", "Saved elsewhere", 0)
+    response = signed_in.post(
+        f"/docs/{doc.pk}/steps/problem-clarification/",
+        {"out_of_scope": "Typed here", "version_out_of_scope": "0", "go": "next"},
+    )
+    assert response.status_code == 409
+    assert "Saved elsewhere" in response.text and "Typed here" in response.text
+    assert Answer.objects.get(doc=doc, prompt__key="out_of_scope").value == "Saved elsewhere"
+    response = signed_in.post(
+        f"/docs/{doc.pk}/steps/problem-clarification/",
+        {"out_of_scope": "Typed here", "version_out_of_scope": "0", "keep": "out_of_scope:1"},
+    )
+    assert response.status_code == 302
+    assert Answer.objects.get(doc=doc, prompt__key="out_of_scope").value == "Typed here"
+
+
+def test_a_bad_version_is_a_400_with_json(signed_in, doc):
+    response = signed_in.post(
+        f"/docs/{doc.pk}/answers/business_goal/",
+        {"business_goal": "x", "version_business_goal": "abc"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["loc"] == ["version_business_goal"]
+
+
+# --- History ---------------------------------------------------------------------------------
+
+
+def test_revision_diff_and_restore(signed_in, doc):
+    autosave(signed_in, doc, "business_goal", "First idea", 0)
+    first = doc.revisions.get()  # the autosave kept a snapshot
+    assert first.snapshot["answers"]["business_goal"] == "First idea"
+    autosave(signed_in, doc, "business_goal", "Second idea", 1)
+    assert doc.revisions.count() == 1, "at most one autosave snapshot every few minutes"
+    Revision.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    second = doc.record_revision("checkpoint")
+    page = signed_in.get(f"/docs/{doc.pk}/history/", {"a": first.pk, "b": second.pk})
+    assert page.status_code == 200
+    assert re.search(r'class="diff-removed">− First idea', page.text)
+    assert re.search(r'class="diff-added">\+ Second idea', page.text)
+    response = signed_in.post(f"/docs/{doc.pk}/history/{first.pk}/restore/")
+    assert response.status_code == 302
+    assert Answer.objects.get(doc=doc, prompt__key="business_goal").value == "First idea"
+    latest = doc.revisions.first()
+    assert latest.reason.startswith("Restored")
+    assert latest.snapshot["answers"]["business_goal"] == "First idea"
+    assert doc.revisions.filter(snapshot__answers__business_goal="Second idea").exists()
+
+
+def test_history_of_a_revision_of_another_doc_is_404(signed_in, doc, alice):
+    other = DesignDoc.objects.create(owner=alice, title="Other")
+    revision = other.record_revision("x")
+    assert (
+        signed_in.get(f"/docs/{doc.pk}/history/", {"a": revision.pk, "b": revision.pk}).status_code
+        == 404
+    )
+    assert signed_in.post(f"/docs/{doc.pk}/history/{revision.pk}/restore/").status_code == 404
+
+
+# --- Trash, duplicate, rename, export ---------------------------------------------------------
+
+
+def test_trash_and_restore(signed_in, doc):
+    assert signed_in.post(f"/docs/{doc.pk}/delete/").status_code == 302
+    assert signed_in.get(f"/docs/{doc.pk}/").status_code == 404
+    assert f'href="/docs/{doc.pk}/"' not in signed_in.get("/docs/").text
+    assert doc.title in signed_in.get("/docs/trash/").text
+    assert signed_in.post(f"/docs/{doc.pk}/restore/").status_code == 302
+    assert signed_in.get(f"/docs/{doc.pk}/").status_code == 200
+
+
+def test_trash_keeps_docs_for_30_days_then_purges(signed_in, doc):
+    doc.move_to_trash()
+    DesignDoc.objects.filter(pk=doc.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    assert doc.title not in signed_in.get("/docs/trash/").text
+    assert signed_in.post(f"/docs/{doc.pk}/restore/").status_code == 404
+    call_command("purge_trash", verbosity=0)
+    assert not DesignDoc.objects.filter(pk=doc.pk).exists()
+
+
+def test_duplicate_and_rename(signed_in, doc):
+    autosave(signed_in, doc, "business_goal", "Goal text", 0)
+    signed_in.post(f"/docs/{doc.pk}/duplicate/")
+    copy = DesignDoc.objects.get(title="Copy of Fraud detection")
+    assert copy.answers.get(prompt__key="business_goal").value == "Goal text"
+    signed_in.post(f"/docs/{doc.pk}/rename/", {"title": "Card fraud", "problem": "New."})
+    doc.refresh_from_db()
+    assert (doc.title, doc.problem) == ("Card fraud", "New.")
+    response = signed_in.post(f"/docs/{doc.pk}/rename/", {"title": "", "problem": "kept"})
+    assert response.status_code == 400 and "kept" in response.text
+
+
+def test_export_contains_every_answer(signed_in):
+    example = DesignDoc.objects.examples().first()
+    signed_in.post(f"/docs/examples/{example.slug}/copy/")
+    doc = DesignDoc.objects.active().get(title=example.title)
+    response = signed_in.get(f"/docs/{doc.pk}/export.md")
+    assert response["Content-Type"].startswith("text/markdown")
+    assert "attachment" in response["Content-Disposition"]
+    text = response.content.decode()
+    for step in Step.objects.all():
+        assert f"## {step.order}. {step.title}" in text
+    for answer in doc.answers.select_related("prompt"):
+        assert answer.prompt.question in text
+        if answer.prompt.kind in {"markdown", "text", "number"}:
+            assert answer.value.strip().splitlines()[0] in text, answer.prompt.key
+    assert "_Not answered yet._" not in text
+
+
+def test_examples_are_complete_and_copyable(client, alice):
+    examples = list(DesignDoc.objects.examples())
+    assert len(examples) >= 2
+    for example in examples:
+        assert client.get(f"/docs/examples/{example.slug}/").status_code == 200
+        answers = example.answers_by_key()
+        assert set(answers) == set(Prompt.objects.values_list("key", flat=True))
+        assert all(not a.error for a in answers.values()), [a.error for a in answers.values()]
+    assert client.post(f"/docs/examples/{examples[0].slug}/copy/").status_code == 302
+    client.force_login(alice)
+    client.post(f"/docs/examples/{examples[0].slug}/copy/")
+    assert alice.design_docs.get().answers.count() == Prompt.objects.count()
+
+
+# --- Completeness ------------------------------------------------------------------------------
+
+
+def test_completeness_counts_valid_answers_by_step(signed_in, doc):
+    autosave(signed_in, doc, "business_goal", "Goal", 0)
+    autosave(signed_in, doc, "peak_qps", "500 QPS", 0)
+    autosave(signed_in, doc, "latency_budget", "fast", 0)  # invalid: not counted
+    autosave(signed_in, doc, "loss", "Cross-entropy", 0)
+    total = Prompt.objects.count()
+    step1 = Step.objects.get(order=1).prompts.count()
+    listing = signed_in.get("/docs/").text
+    assert f"3 of {total} answered" in listing
+    view = signed_in.get(f"/docs/{doc.pk}/").text
+    assert f"2/{step1}" in view and f"3 of {total} prompts answered" in view
+    assert (
+        "Still missing" in view
+        and "Peak queries per second" not in view.split("Still missing")[1].split("</details>")[0]
+    )
+
+
+# --- Privacy and methods -------------------------------------------------------------------------
+
+
+def doc_urls(doc, revision):
+    read = [
+        f"/docs/{doc.pk}/", f"/docs/{doc.pk}/export.md", f"/docs/{doc.pk}/history/",
+        f"/docs/{doc.pk}/steps/problem-clarification/", f"/docs/{doc.pk}/pickers/offline_metrics/",
+    ]  # fmt: skip
+    write = [
+        f"/docs/{doc.pk}/rename/", f"/docs/{doc.pk}/duplicate/", f"/docs/{doc.pk}/delete/",
+        f"/docs/{doc.pk}/restore/", f"/docs/{doc.pk}/answers/business_goal/",
+        f"/docs/{doc.pk}/history/{revision.pk}/restore/",
+    ]  # fmt: skip
+    return read, write
+
+
+def test_a_stranger_gets_404_on_every_doc_url_for_every_method(client, doc, bob):
+    revision = doc.record_revision("x")
+    read, write = doc_urls(doc, revision)
+    client.force_login(bob)
+    for url in read + write + [f"/docs/{doc.pk}/steps/problem-clarification/"]:
+        assert client.get(url).status_code == 404, f"GET {url}"
+        assert client.post(url, {"business_goal": "x", "title": "x"}).status_code == 404, url
+    doc.refresh_from_db()
+    assert doc.title == "Fraud detection" and doc.deleted_at is None
+    assert not doc.answers.exists()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, doc):
+    revision = doc.record_revision("x")
+    read, write = doc_urls(doc, revision)
+    for url in ["/docs/", "/docs/new/", "/docs/trash/", *read, *write]:
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code == 302, url
+            assert response.url.startswith("/accounts/login/?next="), url
+
+
+def test_get_on_every_mutating_url_is_405(signed_in, doc):
+    revision = doc.record_revision("x")
+    _, write = doc_urls(doc, revision)
+    for url in write:
+        if url.endswith("/restore/") and "history" not in url:
+            continue  # restore from trash needs a trashed doc; checked below
+        assert signed_in.get(url).status_code == 405, url
+    doc.move_to_trash()
+    assert signed_in.get(f"/docs/{doc.pk}/restore/").status_code == 405
+    assert signed_in.get("/docs/examples/video-recommendations/copy/").status_code == 405
+
+
+# --- Query counts ------------------------------------------------------------------------------
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url).status_code == 200, url
+    return len(context.captured_queries)
+
+
+def _fill(doc, n_prompts):
+    for prompt in Prompt.objects.all()[:n_prompts]:
+        Answer.objects.update_or_create(doc=doc, prompt=prompt, defaults={"value": "text"})
+
+
+def test_query_counts_are_pinned_and_flat_as_docs_and_answers_grow(signed_in, doc, alice):
+    urls = ["/docs/", f"/docs/{doc.pk}/", f"/docs/{doc.pk}/steps/problem-clarification/",
+            f"/docs/{doc.pk}/steps/model-and-metric-selection/"]  # fmt: skip
+    _fill(doc, 3)
+    before = {url: _queries(signed_in, url) for url in urls}
+    # session, user, then the page: the doc, the template, the answers (and pickers on step 4).
+    assert before == {urls[0]: 6, urls[1]: 6, urls[2]: 12, urls[3]: 15}, before
+    _fill(doc, 40)
+    for n in range(20):
+        DesignDoc.objects.create(owner=alice, title=f"Doc {n}")
+    after = {url: _queries(signed_in, url) for url in urls}
+    assert after == before
