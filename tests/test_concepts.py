@@ -54,9 +54,9 @@ def test_detail_shows_toc_related_backlinks_references_and_neighbours(client):
     assert "On this page" in text and 'href="#how-it-works"' in text
     for related in tcp.related.all():
         assert f'href="/concepts/{related.slug}/"' in text
-    backlink = tcp.linked_from.first()
+    backlink = tcp.backlinks().exclude(source_kind="step").first()
     assert backlink is not None
-    assert "Referenced by" in text and f'href="/concepts/{backlink.slug}/"' in text
+    assert "Referenced by" in text and f'href="{backlink.source_url}"' in text
     assert tcp.references[0]["title"] in text
     assert f'rel="prev" href="/concepts/{tcp.previous().slug}/"' in text
     assert f'rel="next" href="/concepts/{tcp.next().slug}/"' in text
@@ -83,10 +83,24 @@ def test_backlinks_follow_edits():
     note = Concept.objects.create(
         slug="note", title="Note", level=level, summary="s", body="See [[tcp]]."
     )
-    assert tcp.linked_from.filter(slug="note").exists()
+    assert tcp.backlinks().filter(source_url="/concepts/note/").exists()
     note.body = "No links any more."
     note.save()
-    assert not tcp.linked_from.filter(slug="note").exists()
+    assert not tcp.backlinks().filter(source_url="/concepts/note/").exists()
+
+
+def test_concept_page_shows_the_template_steps_it_helps_with(client):
+    from apps.designdocs.models import Step
+
+    step = Step.objects.filter(concepts__slug="qps").first()
+    assert step is not None, "the template relates qps to a step"
+    text = client.get("/concepts/qps/").text
+    assert "Helps with these design-doc steps" in text
+    assert f'href="/docs/template/{step.slug}/"' in text
+    step.concepts.remove(step.concepts.get(slug="qps"))
+    step.body = "Guidance that no longer mentions it."
+    step.save()
+    assert f'href="/docs/template/{step.slug}/"' not in client.get("/concepts/qps/").text
 
 
 def test_new_page_repairs_links_that_waited_for_it():

@@ -4,7 +4,6 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from apps.core.markdown import Rendered
 from apps.core.models import MarkdownPage
 
 
@@ -33,13 +32,12 @@ class ConceptQuerySet(models.QuerySet):
 
 
 class Concept(MarkdownPage):
+    page_kind = "concept"
+
     title = models.CharField(max_length=200)
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="concepts")
     order = models.PositiveIntegerField(default=0, help_text="Reading order inside the level.")
     related = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
-    links_to = models.ManyToManyField(
-        "self", symmetrical=False, related_name="linked_from", editable=False
-    )
 
     objects = ConceptQuerySet.as_manager()
 
@@ -52,10 +50,6 @@ class Concept(MarkdownPage):
 
     def get_absolute_url(self) -> str:
         return reverse("concepts:detail", args=[self.slug])
-
-    def after_render(self, rendered: Rendered) -> None:
-        slugs = {link.slug for link in rendered.links if link.kind == "" and link.slug != self.slug}
-        self.links_to.set(Concept.objects.filter(slug__in=slugs))
 
     def _neighbour(self, before: bool) -> Concept | None:
         lo = self.level.order

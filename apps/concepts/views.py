@@ -17,10 +17,12 @@ def concept_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def concept_detail(request: HttpRequest, slug: str) -> HttpResponse:
     concept = get_object_or_404(Concept.objects.select_related("level"), slug=slug)
+    backlinks = list(concept.backlinks())
     context = {
         "concept": concept,
         "related": concept.related.for_cards().order_by("title"),
-        "backlinks": concept.linked_from.for_cards().order_by("title"),
+        "backlinks": [link for link in backlinks if link.source_kind != "step"],
+        "steps": [link for link in backlinks if link.source_kind == "step"],
         "previous": concept.previous(),
         "next": concept.next(),
     }

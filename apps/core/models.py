@@ -24,6 +24,8 @@ class MarkdownPage(models.Model):
     """
 
     link_prefix: str = ""
+    #: What backlinks call this kind of page ("concept", "metric", "step").
+    page_kind: str = "page"
 
     slug = models.SlugField(max_length=80, unique=True)
     summary = models.CharField(max_length=300, help_text="One sentence, shown in lists and search.")
@@ -55,6 +57,7 @@ class MarkdownPage(models.Model):
         rendered = self.render()
         super().save(*args, **kwargs)
         self.after_render(rendered)
+        self.record_links()
         if previous_slug != self.slug:
             rerender_pages_mentioning(self.link_text)
             if previous_slug:
@@ -74,6 +77,33 @@ class MarkdownPage(models.Model):
     def after_render(self, rendered: markdown.Rendered) -> None:
         """Hook for subclasses: store what the rendering found. Runs after the row is saved."""
 
+    @property
+    def link_title(self) -> str:
+        return str(self)
+
+    def link_targets(self) -> set[markdown.Link]:
+        """The pages this one points to: its ``[[links]]`` (subclasses add declared relations)."""
+        return markdown.find_links(self.body)
+
+    def record_links(self) -> None:
+        """Rewrite this page's rows in the backlink table."""
+        PageLink.objects.filter(source_kind=self.page_kind, source_id=self.pk).delete()
+        own = markdown.Link(self.link_prefix, self.slug)
+        PageLink.objects.bulk_create(
+            PageLink(
+                source_kind=self.page_kind, source_id=self.pk, source_title=self.link_title,
+                source_url=self.get_absolute_url(), target_kind=link.kind, target_slug=link.slug,
+            )
+            for link in self.link_targets()
+            if link != own
+        )  # fmt: skip
+
+    def backlinks(self):
+        """Rows of the pages that link to this one, in title order."""
+        return PageLink.objects.filter(
+            target_kind=self.link_prefix, target_slug=self.slug
+        ).order_by("source_kind", "source_title")
+
     def rerender(self) -> None:
         """Render again (a linked page appeared or went away) without touching ``updated_at``."""
         rendered = self.render()
@@ -81,6 +111,30 @@ class MarkdownPage(models.Model):
             body_html=self.body_html, toc_html=self.toc_html, broken_links=self.broken_links
         )
         self.after_render(rendered)
+        self.record_links()
+
+
+class PageLink(models.Model):
+    """One page pointing at another, kept so that a page can list what refers to it.
+
+    The source's title and URL are copied in, so a page's backlinks are one query.
+    """
+
+    source_kind = models.CharField(max_length=20)
+    source_id = models.PositiveBigIntegerField()
+    source_title = models.CharField(max_length=300)
+    source_url = models.CharField(max_length=300)
+    target_kind = models.CharField(max_length=20, blank=True)
+    target_slug = models.CharField(max_length=80)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["target_kind", "target_slug"]),
+            models.Index(fields=["source_kind", "source_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_title} → {self.target_kind}:{self.target_slug}"
 
 
 def rerender_pages_mentioning(link_text: str) -> int:
@@ -103,6 +157,7 @@ class_prepared.connect(_register_page_model)
 
 
 def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
+    PageLink.objects.filter(source_kind=instance.page_kind, source_id=instance.pk).delete()
     rerender_pages_mentioning(instance.link_text)
 
 

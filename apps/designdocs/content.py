@@ -98,6 +98,7 @@ class StepKind(ContentKind):
         return page
 
     def link(self, page: Step, data: dict[str, Any]) -> None:
+        # Setting the relations records the step's backlinks (see the m2m_changed receiver).
         page.concepts.set(Concept.objects.filter(slug__in=data["concepts"]))
         page.metrics.set(Metric.objects.filter(slug__in=data["metrics"]))
         for prompt_data in data["prompts"]:

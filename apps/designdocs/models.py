@@ -9,12 +9,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Count, F, Q
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html_join, linebreaks
 
 from apps.concepts.models import Concept
-from apps.core.markdown import render, render_inline
+from apps.core.markdown import Link, render, render_inline
 from apps.core.models import MarkdownPage
 from apps.metrics.models import Metric
 
@@ -26,6 +28,7 @@ class Step(MarkdownPage):
     """One step of the interview template; ``body`` is its guidance."""
 
     link_prefix = "step"
+    page_kind = "step"
 
     title = models.CharField(max_length=120)
     order = models.PositiveSmallIntegerField(unique=True)
@@ -38,6 +41,15 @@ class Step(MarkdownPage):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("designdocs:template_step", args=[self.slug])
+
+    def link_targets(self):
+        """Its [[links]] and the concepts and metrics it declares, for their backlinks."""
+        declared = {Link("", c.slug) for c in self.concepts.all()}
+        declared |= {Link("metric", m.slug) for m in self.metrics.all()}
+        return super().link_targets() | declared
 
 
 class Prompt(models.Model):
@@ -383,3 +395,11 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.doc} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+@receiver(m2m_changed, sender=Step.concepts.through)
+@receiver(m2m_changed, sender=Step.metrics.through)
+def _step_relations_changed(sender, instance, action, **kwargs) -> None:
+    # A step's declared concepts and metrics show as backlinks on their pages.
+    if action.startswith("post_") and isinstance(instance, Step):
+        instance.record_links()

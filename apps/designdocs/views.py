@@ -76,6 +76,16 @@ def doc_detail(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
 
 
 @require_GET
+def template_step(request: HttpRequest, slug: str) -> HttpResponse:
+    """A step of the design template, readable without an account."""
+    step = get_object_or_404(Step.objects.prefetch_related("concepts", "metrics"), slug=slug)
+    prompts = step.prompts.order_by("order")
+    steps = Step.objects.only("slug", "title", "order")
+    context = {"step": step, "prompts": prompts, "steps": steps}
+    return render(request, "designdocs/template_step.html", context)
+
+
+@require_GET
 def example_detail(request: HttpRequest, slug: str) -> HttpResponse:
     doc = get_object_or_404(DesignDoc.objects.examples(), slug=slug)
     return render(request, "designdocs/example_detail.html", _document_context(doc))

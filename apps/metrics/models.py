@@ -52,6 +52,7 @@ class Metric(MarkdownPage):
     ]
 
     link_prefix = "metric"
+    page_kind = "metric"
 
     name = models.CharField(max_length=120)
     family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="metrics")
@@ -68,9 +69,6 @@ class Metric(MarkdownPage):
     )
     related = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
     concepts = models.ManyToManyField(Concept, blank=True, related_name="metrics")
-    links_to_concepts = models.ManyToManyField(
-        Concept, related_name="linked_from_metrics", editable=False
-    )
 
     objects = MetricQuerySet.as_manager()
 
@@ -88,10 +86,6 @@ class Metric(MarkdownPage):
             sanitise(latex_to_mathml(self.formula, display=True)) if self.formula else ""
         )
         return super().render()
-
-    def after_render(self, rendered) -> None:
-        slugs = {link.slug for link in rendered.links if link.kind == ""}
-        self.links_to_concepts.set(Concept.objects.filter(slug__in=slugs))
 
     @property
     def direction(self) -> str:
