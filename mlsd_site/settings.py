@@ -68,12 +68,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "apps.core",
     "apps.accounts",
     "apps.concepts",
     "apps.metrics",
     "apps.designdocs",
+    "apps.search",
 ]
 
 MIDDLEWARE = [

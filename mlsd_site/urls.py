@@ -8,6 +8,7 @@ urlpatterns = [
     path("concepts/", include("apps.concepts.urls")),
     path("metrics/", include("apps.metrics.urls")),
     path("docs/", include("apps.designdocs.urls")),
+    path("search/", include("apps.search.urls")),
     path("api/", api.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -6,6 +6,9 @@ import pytest
 
 from apps.core.markdown import render, sanitise
 
+# Rendering looks up internal links and glossary terms in the database.
+pytestmark = pytest.mark.django_db
+
 
 class _Elements(HTMLParser):
     def __init__(self):
@@ -107,7 +110,6 @@ def test_bad_latex_is_marked_not_crashed():
     assert "math-error" in html or "<math" in html
 
 
-@pytest.mark.django_db
 def test_known_concept_link_resolves_and_unknown_is_flagged():
     rendered = render(
         "See [[tcp]], [[tcp|the TCP page]], [[tcp#three-way-handshake|handshake]] "
@@ -120,7 +122,6 @@ def test_known_concept_link_resolves_and_unknown_is_flagged():
     assert rendered.broken_links == ["no-such-page"]
 
 
-@pytest.mark.django_db
 def test_link_with_escaped_pipe_works_inside_a_table():
     html = render("| a | b |\n|---|---|\n| [[tcp\\|TCP]] | x |\n").html
     assert '<td><a class="internal-link" href="/concepts/tcp/">TCP</a></td>' in html

@@ -83,3 +83,15 @@ def resolve_concept_links(slugs: set[str]) -> dict[str, tuple[str, str]]:
         slug: (reverse("concepts:detail", args=[slug]), title)
         for slug, title in Concept.objects.filter(slug__in=slugs).values_list("slug", "title")
     }
+
+
+def concept_glossary() -> list[tuple[str, str]]:
+    """Titles and aliases of concepts, each with its page (and section) URL."""
+    terms = []
+    for slug, title, aliases in Concept.objects.values_list("slug", "title", "aliases"):
+        url = reverse("concepts:detail", args=[slug])
+        terms.append((title, url))
+        for alias in aliases:
+            term, _, anchor = alias.partition("#")
+            terms.append((term, f"{url}#{anchor}" if anchor else url))
+    return terms

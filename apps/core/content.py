@@ -20,7 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.core.forms import validate_references
-from apps.core.models import MarkdownPage, fingerprint
+from apps.core.markdown import frozen_glossary
+from apps.core.models import MarkdownPage, bulk_loading, fingerprint
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -111,25 +112,36 @@ def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
     """Load every registered kind's files. Idempotent; admin edits win unless ``force``."""
     report = LoadReport()
     with transaction.atomic():
-        saved = []
-        for kind in KINDS:
-            kind.prepare()
-        for kind in KINDS:
-            saved += _load_kind(kind, root / kind.directory, force, report)
-        for kind, page, data in saved:
-            kind.link(page, data)
-            kind.model.objects.filter(pk=page.pk).update(
-                loaded_hash=fingerprint(kind.to_data(page))
-            )
-        # Pages loaded early may link to pages loaded later: render those links again.
+        with bulk_loading():
+            saved = []
+            for kind in KINDS:
+                kind.prepare()
+            for kind in KINDS:
+                saved += _load_kind(kind, root / kind.directory, force, report)
+            for kind, page, data in saved:
+                kind.link(page, data)
+                kind.model.objects.filter(pk=page.pk).update(
+                    loaded_hash=fingerprint(kind.to_data(page))
+                )
+        # Pages loaded early may link to pages (and glossary terms) loaded later: when anything
+        # changed, render every page again so links and glossary links are complete.
+        changed = bool(report.created or report.updated)
+        _rerender(report, changed)
+    return report
+
+
+def _rerender(report: LoadReport, everything: bool) -> None:
+    with frozen_glossary():
         for kind in KINDS:
             if not issubclass(kind.model, MarkdownPage):
                 continue
-            for page in kind.pages().exclude(broken_links=[]):
+            pages = kind.model.objects.all() if everything else kind.pages()
+            if not everything:
+                pages = pages.exclude(broken_links=[])
+            for page in pages:
                 page.rerender()
                 if page.broken_links:
                     report.broken_links[f"{kind.directory}/{page.slug}"] = page.broken_links
-    return report
 
 
 def _load_kind(kind: ContentKind, folder: Path, force: bool, report: LoadReport) -> list:

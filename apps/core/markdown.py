@@ -17,7 +17,10 @@ import html
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import latex2mathml.converter
 import markdown
@@ -94,6 +97,129 @@ class WikiLinkProcessor(InlineProcessor):
         return el, m.start(0), m.end(0)
 
 
+# --- Glossary links ----------------------------------------------------------------------------
+
+GlossaryProvider = Callable[[], list[tuple[str, str]]]
+"""Returns ``(term, url)`` pairs: a page's title or alias and where it points."""
+
+_GLOSSARY: list[GlossaryProvider] = []
+
+SKIP_TAGS = {"a", "code", "pre", "kbd", "h1", "h2", "h3", "h4", "h5", "h6", "math"}
+
+
+def register_glossary(provider: GlossaryProvider) -> None:
+    _GLOSSARY.append(provider)
+
+
+def worth_linking(term: str) -> bool:
+    """Multi-word terms, acronyms and names are specific enough to link on sight; a short
+    lower-case word ("index", "return", "power") is too common in ordinary prose."""
+    term = term.strip()
+    if len(term) < 2:
+        return False
+    if " " in term or any(c.isdigit() for c in term) or term[0].isupper():
+        return True
+    return len(term) >= 7
+
+
+_frozen_glossary: ContextVar[list[tuple[str, str]] | None] = ContextVar("glossary", default=None)
+
+
+@contextmanager
+def frozen_glossary():
+    """Within the block, every render uses the glossary as it is now (for bulk re-renders)."""
+    token = _frozen_glossary.set(glossary_terms())
+    try:
+        yield
+    finally:
+        _frozen_glossary.reset(token)
+
+
+def glossary_terms() -> list[tuple[str, str]]:
+    """Every linkable term once (the first provider wins), longest first."""
+    frozen = _frozen_glossary.get()
+    if frozen is not None:
+        return frozen
+    terms: dict[str, tuple[str, str]] = {}
+    for provider in _GLOSSARY:
+        for term, url in provider():
+            if worth_linking(term):
+                terms.setdefault(term.strip().lower(), (term.strip(), url))
+    return sorted(terms.values(), key=lambda item: -len(item[0]))
+
+
+@lru_cache(maxsize=8)
+def _term_pattern(terms: tuple[tuple[str, str], ...]) -> re.Pattern | None:
+    if not terms:
+        return None
+    parts = []
+    for term, _ in terms:
+        # Acronyms match only in capitals, so "ELU" does not link an "elu" in other words.
+        acronym = term.upper() == term and len(term) <= 5
+        parts.append(f"(?-i:{re.escape(term)})" if acronym else re.escape(term))
+    return re.compile(r"(?<![\w-])(" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
+
+
+class GlossaryLinker(Treeprocessor):
+    """Link the first mention of each known term to its page, outside code, headings, maths
+    and existing links, and never to the page being rendered."""
+
+    def __init__(self, md, terms: list[tuple[str, str]], self_url: str):
+        super().__init__(md)
+        self.urls = {term.lower(): url for term, url in terms}
+        self.pattern = _term_pattern(tuple(terms))
+        self.self_url = self_url
+        self.linked: set[str] = set()
+
+    def run(self, root):
+        if self.pattern is not None:
+            self._walk(root)
+
+    def _target(self, match: re.Match) -> str | None:
+        url = self.urls.get(match.group(0).lower())
+        if not url or url.split("#")[0] == self.self_url or url in self.linked:
+            return None
+        return url
+
+    def _link(self, text: str) -> tuple[str, list[etree.Element]]:
+        """Split ``text`` into leading text and link elements (each with its tail)."""
+        head, links, position = None, [], 0
+        for match in self.pattern.finditer(text):
+            url = self._target(match)
+            if url is None:
+                continue
+            self.linked.add(url)
+            before = text[position : match.start()]
+            if head is None:
+                head = before
+            else:
+                links[-1].tail = before
+            link = etree.Element("a", {"href": url, "class": "glossary-link"})
+            link.text = match.group(0)
+            links.append(link)
+            position = match.end()
+        if head is None:
+            return text, []
+        links[-1].tail = text[position:]
+        return head, links
+
+    def _walk(self, element: etree.Element) -> None:
+        if element.tag in SKIP_TAGS or "math-display" in (element.get("class") or ""):
+            return
+        # Stashed maths and code are placeholders in the text; no term can match inside one.
+        if element.text:
+            element.text, links = self._link(element.text)
+            for index, link in enumerate(links):
+                element.insert(index, link)
+        for child in list(element):
+            self._walk(child)
+            if child.tail:
+                child.tail, links = self._link(child.tail)
+                position = list(element).index(child) + 1
+                for offset, link in enumerate(links):
+                    element.insert(position + offset, link)
+
+
 # --- Maths -------------------------------------------------------------------------------------
 
 
@@ -146,8 +272,16 @@ class ScrollableTables(Treeprocessor):
 
 
 class HandbookExtension(Extension):
-    def __init__(self, targets: dict[Link, tuple[str, str]], **kwargs):
+    def __init__(
+        self,
+        targets: dict[Link, tuple[str, str]],
+        glossary: list[tuple[str, str]] | None = None,
+        self_url: str = "",
+        **kwargs,
+    ):
         self.targets = targets
+        self.glossary = glossary or []
+        self.self_url = self_url
         super().__init__(**kwargs)
 
     def extendMarkdown(self, md):
@@ -160,6 +294,10 @@ class HandbookExtension(Extension):
         # Above backticks (190) would break `$x$` in code; below it and above emphasis is right.
         md.inlinePatterns.register(InlineMathProcessor(INLINE_MATH_RE, md), "inline_math", 185)
         md.treeprocessors.register(ScrollableTables(md), "scrollable_tables", 0)
+        # After inline patterns (priority 20), so existing and [[wiki]] links are elements.
+        md.treeprocessors.register(
+            GlossaryLinker(md, self.glossary, self.self_url), "glossary_links", 5
+        )
         # Above backslash escapes (180), so `[[slug\|text]]` works inside a table cell.
         md.inlinePatterns.register(
             WikiLinkProcessor(WIKI_LINK_RE, md, self.targets), "wiki_link", 182
@@ -204,7 +342,12 @@ ALLOWED_ATTRIBUTES = {
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     # nh3 already drops javascript: and friends from href/src; images may not load data: URLs or
     # any other origin, which keeps the CSP's img-src and the page weight honest.
-    if tag == "img" and attribute == "src" and not value.startswith("/"):
+    # "//host/x" and "/\\host/x" are other origins, not paths on this site.
+    if (
+        tag == "img"
+        and attribute == "src"
+        and (not value.startswith("/") or value[1:2] in {"/", "\\"})
+    ):
         return None
     # Focusable (for scrolling) but never a trap in the tab order.
     if attribute == "tabindex" and value != "0":
@@ -236,7 +379,9 @@ class Rendered:
     broken_links: list[str] = field(default_factory=list)
 
 
-def _markdown(targets: dict[Link, tuple[str, str]]) -> markdown.Markdown:
+def _markdown(
+    targets: dict[Link, tuple[str, str]], glossary: list[tuple[str, str]], self_url: str
+) -> markdown.Markdown:
     return markdown.Markdown(
         extensions=[
             "toc",
@@ -250,7 +395,7 @@ def _markdown(targets: dict[Link, tuple[str, str]]) -> markdown.Markdown:
             "pymdownx.highlight",
             "pymdownx.tilde",
             "pymdownx.details",
-            HandbookExtension(targets),
+            HandbookExtension(targets, glossary, self_url),
         ],
         extension_configs={
             "toc": {
@@ -265,11 +410,15 @@ def _markdown(targets: dict[Link, tuple[str, str]]) -> markdown.Markdown:
     )
 
 
-def render(text: str) -> Rendered:
-    """Render Markdown to sanitised HTML with its table of contents and internal links."""
+def render(text: str, *, self_url: str = "", glossary: bool = True) -> Rendered:
+    """Render Markdown to sanitised HTML with its table of contents and internal links.
+
+    With ``glossary``, the first mention of each known term links to its page (not to
+    ``self_url``, the page being rendered).
+    """
     links = find_links(text)
     targets = resolve_links(links)
-    md = _markdown(targets)
+    md = _markdown(targets, glossary_terms() if glossary else [], self_url)
     body = md.convert(text)
     toc = md.toc if getattr(md, "toc_tokens", None) else ""
     broken = sorted(str(link) for link in links if link not in targets)
@@ -283,7 +432,7 @@ def render(text: str) -> Rendered:
 
 def render_inline(text: str) -> str:
     """One line of Markdown (a summary, a prompt's help) without the surrounding paragraph."""
-    rendered = render(text).html.strip()
+    rendered = render(text, glossary=False).html.strip()
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         rendered = rendered[3:-4]
     return rendered

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 from django.db.models.signals import class_prepared, post_delete
@@ -13,6 +15,18 @@ from apps.core import markdown
 #: Every concrete model of written pages, so that a page appearing, moving or going away can
 #: re-render the pages that link to it.
 PAGE_MODELS: list[type[MarkdownPage]] = []
+
+# While a bulk load runs, pages are re-rendered once at its end instead of on every save.
+_bulk_loading: ContextVar[bool] = ContextVar("bulk_loading", default=False)
+
+
+@contextmanager
+def bulk_loading():
+    token = _bulk_loading.set(True)
+    try:
+        yield
+    finally:
+        _bulk_loading.reset(token)
 
 
 class MarkdownPage(models.Model):
@@ -58,7 +72,7 @@ class MarkdownPage(models.Model):
         super().save(*args, **kwargs)
         self.after_render(rendered)
         self.record_links()
-        if previous_slug != self.slug:
+        if previous_slug != self.slug and not _bulk_loading.get():
             rerender_pages_mentioning(self.link_text)
             if previous_slug:
                 rerender_pages_mentioning(self.link_text.replace(self.slug, previous_slug))
@@ -68,7 +82,11 @@ class MarkdownPage(models.Model):
         return f"[[{self.link_prefix}:{self.slug}" if self.link_prefix else f"[[{self.slug}"
 
     def render(self) -> markdown.Rendered:
-        rendered = markdown.render(self.body)
+        # During a bulk load the glossary is incomplete; the load renders every page again at
+        # its end, with the glossary, so skip that work here.
+        rendered = markdown.render(
+            self.body, self_url=self.get_absolute_url(), glossary=not _bulk_loading.get()
+        )
         self.body_html = rendered.html
         self.toc_html = rendered.toc_html
         self.broken_links = rendered.broken_links

@@ -299,6 +299,8 @@ class DesignDoc(models.Model):
                 )
                 for a in self.answers.all()
             )
+            # bulk_create sends no signals: saving again lets listeners (search) see the answers.
+            doc.save(update_fields=["updated_at"])
             doc.record_revision("Created as a copy")
         return doc
 

@@ -97,3 +97,12 @@ def resolve_metric_links(slugs: set[str]) -> dict[str, tuple[str, str]]:
         slug: (reverse("metrics:detail", args=[slug]), name)
         for slug, name in Metric.objects.filter(slug__in=slugs).values_list("slug", "name")
     }
+
+
+def metric_glossary() -> list[tuple[str, str]]:
+    """Names and aliases of metrics, each with its page URL."""
+    terms = []
+    for slug, name, aliases in Metric.objects.values_list("slug", "name", "aliases"):
+        url = reverse("metrics:detail", args=[slug])
+        terms += [(name, url), *((alias.partition("#")[0], url) for alias in aliases)]
+    return terms

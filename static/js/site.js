@@ -61,7 +61,74 @@
   document.addEventListener("htmx:sendError", autosaveFailed);
   document.addEventListener("htmx:responseError", autosaveFailed);
 
+  // Header search: a combobox over the HTMX suggestions. Arrows move, Enter opens,
+  // Escape closes, "/" focuses the box from anywhere that is not a text field.
+  function setupSearch() {
+    var input = document.getElementById("header-q");
+    var box = document.getElementById("search-suggestions");
+    if (!input || !box) return;
+    var active = -1;
+
+    function options() {
+      return Array.prototype.slice.call(box.querySelectorAll('[role="option"][data-href]'));
+    }
+    function open(isOpen) {
+      input.setAttribute("aria-expanded", isOpen ? "true" : "false");
+      box.hidden = !isOpen;
+      if (!isOpen) {
+        active = -1;
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+    function highlight(index) {
+      var items = options();
+      if (!items.length) return;
+      active = (index + items.length) % items.length;
+      items.forEach(function (item, i) {
+        item.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      input.setAttribute("aria-activedescendant", items[active].id);
+      items[active].scrollIntoView({ block: "nearest" });
+    }
+
+    box.addEventListener("htmx:afterSwap", function () {
+      open(box.querySelector('[role="listbox"]') !== null);
+      active = -1;
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target === box) open(box.querySelector('[role="listbox"]') !== null);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        highlight(active + 1);
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        highlight(active - 1);
+      } else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();
+        window.location.href = options()[active].getAttribute("data-href");
+      } else if (event.key === "Escape") {
+        open(false);
+      }
+    });
+    input.addEventListener("blur", function () {
+      window.setTimeout(function () { open(false); }, 150);
+    });
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      var typing = target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+      if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        event.preventDefault();
+        input.focus();
+        input.select();
+      }
+    });
+    open(false);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupThemeToggle();
+    setupSearch();
   });
 })();

@@ -1,0 +1,117 @@
+"""Keep the search index in step with the content: one Entry per page, concept to doc."""
+
+from __future__ import annotations
+
+import html
+
+from django.contrib.postgres.search import SearchVector
+from django.db import connection
+from django.db.models.signals import post_delete, post_save
+from django.utils.html import strip_tags
+
+from apps.concepts.models import Concept
+from apps.designdocs.models import Answer, DesignDoc, Step
+from apps.metrics.models import Metric
+from apps.search.models import Entry
+
+VECTOR = (
+    SearchVector("title", weight="A", config="english")
+    + SearchVector("names", weight="A", config="simple")
+    + SearchVector("summary", weight="B", config="english")
+    + SearchVector("body", weight="C", config="english")
+)
+
+
+def plain_text(rendered_html: str) -> str:
+    return " ".join(html.unescape(strip_tags(rendered_html)).split())
+
+
+def _names(title: str, aliases: list[str]) -> tuple[str, dict[str, str]]:
+    names, anchors = [title.lower()], {}
+    for alias in aliases:
+        term, _, anchor = alias.partition("#")
+        term = term.strip().lower()
+        if term:
+            names.append(term)
+            if anchor:
+                anchors[term] = f"#{anchor}"
+    return "|" + "|".join(dict.fromkeys(names)) + "|", anchors
+
+
+def _store(kind: str, object_id: int, **fields) -> None:
+    entry, _ = Entry.objects.update_or_create(kind=kind, object_id=object_id, defaults=fields)
+    if connection.vendor == "postgresql":
+        Entry.objects.filter(pk=entry.pk).update(search_vector=VECTOR)
+
+
+def index_page(page) -> None:
+    """Index a concept, metric or template step."""
+    title = getattr(page, "title", None) or page.name
+    names, anchors = _names(title, list(page.aliases))
+    kind = {Concept: "concept", Metric: "metric", Step: "step"}[type(page)]
+    _store(
+        kind, page.pk, title=title, names=names, anchors=anchors, summary=page.summary,
+        body=plain_text(page.body_html), url=page.get_absolute_url(), owner=None,
+    )  # fmt: skip
+
+
+def index_doc(doc: DesignDoc) -> None:
+    """Index a design doc for its owner (examples for everyone); drop it while in the trash."""
+    kind = "example" if doc.is_example else "doc"
+    if doc.deleted_at is not None:
+        Entry.objects.filter(kind=kind, object_id=doc.pk).delete()
+        return
+    answers = " ".join(plain_text(a.value_html) for a in doc.answers.only("value_html"))
+    names, _ = _names(doc.title, [])
+    _store(
+        kind, doc.pk, title=doc.title, names=names, anchors={}, summary=doc.problem,
+        body=answers, url=doc.get_absolute_url(), owner=None if doc.is_example else doc.owner,
+    )  # fmt: skip
+
+
+def reindex_all() -> int:
+    Entry.objects.all().delete()
+    count = 0
+    for model in (Concept, Metric, Step):
+        for page in model.objects.all():
+            index_page(page)
+            count += 1
+    for doc in DesignDoc.objects.filter(deleted_at__isnull=True):
+        index_doc(doc)
+        count += 1
+    return count
+
+
+def _page_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        index_page(instance)
+
+
+def _page_deleted(sender, instance, **kwargs) -> None:
+    kind = {Concept: "concept", Metric: "metric", Step: "step"}[sender]
+    Entry.objects.filter(kind=kind, object_id=instance.pk).delete()
+
+
+def _doc_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        index_doc(instance)
+
+
+def _doc_deleted(sender, instance, **kwargs) -> None:
+    Entry.objects.filter(kind__in=["doc", "example"], object_id=instance.pk).delete()
+
+
+def _answer_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        index_doc(instance.doc)
+
+
+def connect_signals() -> None:
+    for model in (Concept, Metric, Step):
+        post_save.connect(_page_saved, sender=model, dispatch_uid=f"search-{model.__name__}")
+        post_delete.connect(
+            _page_deleted, sender=model, dispatch_uid=f"search-del-{model.__name__}"
+        )
+    post_save.connect(_doc_saved, sender=DesignDoc, dispatch_uid="search-doc")
+    post_delete.connect(_doc_deleted, sender=DesignDoc, dispatch_uid="search-del-doc")
+    post_save.connect(_answer_saved, sender=Answer, dispatch_uid="search-answer")

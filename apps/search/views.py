@@ -1,0 +1,24 @@
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from apps.search.query import search
+
+SUGGESTIONS = 8
+
+
+@require_GET
+def results(request: HttpRequest) -> HttpResponse:
+    """Full results grouped by kind; an exact title or alias goes straight to its page."""
+    query = request.GET.get("q", "")
+    suggest = request.htmx and request.htmx.target == "search-suggestions"
+    found = search(query, request.user, limit=SUGGESTIONS if suggest else 50)
+    if suggest:
+        return render(request, "search/results.html#suggestions", {"results": found})
+    if found.exact_url and not request.GET.get("all"):
+        # The page shows a way back to these results (see base.html).
+        url, _, anchor = found.exact_url.partition("#")
+        return redirect(f"{url}?{urlencode({'q': found.query})}" + (f"#{anchor}" if anchor else ""))
+    return render(request, "search/results.html", {"results": found})

@@ -1,0 +1,174 @@
+"""Search: seed terms, typos, ranking, privacy, redirects, fragments, glossary links."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.concepts.models import Concept, Level
+from apps.core.markdown import render
+from apps.designdocs.models import DesignDoc
+from apps.metrics.models import Metric
+from apps.search.query import search
+
+pytestmark = pytest.mark.django_db
+
+SEED_TERMS = yaml.safe_load((Path(settings.BASE_DIR) / "fixtures" / "seed_terms.yaml").read_text())
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="typo tolerance uses pg_trgm (PostgreSQL only)"
+)
+
+
+def test_seed_term_list_covers_the_seed_notes():
+    seed = " ".join(
+        p.read_text() for p in (Path(settings.BASE_DIR).parent / "shared" / "seeds").glob("*.txt")
+    )
+    for term in ["TCP", "Kafka", "ZooKeeper", "PCA", "Huber", "RMSProp", "mIoU", "A/B test"]:
+        assert term.lower() in seed.lower() or term == "ZooKeeper"
+        assert any(term.lower() in t.lower() for t in SEED_TERMS), term
+    assert len(SEED_TERMS) >= 120
+
+
+@pytest.mark.parametrize(("term", "target"), sorted(SEED_TERMS.items()))
+def test_every_seed_term_resolves_to_its_page_or_section(client, term, target):
+    url, _, anchor = target.partition("#")
+    hits = [hit.url for hit in search(term).hits[:3]]
+    assert url in hits, f"{term!r}: expected {url} in the top three, got {hits}"
+    if anchor:
+        page = client.get(url)
+        assert f'id="{anchor}"' in page.text, f"{target} has no section #{anchor}"
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    ("typo", "slug"),
+    [("kafak", "kafka"), ("zookeper", "zookeeper"), ("precsion", "precision"),
+     ("vizer", "vizier"), ("recal", "recall"), ("redsi", "redis")],
+)  # fmt: skip
+def test_typos_still_find_the_page_on_postgresql(typo, slug):
+    first = search(typo).hits[0].entry
+    assert first.url.rstrip("/").endswith(f"/{slug}"), (typo, first.url)
+
+
+def test_exact_title_ranks_first_for_every_concept_and_metric():
+    pages = [(c.title, c.get_absolute_url()) for c in Concept.objects.all()]
+    pages += [(m.name, m.get_absolute_url()) for m in Metric.objects.all()]
+    urls_by_title: dict[str, set[str]] = {}
+    for title, url in pages:
+        urls_by_title.setdefault(title.lower(), set()).add(url)
+    for title, urls in urls_by_title.items():
+        # "Throughput" is both a concept and a metric: both share the top places.
+        top = {hit.url for hit in search(title).hits[: len(urls)]}
+        assert top == urls, title
+
+
+def test_exact_title_or_alias_redirects_with_a_way_back(client):
+    response = client.get("/search/", {"q": "Apache Kafka"})
+    assert response.status_code == 302
+    assert response.url == "/concepts/kafka/?q=Apache+Kafka"
+    page = client.get(response.url)
+    assert "See all results" in page.text and "/search/?q=Apache%20Kafka&amp;all=1" in page.text
+    response = client.get("/search/", {"q": "counting nines"})
+    assert response.url == "/concepts/availability/?q=counting+nines#counting-nines"
+    listing = client.get("/search/", {"q": "Apache Kafka", "all": "1"})
+    assert listing.status_code == 200 and 'href="/concepts/kafka/"' in listing.text
+
+
+def test_results_are_grouped_ranked_and_highlighted(client):
+    response = client.get("/search/", {"q": "consistent hashing", "all": "1"})
+    text = response.text
+    assert response.status_code == 200
+    assert "<h2" in text and "Concepts" in text
+    assert "<mark>consistent</mark>" in text.lower() or "<mark>hashing</mark>" in text.lower()
+    assert text.index('href="/concepts/load-balancing/"') < text.index("</ol>")
+
+
+def test_snippets_escape_page_text(alice):
+    doc = DesignDoc.objects.create(
+        owner=alice, title="<b>bold</b> plan", problem="<script>x</script> plan"
+    )
+    hits = search("plan", alice).hits
+    hit = next(h for h in hits if h.entry.object_id == doc.pk)
+    assert "<script>" not in hit.snippet and "&lt;script&gt;" in hit.snippet
+
+
+def test_a_strangers_design_doc_never_appears(client, alice, bob):
+    DesignDoc.objects.create(owner=alice, title="Zanzibar fraud scoring", problem="secret plan")
+    assert [h.entry.title for h in search("Zanzibar", alice).hits] == ["Zanzibar fraud scoring"]
+    assert search("Zanzibar", bob).hits == []
+    assert search("Zanzibar", None).hits == []
+    client.force_login(bob)
+    assert (
+        "Zanzibar fraud scoring" not in client.get("/search/", {"q": "Zanzibar", "all": "1"}).text
+    )
+    client.force_login(alice)
+    assert "Zanzibar fraud scoring" in client.get("/search/", {"q": "Zanzibar"}).text
+
+
+def test_own_doc_answers_are_searchable_and_trash_hides_them(alice):
+    from apps.designdocs.models import Prompt
+
+    doc = DesignDoc.objects.create(owner=alice, title="Feed ranking")
+    doc.save_answer(Prompt.objects.get(key="business_goal"), "Increase quokka engagement", 0)
+    assert [h.entry.title for h in search("quokka", alice).hits] == ["Feed ranking"]
+    doc.move_to_trash()
+    assert "Feed ranking" not in [h.entry.title for h in search("quokka", alice).hits]
+
+
+def test_suggestions_fragment_for_the_header_dropdown(client):
+    response = client.get(
+        "/search/",
+        {"q": "kafka"},
+        headers={"HX-Request": "true", "HX-Target": "search-suggestions"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<ul id="search-suggestions-list" role="listbox"')
+    assert 'data-href="/concepts/kafka/"' in response.text
+    assert "<html" not in response.text
+
+
+def test_search_query_count_is_pinned_and_flat(client):
+    def count(query):
+        with CaptureQueriesContext(connection) as context:
+            client.get("/search/", {"q": query, "all": "1"})
+        return len(context.captured_queries)
+
+    assert count("latency") == 1
+    level = Level.objects.get(slug="technologies")
+    for n in range(50):
+        Concept.objects.create(slug=f"extra-{n}", title=f"Latency extra {n}", level=level,
+                               summary="s", body="latency")  # fmt: skip
+    assert count("latency") == 1
+
+
+def test_empty_and_huge_queries_are_harmless(client):
+    assert client.get("/search/").status_code == 200
+    assert client.get("/search/", {"q": "x" * 5000}).status_code == 200
+    assert client.get("/search/", {"q": '"unbalanced -or OR'}).status_code == 200
+
+
+# --- Glossary links ---------------------------------------------------------------------------
+
+
+def test_first_mention_of_a_known_term_links_to_its_page():
+    html = render("Kafka keeps logs. Kafka again.").html
+    assert html.count('class="glossary-link"') == 1
+    assert '<a class="glossary-link" href="/concepts/kafka/">Kafka</a>' in html
+
+
+def test_glossary_skips_code_headings_links_and_the_page_itself():
+    html = render(
+        "## Kafka in a heading\n\n`Kafka` in code and [Kafka](/elsewhere/).\n\n"
+        "```\nKafka in a block\n```\n\nRedis on its own page.",
+        self_url="/concepts/redis/",
+    ).html
+    assert "glossary-link" not in html
+
+
+def test_stored_pages_carry_glossary_links():
+    kafka = Concept.objects.get(slug="kafka")
+    assert 'class="glossary-link"' in kafka.body_html
+    assert 'class="glossary-link" href="/concepts/kafka/"' not in kafka.body_html
