@@ -36,6 +36,22 @@ SYSTEMS_SLUGS = [
     "vizier",
 ]
 
+ML_SLUGS = [
+    "data-collection-and-labeling", "exploratory-data-analysis", "dimensionality-reduction",
+    "class-imbalance", "loss-functions", "regularization", "cross-validation", "optimizers",
+    "backpropagation", "vanishing-gradients", "activation-functions", "overfitting",
+    "normalization", "ab-testing", "model-monitoring", "training-serving-skew", "model-freshness",
+]  # fmt: skip
+
+#: Pages that cover several terms: each term has its own section, registered as an alias.
+SECTION_TERMS = {
+    "loss-functions": ["cross-entropy", "mse-loss", "mae-loss", "huber-loss", "hinge-loss"],
+    "regularization": ["l1", "l2", "entropy-regularization", "dropout"],
+    "optimizers": ["sgd", "momentum", "adagrad", "rmsprop", "adam"],
+    "activation-functions": ["linear", "elu", "relu", "tanh", "sigmoid"],
+    "dimensionality-reduction": ["pca", "covariance", "correlation", "feature-importance"],
+}
+
 SECTIONS = [
     "What it is",
     "How it works",
@@ -46,8 +62,8 @@ SECTIONS = [
 ]
 
 
-@pytest.mark.parametrize("slug", SYSTEMS_SLUGS)
-def test_systems_page_follows_the_anatomy(slug):
+@pytest.mark.parametrize("slug", SYSTEMS_SLUGS + ML_SLUGS)
+def test_concept_page_follows_the_anatomy(slug):
     data = read_file(FIXTURES_DIR / "concepts" / f"{slug}.md")
     body = data["body"]
     assert len(body.split()) >= 300, "at least 300 words of writing"
@@ -78,3 +94,20 @@ def test_availability_page_states_downtime_that_matches_the_formula():
         value = hours if nines == 0.999 else hours * 60
         assert f"{value:.3g}" == text
         assert text in body, f"downtime for {nines} stated as {text}"
+
+
+@pytest.mark.django_db
+def test_ml_lifecycle_pages_are_a_fifth_level():
+    levels = set(Concept.objects.filter(slug__in=ML_SLUGS).values_list("level__slug", flat=True))
+    assert levels == {"ml-lifecycle"}
+    assert Concept.objects.filter(slug__in=ML_SLUGS).count() == len(ML_SLUGS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("slug", "anchors"), sorted(SECTION_TERMS.items()))
+def test_each_covered_term_has_its_own_section_and_alias(slug, anchors):
+    concept = Concept.objects.get(slug=slug)
+    alias_anchors = {alias.split("#", 1)[1] for alias in concept.aliases if "#" in alias}
+    for anchor in anchors:
+        assert f'id="{anchor}"' in concept.body_html, f"{slug} has no section #{anchor}"
+        assert anchor in alias_anchors, f"{slug}: no alias points at #{anchor}"

@@ -127,6 +127,7 @@ def test_suggestions_fragment_for_the_header_dropdown(client):
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<ul id="search-suggestions-list" role="listbox"')
     assert 'data-href="/concepts/kafka/"' in response.text
+    assert "<a " not in response.text, "options hold no nested links"
     assert "<html" not in response.text
 
 

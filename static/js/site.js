@@ -108,8 +108,18 @@
       } else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
         window.location.href = options()[active].getAttribute("data-href");
-      } else if (event.key === "Escape") {
+      } else if (event.key === "Escape" && !box.hidden) {
+        // The first Escape closes the list and keeps the text (a search field would clear it).
+        event.preventDefault();
         open(false);
+      }
+    });
+    // Options are not links (a link inside an option is a nested control); a click opens one.
+    box.addEventListener("mousedown", function (event) {
+      var option = event.target.closest('[role="option"][data-href]');
+      if (option) {
+        event.preventDefault();
+        window.location.href = option.getAttribute("data-href");
       }
     });
     input.addEventListener("blur", function () {

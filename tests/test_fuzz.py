@@ -1,0 +1,351 @@
+"""Random input never breaks the site, every refusal says why, and nothing typed is lost.
+
+a. The JSON API is fuzzed by schemathesis from the site's own OpenAPI schema, in-process through
+   the WSGI application: no 5xx, responses as the schema declares them, and every 4xx carries a
+   JSON ``detail`` list of ``{"loc", "msg"}`` errors.
+b. Every HTML form is fuzzed by Hypothesis: the calculators, the metric chooser, sign-up, sign-in,
+   new doc, rename, the wizard's plain POST, autosave, history comparison and search. A 5xx is a
+   bug; a 4xx must explain itself; a page that refuses input shows the user's text back.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+
+import pytest
+import schemathesis
+from django.test import Client
+from django.urls import Resolver404, resolve
+from django.utils.html import escape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
+
+from apps.designdocs.models import Answer, DesignDoc, Prompt, Step
+from apps.metrics.forms import FORMS
+from apps.metrics.models import Metric
+from mlsd_site.wsgi import application
+from tests.test_xss import PAYLOADS
+
+pytestmark = pytest.mark.django_db
+
+# Bounded, repeatable enough for CI: a handful of examples per target, no deadline (the first
+# request of a test pays for template loading), and function-scoped fixtures are fine because
+# every example asserts invariants that hold whatever earlier examples left in the database.
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# --- a. The JSON API ---------------------------------------------------------------------------
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+
+
+def assert_json_detail(response) -> None:
+    """A 4xx from the API: ``{"detail": [{"loc": [...], "msg": "..."}, ...]}``."""
+    assert response.headers["content-type"][0].startswith("application/json"), response.headers
+    body = response.json()
+    assert isinstance(body.get("detail"), list) and body["detail"], body
+    for error in body["detail"]:
+        assert "loc" in error and isinstance(error["loc"], list), body
+        assert isinstance(error.get("msg"), str) and error["msg"].strip(), body
+
+
+@schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_never_fails_and_explains_every_refusal(case, db):
+    response = case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+        ]
+    )
+    if 400 <= response.status_code < 500:
+        assert_json_detail(response)
+
+
+# --- Shared checks for the HTML forms ----------------------------------------------------------
+
+EXPLANATION_MARKERS = ('class="errorlist', "field-error", "form-error", 'role="alert"', "<h1")
+
+
+def assert_sound(response, where: str) -> None:
+    """No 5xx; a 4xx explains itself in JSON or in an HTML page with an error message."""
+    assert response.status_code < 500, f"{where}: {response.status_code}"
+    if not 400 <= response.status_code < 500:
+        return
+    content_type = response.get("Content-Type", "")
+    if content_type.startswith("application/json"):
+        detail = response.json().get("detail")
+        assert isinstance(detail, list) and detail, f"{where}: {response.content[:300]!r}"
+        assert all("loc" in error and error.get("msg") for error in detail), detail
+    else:
+        assert content_type.startswith("text/html"), (
+            f"{where}: {response.status_code} {content_type}"
+        )
+        text = response.content.decode()
+        assert any(marker in text for marker in EXPLANATION_MARKERS), (
+            f"{where}: {response.status_code} without an explanation: {text[:300]!r}"
+        )
+
+
+def assert_echoed(response, values: dict[str, str], where: str) -> None:
+    """A form that did not go through shows back everything the user typed."""
+    text = response.content.decode()
+    for name, value in values.items():
+        if value.strip():
+            assert escape(value) in text, f"{where}: {name}={value!r} is not on the page any more"
+
+
+def assert_errors_fit_the_database() -> None:
+    # SQLite ignores max_length; PostgreSQL, which production runs, refuses a longer value.
+    limit = Answer._meta.get_field("error").max_length
+    too_long = [
+        error for error in Answer.objects.values_list("error", flat=True) if len(error) > limit
+    ]
+    assert not too_long, f"Answer.error longer than {limit} characters: {too_long[0][:80]!r}…"
+
+
+# --- Strategies --------------------------------------------------------------------------------
+
+number_lists = st.lists(
+    st.one_of(st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True)), max_size=8
+).map(lambda xs: ", ".join(str(x) for x in xs))
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["image_id", "category_id", "bbox", "score", "iscrowd", "area"]),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=16,
+).map(json.dumps)
+boxes = st.lists(
+    st.fixed_dictionaries(
+        {
+            "image_id": st.integers(0, 2),
+            "category_id": st.integers(0, 2),
+            "bbox": st.lists(st.floats(-5, 50), min_size=3, max_size=5),
+            "score": st.floats(0, 1),
+        }
+    ),
+    max_size=4,
+).map(json.dumps)
+EDGE_CASES = [
+    "", " ", "0", "-1", "1e309", "nan", "-inf", "9" * 400, "１２", "٣", "0x10", "1_000", "[]", "{}",
+    "null", "a\x00b", "1,2;3\t4\n5", "\r\n", "‮1", "0.5 ms", "12,000 QPS", "1200 qps",
+]  # fmt: skip
+# A number, then a unit long enough to make any message that quotes it long.
+long_units = st.builds(
+    lambda n, unit: f"{n} {unit}",
+    st.integers(0, 10**6),
+    st.text(alphabet=string.ascii_letters, min_size=250, max_size=400),
+)
+typed = st.one_of(
+    st.text(max_size=60),
+    number_lists,
+    st.from_regex(r"\A[-+0-9., eE\n\t;]{0,40}\Z"),
+    json_values,
+    boxes,
+    long_units,
+    st.sampled_from(EDGE_CASES),
+    st.sampled_from(PAYLOADS),
+)
+versions = st.one_of(
+    st.integers(-3, 5).map(str),
+    st.text(max_size=6),
+    st.sampled_from(["", "1e3", "٣", " 2 ", "+1", "1_0", "9" * 30, "9" * 5000]),
+)
+
+# --- b. Calculators and the chooser ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("calculator", sorted(FORMS))
+@FUZZ
+@given(data=st.data())
+def test_calculator_survives_random_input_and_keeps_it(client, calculator, data):
+    metric = Metric.objects.filter(calculator=calculator).order_by("pk").first()
+    assert metric is not None, f"no metric uses the {calculator} calculator"
+    fields = list(FORMS[calculator].base_fields)
+    posted = data.draw(st.fixed_dictionaries({}, optional=dict.fromkeys(fields, typed)))
+    htmx = data.draw(st.booleans())
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(f"/metrics/{metric.slug}/calculate/", posted, headers=headers)
+    assert_sound(response, f"{calculator} with {posted!r}")
+    assert response.status_code == 200
+    if not htmx:
+        assert_echoed(response, posted, f"{calculator} calculator")
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(st.sampled_from(["task", "imbalance", "costlier", "ranked", "x"]), typed)
+)
+def test_chooser_survives_random_questions(client, query):
+    response = client.get("/metrics/choose/", query)
+    assert_sound(response, f"/metrics/choose/ with {query!r}")
+    assert response.status_code == 200
+
+
+def test_search_survives_random_queries():
+    try:
+        resolve("/search/")
+    except Resolver404:
+        pytest.skip("there is no /search/ page")
+
+    @FUZZ
+    @given(q=typed)
+    def search(q):
+        response = Client().get("/search/", {"q": q})
+        assert_sound(response, f"/search/?q={q!r}")
+        assert response.status_code == 200
+
+    search()
+
+
+# --- b. Accounts -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_hashing(settings):
+    # Sign-in hashes the password even for an unknown user; the default hasher takes 0.3 s.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@FUZZ
+@given(form=st.fixed_dictionaries({"username": typed, "email": typed, "password1": typed},
+                                  optional={"password2": typed}))  # fmt: skip
+def test_signup_survives_random_input_and_keeps_it(fast_hashing, form):
+    response = Client().post("/accounts/signup/", form)
+    assert_sound(response, f"sign-up with {form!r}")
+    assert response.status_code in {200, 302}
+    if response.status_code == 200:
+        assert_echoed(response, {k: form[k] for k in ("username", "email")}, "sign-up")
+
+
+@FUZZ
+@given(form=st.fixed_dictionaries({"username": typed, "password": typed}))
+def test_login_survives_random_input_and_keeps_it(fast_hashing, alice, form):
+    response = Client().post("/accounts/login/", form)
+    assert_sound(response, f"sign-in with {form!r}")
+    assert response.status_code == 200, "nobody signs in with random credentials"
+    assert_echoed(response, {"username": form["username"]}, "sign-in")
+
+
+# --- b. Design docs ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def doc(alice):
+    return DesignDoc.objects.create(owner=alice, title="Fuzzed", problem="Random input.")
+
+
+@pytest.fixture
+def signed_in(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@FUZZ
+@given(form=st.fixed_dictionaries({}, optional={"title": typed, "problem": typed}))
+def test_new_doc_survives_random_input_and_keeps_it(signed_in, form):
+    response = signed_in.post("/docs/new/", form)
+    assert_sound(response, f"/docs/new/ with {form!r}")
+    assert response.status_code in {200, 302}
+    if response.status_code == 200:
+        assert_echoed(response, form, "new doc")
+
+
+@FUZZ
+@given(form=st.fixed_dictionaries({}, optional={"title": typed, "problem": typed}))
+def test_rename_survives_random_input_and_keeps_it(signed_in, doc, form):
+    response = signed_in.post(f"/docs/{doc.pk}/rename/", form)
+    assert_sound(response, f"rename with {form!r}")
+    assert response.status_code in {302, 400}
+    if response.status_code == 400:
+        assert_echoed(response, form, "rename")
+
+
+@FUZZ
+@given(data=st.data())
+def test_wizard_step_survives_random_values_and_versions(signed_in, doc, data):
+    steps = list(Step.objects.order_by("order").prefetch_related("prompts"))
+    step = data.draw(st.sampled_from(steps))
+    prompts = list(step.prompts.all())
+    chosen = data.draw(st.lists(st.sampled_from(prompts), unique=True, min_size=1))
+    posted = {p.key: data.draw(typed) for p in chosen}
+    posted |= {f"version_{p.key}": data.draw(versions) for p in chosen}
+    posted["go"] = data.draw(st.sampled_from(["next", "previous", "document", "stay", "", "x"]))
+    if data.draw(st.booleans()):
+        posted["keep"] = f"{data.draw(st.sampled_from(prompts)).key}:{data.draw(versions)}"
+    query = f"?keep={data.draw(versions)}" if data.draw(st.booleans()) else ""
+    response = signed_in.post(f"/docs/{doc.pk}/steps/{step.slug}/{query}", posted)
+    assert_sound(response, f"step {step.slug} with {posted!r}")
+    assert_errors_fit_the_database()
+    assert response.status_code in {302, 400, 409}, response.status_code
+    if response.status_code == 409:
+        # Refused because another tab saved first: the user's text is still in the form.
+        assert_echoed(response, {p.key: posted[p.key] for p in chosen}, "wizard conflict")
+    if response.status_code == 302:
+        answers = doc.answers_by_key()
+        for prompt in chosen:
+            assert answers[prompt.key].value == posted[prompt.key], f"{prompt.key} was not saved"
+
+
+@FUZZ
+@given(data=st.data())
+def test_autosave_survives_random_values_and_versions(signed_in, doc, data):
+    keys = list(Prompt.objects.values_list("key", flat=True))
+    key = data.draw(st.one_of(st.sampled_from(keys), st.from_regex(r"\A[a-z_]{1,12}\Z")))
+    value, version = data.draw(typed), data.draw(versions)
+    htmx = data.draw(st.booleans())
+    response = signed_in.post(
+        f"/docs/{doc.pk}/answers/{key}/",
+        {key: value, f"version_{key}": version},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
+    assert_sound(response, f"autosave {key}={value!r} version={version!r}")
+    assert_errors_fit_the_database()
+    if key not in keys:
+        assert response.status_code == 404
+    elif response.status_code == 409:
+        assert_echoed(response, {key: value}, "autosave conflict")
+    elif response.status_code in {200, 302}:
+        answer = doc.answers.get(prompt__key=key)
+        assert answer.value == value, "autosave keeps exactly what was typed"
+
+
+@FUZZ
+@given(data=st.data())
+def test_history_survives_random_revision_ids(signed_in, doc, data):
+    doc.record_revision("Created")
+    doc.title = data.draw(st.text(max_size=20))
+    doc.save()
+    doc.record_revision("Renamed")
+    ids = [str(pk) for pk in doc.revisions.values_list("pk", flat=True)]
+    ids_or_junk = st.one_of(st.sampled_from(ids), st.text(max_size=8), st.integers().map(str))
+    query = data.draw(st.fixed_dictionaries({}, optional={"a": ids_or_junk, "b": ids_or_junk}))
+    response = signed_in.get(f"/docs/{doc.pk}/history/", query)
+    assert_sound(response, f"history with {query!r}")
+    assert response.status_code in {200, 404}
+    if query.get("a") in ids and query.get("b") in ids:
+        assert response.status_code == 200 and "diff" in response.content.decode()
