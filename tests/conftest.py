@@ -40,6 +40,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_content", verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached pages and rate-limit counters never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def levels(db):
     ConceptKind().prepare()

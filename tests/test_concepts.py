@@ -149,3 +149,23 @@ def test_detail_query_count_is_pinned_and_flat(client):
 def test_list_and_detail_refuse_post(client):
     assert client.post("/concepts/").status_code == 405
     assert client.post("/concepts/tcp/").status_code == 405
+
+
+def test_anonymous_readers_get_a_cached_page_until_content_changes(client, alice):
+    first = client.get("/concepts/tcp/")
+    assert first["X-Page-Cache"] == "miss"
+    with CaptureQueriesContext(connection) as context:
+        second = client.get("/concepts/tcp/")
+    assert second["X-Page-Cache"] == "hit" and len(context.captured_queries) == 0
+    assert second.content == first.content
+    assert "csrf" not in first.text.lower(), "cached pages carry no per-visitor token"
+
+    tcp = Concept.objects.get(slug="tcp")
+    tcp.summary = "A rewritten summary."
+    tcp.save()
+    third = client.get("/concepts/tcp/")
+    assert third["X-Page-Cache"] == "miss" and "A rewritten summary." in third.text
+
+    client.force_login(alice)
+    signed_in = client.get("/concepts/tcp/")
+    assert "X-Page-Cache" not in signed_in and "alice" in signed_in.text

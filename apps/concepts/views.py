@@ -4,9 +4,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from apps.concepts.models import Concept, Level
+from apps.core.caching import anonymous_page_cache
 
 
 @require_GET
+@anonymous_page_cache
 def concept_list(request: HttpRequest) -> HttpResponse:
     levels = Level.objects.prefetch_related(
         Prefetch("concepts", queryset=Concept.objects.for_cards().order_by("order", "title"))
@@ -15,6 +17,7 @@ def concept_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@anonymous_page_cache
 def concept_detail(request: HttpRequest, slug: str) -> HttpResponse:
     concept = get_object_or_404(Concept.objects.select_related("level"), slug=slug)
     backlinks = list(concept.backlinks())

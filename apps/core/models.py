@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from django.db import models
 from django.db.models.signals import class_prepared, post_delete
 
-from apps.core import markdown
+from apps.core import caching, markdown
 
 #: Every concrete model of written pages, so that a page appearing, moving or going away can
 #: re-render the pages that link to it.
@@ -72,6 +72,7 @@ class MarkdownPage(models.Model):
         super().save(*args, **kwargs)
         self.after_render(rendered)
         self.record_links()
+        caching.bump_content_version()
         if previous_slug != self.slug and not _bulk_loading.get():
             rerender_pages_mentioning(self.link_text)
             if previous_slug:
@@ -130,6 +131,7 @@ class MarkdownPage(models.Model):
         )
         self.after_render(rendered)
         self.record_links()
+        caching.bump_content_version()
 
 
 class PageLink(models.Model):
@@ -177,6 +179,7 @@ class_prepared.connect(_register_page_model)
 def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
     PageLink.objects.filter(source_kind=instance.page_kind, source_id=instance.pk).delete()
     rerender_pages_mentioning(instance.link_text)
+    caching.bump_content_version()
 
 
 def fingerprint(data: dict) -> str:

@@ -5,9 +5,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import markdown
+from apps.core.caching import anonymous_page_cache
 
 
 @require_GET
+@anonymous_page_cache
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 

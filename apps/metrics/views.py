@@ -1,14 +1,17 @@
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.caching import anonymous_page_cache
 from apps.metrics import chooser, results
 from apps.metrics.forms import FORMS, CalculatorForm, ChooserForm
 from apps.metrics.models import Family, Metric
 
 
 @require_GET
+@anonymous_page_cache
 def metric_list(request: HttpRequest) -> HttpResponse:
     families = Family.objects.prefetch_related(
         Prefetch("metrics", queryset=Metric.objects.for_cards().order_by("order", "name"))
@@ -36,6 +39,7 @@ def _get_metric(slug: str) -> Metric:
 
 
 @require_GET
+@anonymous_page_cache
 def metric_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The reference page; its calculator starts filled in with the worked example."""
     metric = _get_metric(slug)
@@ -44,6 +48,9 @@ def metric_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "metrics/metric_detail.html", _detail_context(metric, form))
 
 
+# The calculator computes and changes nothing, like the JSON API: no CSRF token is needed,
+# which keeps the metric pages free of per-visitor tokens and so cacheable.
+@csrf_exempt
 @require_POST
 def metric_calculate(request: HttpRequest, slug: str) -> HttpResponse:
     """Compute on the user's numbers: a results fragment for HTMX, the whole page otherwise."""
