@@ -11,10 +11,13 @@ b. Every HTML form is fuzzed by Hypothesis: the calculators, the metric chooser,
 from __future__ import annotations
 
 import json
+import re
 import string
+from contextlib import contextmanager
 
 import pytest
 import schemathesis
+from django.db import connection
 from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils.html import escape
@@ -122,6 +125,37 @@ def assert_errors_fit_the_database() -> None:
     assert not too_long, f"Answer.error longer than {limit} characters: {too_long[0][:80]!r}…"
 
 
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+@contextmanager
+def nothing_sent_that_postgresql_refuses():
+    """Record every query parameter; none may hold a NUL character, raw or JSON-escaped.
+
+    PostgreSQL refuses NUL in text and in jsonb, so such a parameter is a 500 in production
+    even where SQLite, in development, stores it without complaint.
+    """
+    refused: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        rows = params if many else [params]
+        for row in rows or ():
+            values = row.values() if isinstance(row, dict) else row or ()
+            for value in values:
+                if isinstance(value, str) and ("\x00" in value or _JSON_NUL.search(value)):
+                    refused.append(value)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        yield
+    assert not refused, f"a NUL character was sent to the database: {refused[0][:80]!r}"
+
+
+def same_text(stored: str, typed: str) -> bool:
+    """Stored as typed; dropping NUL characters (which no database text should hold) is fine."""
+    return stored in {typed, typed.replace("\x00", "")}
+
+
 # --- Strategies --------------------------------------------------------------------------------
 
 number_lists = st.lists(
@@ -176,7 +210,7 @@ versions = st.one_of(
     st.sampled_from(["", "1e3", "٣", " 2 ", "+1", "1_0", "9" * 30, "9" * 5000]),
 )
 
-# --- b. Calculators and the chooser ------------------------------------------------------------
+# --- b. Calculators, the chooser, search -------------------------------------------------------
 
 
 @pytest.mark.parametrize("calculator", sorted(FORMS))
@@ -197,29 +231,34 @@ def test_calculator_survives_random_input_and_keeps_it(client, calculator, data)
 
 
 @FUZZ
-@given(
-    query=st.dictionaries(st.sampled_from(["task", "imbalance", "costlier", "ranked", "x"]), typed)
-)
+@given(query=st.dictionaries(st.sampled_from(["task", "imbalance", "costlier", "ranked", "x"]), typed))
 def test_chooser_survives_random_questions(client, query):
     response = client.get("/metrics/choose/", query)
     assert_sound(response, f"/metrics/choose/ with {query!r}")
     assert response.status_code == 200
 
 
-def test_search_survives_random_queries():
+SEARCH_MODES = {
+    "page": ({}, {}),
+    "all results": ({"all": "1"}, {}),
+    "suggestions": ({}, {"HX-Request": "true", "HX-Target": "search-suggestions"}),
+}
+
+
+@pytest.mark.parametrize("mode", SEARCH_MODES)
+@FUZZ
+@given(q=typed)
+def test_search_survives_random_queries(client, alice, mode, q):
     try:
         resolve("/search/")
     except Resolver404:
         pytest.skip("there is no /search/ page")
-
-    @FUZZ
-    @given(q=typed)
-    def search(q):
-        response = Client().get("/search/", {"q": q})
-        assert_sound(response, f"/search/?q={q!r}")
-        assert response.status_code == 200
-
-    search()
+    client.force_login(alice)  # signed in, the search also covers the user's own docs
+    extra, headers = SEARCH_MODES[mode]
+    with nothing_sent_that_postgresql_refuses():
+        response = client.get("/search/", {"q": q, **extra}, headers=headers)
+    assert_sound(response, f"/search/?q={q!r} ({mode})")
+    assert response.status_code in {200, 302}, "an exact name may go straight to its page"
 
 
 # --- b. Accounts -------------------------------------------------------------------------------
@@ -232,10 +271,14 @@ def fast_hashing(settings):
 
 
 @FUZZ
-@given(form=st.fixed_dictionaries({"username": typed, "email": typed, "password1": typed},
-                                  optional={"password2": typed}))  # fmt: skip
+@given(
+    form=st.fixed_dictionaries(
+        {"username": typed, "email": typed, "password1": typed}, optional={"password2": typed}
+    )
+)
 def test_signup_survives_random_input_and_keeps_it(fast_hashing, form):
-    response = Client().post("/accounts/signup/", form)
+    with nothing_sent_that_postgresql_refuses():
+        response = Client().post("/accounts/signup/", form)
     assert_sound(response, f"sign-up with {form!r}")
     assert response.status_code in {200, 302}
     if response.status_code == 200:
@@ -245,7 +288,8 @@ def test_signup_survives_random_input_and_keeps_it(fast_hashing, form):
 @FUZZ
 @given(form=st.fixed_dictionaries({"username": typed, "password": typed}))
 def test_login_survives_random_input_and_keeps_it(fast_hashing, alice, form):
-    response = Client().post("/accounts/login/", form)
+    with nothing_sent_that_postgresql_refuses():
+        response = Client().post("/accounts/login/", form)
     assert_sound(response, f"sign-in with {form!r}")
     assert response.status_code == 200, "nobody signs in with random credentials"
     assert_echoed(response, {"username": form["username"]}, "sign-in")
@@ -268,7 +312,8 @@ def signed_in(client, alice):
 @FUZZ
 @given(form=st.fixed_dictionaries({}, optional={"title": typed, "problem": typed}))
 def test_new_doc_survives_random_input_and_keeps_it(signed_in, form):
-    response = signed_in.post("/docs/new/", form)
+    with nothing_sent_that_postgresql_refuses():
+        response = signed_in.post("/docs/new/", form)
     assert_sound(response, f"/docs/new/ with {form!r}")
     assert response.status_code in {200, 302}
     if response.status_code == 200:
@@ -278,7 +323,8 @@ def test_new_doc_survives_random_input_and_keeps_it(signed_in, form):
 @FUZZ
 @given(form=st.fixed_dictionaries({}, optional={"title": typed, "problem": typed}))
 def test_rename_survives_random_input_and_keeps_it(signed_in, doc, form):
-    response = signed_in.post(f"/docs/{doc.pk}/rename/", form)
+    with nothing_sent_that_postgresql_refuses():
+        response = signed_in.post(f"/docs/{doc.pk}/rename/", form)
     assert_sound(response, f"rename with {form!r}")
     assert response.status_code in {302, 400}
     if response.status_code == 400:
@@ -298,7 +344,8 @@ def test_wizard_step_survives_random_values_and_versions(signed_in, doc, data):
     if data.draw(st.booleans()):
         posted["keep"] = f"{data.draw(st.sampled_from(prompts)).key}:{data.draw(versions)}"
     query = f"?keep={data.draw(versions)}" if data.draw(st.booleans()) else ""
-    response = signed_in.post(f"/docs/{doc.pk}/steps/{step.slug}/{query}", posted)
+    with nothing_sent_that_postgresql_refuses():
+        response = signed_in.post(f"/docs/{doc.pk}/steps/{step.slug}/{query}", posted)
     assert_sound(response, f"step {step.slug} with {posted!r}")
     assert_errors_fit_the_database()
     assert response.status_code in {302, 400, 409}, response.status_code
@@ -308,7 +355,8 @@ def test_wizard_step_survives_random_values_and_versions(signed_in, doc, data):
     if response.status_code == 302:
         answers = doc.answers_by_key()
         for prompt in chosen:
-            assert answers[prompt.key].value == posted[prompt.key], f"{prompt.key} was not saved"
+            stored = answers[prompt.key].value
+            assert same_text(stored, posted[prompt.key]), f"{prompt.key} was not saved as typed"
 
 
 @FUZZ
@@ -318,11 +366,12 @@ def test_autosave_survives_random_values_and_versions(signed_in, doc, data):
     key = data.draw(st.one_of(st.sampled_from(keys), st.from_regex(r"\A[a-z_]{1,12}\Z")))
     value, version = data.draw(typed), data.draw(versions)
     htmx = data.draw(st.booleans())
-    response = signed_in.post(
-        f"/docs/{doc.pk}/answers/{key}/",
-        {key: value, f"version_{key}": version},
-        headers={"HX-Request": "true"} if htmx else {},
-    )
+    with nothing_sent_that_postgresql_refuses():
+        response = signed_in.post(
+            f"/docs/{doc.pk}/answers/{key}/",
+            {key: value, f"version_{key}": version},
+            headers={"HX-Request": "true"} if htmx else {},
+        )
     assert_sound(response, f"autosave {key}={value!r} version={version!r}")
     assert_errors_fit_the_database()
     if key not in keys:
@@ -330,22 +379,75 @@ def test_autosave_survives_random_values_and_versions(signed_in, doc, data):
     elif response.status_code == 409:
         assert_echoed(response, {key: value}, "autosave conflict")
     elif response.status_code in {200, 302}:
-        answer = doc.answers.get(prompt__key=key)
-        assert answer.value == value, "autosave keeps exactly what was typed"
+        stored = doc.answers.get(prompt__key=key).value
+        assert same_text(stored, value), "autosave keeps exactly what was typed"
 
 
 @FUZZ
 @given(data=st.data())
 def test_history_survives_random_revision_ids(signed_in, doc, data):
     doc.record_revision("Created")
-    doc.title = data.draw(st.text(max_size=20))
+    doc.title = data.draw(st.text(max_size=20).map(lambda t: t.replace("\x00", "")))
     doc.save()
     doc.record_revision("Renamed")
     ids = [str(pk) for pk in doc.revisions.values_list("pk", flat=True)]
     ids_or_junk = st.one_of(st.sampled_from(ids), st.text(max_size=8), st.integers().map(str))
     query = data.draw(st.fixed_dictionaries({}, optional={"a": ids_or_junk, "b": ids_or_junk}))
-    response = signed_in.get(f"/docs/{doc.pk}/history/", query)
+    with nothing_sent_that_postgresql_refuses():
+        response = signed_in.get(f"/docs/{doc.pk}/history/", query)
     assert_sound(response, f"history with {query!r}")
     assert response.status_code in {200, 404}
     if query.get("a") in ids and query.get("b") in ids:
         assert response.status_code == 200 and "diff" in response.content.decode()
+
+
+# --- What the fuzzers found, pinned as plain examples -------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_api_answers_a_wrong_method_with_a_json_detail(client, method):
+    response = getattr(client, method)("/api/calculators/iou")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json"), response.content[:80]
+    assert response.json()["detail"][0]["msg"], response.json()
+
+
+@pytest.mark.parametrize("body", ["not json", "\x00", '{"box_a": [0, 0, 1, 1],'])
+def test_api_answers_an_unparseable_body_with_a_detail_list(client, body):
+    response = client.post("/api/calculators/iou", body, content_type="application/json")
+    assert 400 <= response.status_code < 500
+    detail = response.json()["detail"]
+    assert isinstance(detail, list), f"detail is {detail!r}, not a list of {{loc, msg}}"
+    assert detail[0]["loc"] and detail[0]["msg"]
+
+
+def test_a_long_unknown_unit_gets_an_error_that_fits_its_column(signed_in, doc):
+    typed_value = "12 " + "x" * 300
+    response = signed_in.post(
+        f"/docs/{doc.pk}/answers/peak_qps/",
+        {"peak_qps": typed_value, "version_peak_qps": "0"},
+        headers={"HX-Request": "true"},
+    )
+    assert_sound(response, "autosave of a long unit")
+    assert_errors_fit_the_database()
+    assert doc.answers.get(prompt__key="peak_qps").value == typed_value
+
+
+@pytest.mark.parametrize("where", ["autosave", "wizard", "search"])
+def test_a_nul_character_never_reaches_the_database(signed_in, doc, where):
+    text = "before\x00after"
+    with nothing_sent_that_postgresql_refuses():
+        if where == "autosave":
+            response = signed_in.post(
+                f"/docs/{doc.pk}/answers/business_goal/",
+                {"business_goal": text, "version_business_goal": "0"},
+                headers={"HX-Request": "true"},
+            )
+        elif where == "wizard":
+            response = signed_in.post(
+                f"/docs/{doc.pk}/steps/problem-clarification/",
+                {"business_goal": text, "version_business_goal": "0"},
+            )
+        else:
+            response = signed_in.get("/search/", {"q": text})
+    assert_sound(response, f"{where} with a NUL character")

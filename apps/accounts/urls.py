@@ -4,6 +4,8 @@ from apps.accounts import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    # login, logout (POST), password_change, password_reset and their confirmations.
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("delete/", views.delete_account, name="delete_account"),
+    # logout (POST), password_change, password_reset and their confirmations.
     path("", include("django.contrib.auth.urls")),
 ]

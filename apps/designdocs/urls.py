@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.doc_list, name="list"),
     path("new/", views.doc_new, name="new"),
     path("trash/", views.trash, name="trash"),
+    path("export.zip", views.export_all, name="export_all"),
     path("template/<slug:slug>/", views.template_step, name="template_step"),
     path("examples/<slug:slug>/", views.example_detail, name="example"),
     path("examples/<slug:slug>/copy/", views.example_copy, name="example_copy"),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import io
+import zipfile
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
@@ -98,6 +101,20 @@ def example_copy(request: HttpRequest, slug: str) -> HttpResponse:
     doc = example.copy_for(request.user, title=example.title)
     messages.success(request, f"“{example.title}” is now in your docs; edit it as you like.")
     return redirect(doc)
+
+
+@login_required
+@require_GET
+def export_all(request: HttpRequest) -> HttpResponse:
+    """Every document of the user's (not the trash) as Markdown files in one zip archive."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for doc in DesignDoc.objects.active().filter(owner=request.user).order_by("pk"):
+            name = f"{doc.pk:05d}-{slugify(doc.title) or 'design-doc'}.md"
+            archive.writestr(name, export.markdown(doc))
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="mlsd-design-docs.zip"'
+    return response
 
 
 @doc_view(("GET",))

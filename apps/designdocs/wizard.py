@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from apps.accounts import throttle
 from apps.designdocs import picker
 from apps.designdocs.access import doc_view
 from apps.designdocs.models import DesignDoc, Prompt, SaveResult, Step
@@ -113,6 +114,9 @@ def _neighbour(step: Step, direction: str) -> Step | None:
 def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
     """Save one answer as the user types; 409 with both texts when another tab saved first."""
     prompt = get_object_or_404(Prompt, key=key)
+    if throttle.AUTOSAVES_PER_USER.hit(str(request.user.pk)) > throttle.AUTOSAVES_PER_USER.limit:
+        context = {"prompt": prompt, "limit": throttle.AUTOSAVES_PER_USER}
+        return render(request, "designdocs/_save_throttled.html", context, status=429)
     result = _save(request, doc, prompt)
     if result is None:
         return bad_request("The version must be a whole number.", f"version_{key}")

@@ -1,0 +1,34 @@
+"""One structured log line per request: what was asked, what came back, how long it took."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+logger = logging.getLogger("mlsd.requests")
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        logger.info(
+            json.dumps(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "bytes": len(response.content) if not response.streaming else None,
+                    "user": user.pk if user is not None and user.is_authenticated else None,
+                    "htmx": bool(request.headers.get("HX-Request")),
+                },
+                separators=(",", ":"),
+            )
+        )
+        return response

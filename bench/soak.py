@@ -1,0 +1,585 @@
+"""Soak test: signed-in clients read and autosave while PostgreSQL restarts in the middle.
+
+    python -m bench.soak [--seconds 60] [--clients 32]      (the CI form: --seconds 45)
+
+It builds a scratch database (mlsd_soak) on 127.0.0.1:5432, serves the site under gunicorn with
+production settings (DEBUG off, persistent health-checked connections), runs the clients until
+the deadline, restarts PostgreSQL half way through, and then checks that
+
+- the site recovered: a request succeeded, and /healthz said 200, within 10 s of the restart;
+- no request failed (5xx, no response) before the restart or after the recovery;
+- no request got an answer the site never gives a signed-in user (a 403, a 302 to sign in…);
+- every autosave the site acknowledged (200) is in the database: per doc and prompt, the last
+  acknowledged value is the stored one, with the version the site returned.
+
+Errors during the outage are counted, not failed. The exit status is 1 when a check fails.
+Sessions are written straight to the session store, so throttling on the sign-in view cannot
+interfere; every client request carries its session, so every request needs the database
+(pages cached for anonymous readers would hide the outage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.soak_lib import (
+    HOST,
+    Restart,
+    Server,
+    count_gunicorn_alarms,
+    create_database,
+    drop_database,
+    logged_errors,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "mlsd_soak"
+RECOVERY_LIMIT = 10.0  # seconds from the restart completing
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+KEYS_PER_CLIENT = 4  # few prompts per doc, so acknowledged values get overwritten often
+# Relative weights of what a client does next.
+ACTIONS = {"concept": 25, "metric": 20, "search": 10, "doc_list": 10, "step": 10, "autosave": 25}
+# Answers a signed-in owner can get; anything else below 500 means the soak or the site broke.
+EXPECTED = {"search": {200, 302}, "autosave": {200, 409}}
+
+
+# --- Setting the site up -------------------------------------------------------------------------
+
+
+def site_environment(port: int) -> dict[str, str]:
+    """Production settings on plain HTTP: what gunicorn and the setup commands run with."""
+    return os.environ | {
+        "DATABASE_URL": f"postgres://postgres@{HOST}:{port}/{DATABASE}",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": f"{HOST},localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "CONN_MAX_AGE": "600",  # the default, stated: the point is persistent connections
+        "DJANGO_SETTINGS_MODULE": "mlsd_site.settings",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    command = [sys.executable, "manage.py", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode:
+        raise SystemExit(f"soak: manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+@dataclass
+class Account:
+    """A signed-in user with one design doc: the cookies and token its client sends."""
+
+    index: int
+    doc: int
+    cookie: str
+    csrf: str
+
+
+@dataclass
+class SiteMap:
+    """What the clients visit, read from the loaded content."""
+
+    concepts: list[str]
+    metrics: list[str]
+    terms: list[str]
+    steps: list[str]
+    prompts: dict[str, str]  # text and Markdown prompts: key -> its step's slug
+
+
+def seed(count: int) -> tuple[list[Account], SiteMap]:
+    """Users, their docs and sessions, written in this process with the site's own models."""
+    import django
+
+    django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the site's LOGGING logs at INFO
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.db import connections
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.urls import reverse
+    from django.utils.crypto import get_random_string
+
+    from apps.concepts.models import Concept
+    from apps.designdocs.models import DesignDoc, Prompt, Step
+    from apps.metrics.models import Metric
+
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    accounts = []
+    for index in range(count):
+        user = get_user_model()(username=f"soak{index}", email=f"soak{index}@example.com")
+        user.set_unusable_password()  # no hashing: nobody signs in through the form
+        user.save()
+        doc = DesignDoc.objects.create(owner=user, title=f"Soak doc {index}")
+        doc.record_revision("Created")
+        session = session_store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        csrf = get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
+        # SESSION_COOKIE_SECURE keeps cookie jars from sending them over HTTP: send them as is.
+        cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+        cookie += f"{settings.CSRF_COOKIE_NAME}={csrf}"
+        accounts.append(Account(index, doc.pk, cookie, csrf))
+    titles = list(Concept.objects.values_list("title", flat=True))
+    site = SiteMap(
+        concepts=[reverse("concepts:detail", args=[s]) for s in _slugs(Concept)],
+        metrics=[reverse("metrics:detail", args=[s]) for s in _slugs(Metric)],
+        terms=sorted({word.lower() for t in titles for word in t.split() if len(word) > 3}),
+        steps=list(Step.objects.order_by("order").values_list("slug", flat=True)),
+        prompts=dict(
+            Prompt.objects.filter(kind__in=[Prompt.Kind.TEXT, Prompt.Kind.MARKDOWN]).values_list(
+                "key", "step__slug"
+            )
+        ),
+    )
+    if not (site.concepts and site.metrics and site.terms and site.steps and site.prompts):
+        raise SystemExit(f"soak: the loaded content is missing pages to visit: {site}")
+    connections.close_all()  # PostgreSQL restarts under this process too
+    return accounts, site
+
+
+def _slugs(model) -> list[str]:
+    return list(model.objects.values_list("slug", flat=True))
+
+
+# --- The load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One request: its timing on the monotonic clock and what came back."""
+
+    kind: str
+    start: float
+    end: float
+    status: int | None  # None: no response (refused, reset, timed out)
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status is None or self.status >= 500
+
+    @property
+    def unexpected(self) -> bool:
+        if self.error.startswith("unexpected"):
+            return True
+        return not self.failed and self.status not in EXPECTED.get(self.kind, {200})
+
+
+@dataclass
+class Ack:
+    value: str
+    version: int
+
+
+@dataclass
+class Client:
+    """One signed-in user: reads pages and autosaves answers of its own doc, one at a time."""
+
+    base_url: str
+    account: Account
+    site: SiteMap
+    deadline: float
+    stop: threading.Event
+    outcomes: list[Outcome] = field(default_factory=list)
+    acks: dict[str, Ack] = field(default_factory=dict)  # the last acknowledged save per key
+    # Values sent after the last acknowledgement whose fate is unknown (500, no response):
+    # the save may have committed, so the stored value may be one of these.
+    unsure: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.account.index)
+        keys = sorted(self.site.prompts)
+        self.keys = self.random.sample(keys, min(KEYS_PER_CLIENT, len(keys)))
+        self.versions: dict[str, int | None] = dict.fromkeys(self.keys, 0)  # a new doc: none
+        self.sent = 0
+
+    def run(self) -> None:
+        headers = {"Cookie": self.account.cookie}
+        with httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=TIMEOUT, trust_env=False
+        ) as http:
+            while time.monotonic() < self.deadline and not self.stop.is_set():
+                action = self.random.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
+                getattr(self, action)(http)
+
+    def request(self, http: httpx.Client, kind: str, method: str, url: str, **kwargs):
+        start = time.monotonic()
+        try:
+            response = http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            self.outcomes.append(Outcome(kind, start, time.monotonic(), None, type(exc).__name__))
+            time.sleep(0.05)  # a refused connection returns at once: do not spin
+            return None
+        self.outcomes.append(Outcome(kind, start, time.monotonic(), response.status_code))
+        if response.status_code >= 500:
+            time.sleep(0.05)
+        return response
+
+    def concept(self, http: httpx.Client) -> None:
+        self.request(http, "concept", "GET", self.random.choice(self.site.concepts))
+
+    def metric(self, http: httpx.Client) -> None:
+        self.request(http, "metric", "GET", self.random.choice(self.site.metrics))
+
+    def search(self, http: httpx.Client) -> None:
+        term = self.random.choice(self.site.terms)
+        self.request(http, "search", "GET", "/search/", params={"q": term})
+
+    def doc_list(self, http: httpx.Client) -> None:
+        self.request(http, "doc_list", "GET", "/docs/")
+
+    def step(self, http: httpx.Client, slug: str | None = None) -> httpx.Response | None:
+        slug = slug or self.random.choice(self.site.steps)
+        return self.request(http, "step", "GET", f"/docs/{self.account.doc}/steps/{slug}/")
+
+    def autosave(self, http: httpx.Client) -> None:
+        """POST one answer as the wizard's HTMX does, with the version the site last gave."""
+        key = self.random.choice(self.keys)
+        if self.versions[key] is None and not self.reload_version(http, key):
+            return
+        self.sent += 1
+        value = f"Soak {self.account.index}.{self.sent}: {secrets.token_hex(8)}"
+        response = self.request(
+            http,
+            "autosave",
+            "POST",
+            f"/docs/{self.account.doc}/answers/{key}/",
+            data={key: value, f"version_{key}": str(self.versions[key])},
+            headers={"HX-Request": "true", "X-CSRFToken": self.account.csrf},
+        )
+        status = response.status_code if response is not None else None
+        if status == 200:
+            version = _version_in(response.text, key)
+            if version is None:
+                self.outcomes[-1].error = "unexpected: no version in the saved fragment"
+                self.versions[key] = None
+                return
+            self.acks[key] = Ack(value, version)
+            self.unsure[key].clear()
+            self.versions[key] = version
+        elif status == 409:
+            self.versions[key] = None  # saved by an earlier try that did not answer: read it
+        else:
+            self.unsure[key].append(value)
+            self.versions[key] = None
+
+    def reload_version(self, http: httpx.Client, key: str) -> bool:
+        """After an unclear outcome, read the answer's version from its step page."""
+        response = self.step(http, self.site.prompts[key])
+        if response is None or response.status_code != 200:
+            return False
+        version = _version_in(response.text, key)
+        if version is None:
+            self.outcomes[-1].error = "unexpected: no version field on the step page"
+            return False
+        self.versions[key] = version
+        return True
+
+
+def _version_in(html: str, key: str) -> int | None:
+    match = re.search(rf'id="version-{re.escape(key)}" value="(\d+)"', html)
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class HealthMonitor:
+    """Polls /healthz (no session) every 0.1 s: when the site says it is healthy again."""
+
+    base_url: str
+    deadline: float
+    stop: threading.Event
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=5.0, trust_env=False) as http:
+            while time.monotonic() < self.deadline and not self.stop.is_set():
+                start = time.monotonic()
+                try:
+                    status, error = http.get("/healthz").status_code, ""
+                except httpx.HTTPError as exc:
+                    status, error = None, type(exc).__name__
+                self.outcomes.append(Outcome("healthz", start, time.monotonic(), status, error))
+                time.sleep(0.1)
+
+
+@dataclass
+class Run:
+    clients: list[Client]
+    health: HealthMonitor
+    started: float
+    restart_began: float
+    restart_done: float
+    restart_ok: bool
+    restart_output: str
+    wall_offset: float  # epoch = monotonic + wall_offset
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for c in self.clients for o in c.outcomes]
+
+
+def run_load(server: Server, accounts: list[Account], site: SiteMap, seconds: float, restart):
+    """The clients run for ``seconds``; PostgreSQL restarts half way through."""
+    stop = threading.Event()
+    started = time.monotonic()
+    deadline = started + seconds
+    clients = [Client(server.url, a, site, deadline, stop) for a in accounts]
+    health = HealthMonitor(server.url, deadline, stop)
+    threads = [threading.Thread(target=c.run, name="soak", daemon=True) for c in [health, *clients]]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(max(0.0, started + seconds / 2 - time.monotonic()))
+        print(f"soak: restarting PostgreSQL ({restart.how}) at t={seconds / 2:.0f} s", flush=True)
+        restart_began = time.monotonic()
+        restart_ok, output = restart.run()
+        restart_done = time.monotonic()
+        print(f"soak: restart took {restart_done - restart_began:.1f} s", flush=True)
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) + TIMEOUT.read + 10)
+    finally:
+        stop.set()
+    return Run(
+        clients, health, started, restart_began, restart_done, restart_ok, output,
+        time.time() - time.monotonic(),
+    )  # fmt: skip
+
+
+# --- Checks --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _first_success(outcomes: Iterable[Outcome], after: float, status: set[int]) -> float | None:
+    return min((o.end for o in outcomes if o.start >= after and o.status in status), default=None)
+
+
+def recovery_checks(run: Run) -> tuple[list[Check], float | None]:
+    """How long after the restart the site served again; the recovery point is the first."""
+    good = {s for s in range(200, 400)}
+    request = _first_success(run.outcomes, run.restart_done, good)
+    healthz = _first_success(run.health.outcomes, run.restart_done, {200})
+    output = "; ".join(run.restart_output.splitlines()[-4:]) or "no output"
+    checks = [Check("PostgreSQL restarted", run.restart_ok, output)]
+    for name, at in (("first successful request", request), ("first /healthz 200", healthz)):
+        if at is None:
+            checks.append(Check(f"{name} after the restart", False, "never happened"))
+        else:
+            after = at - run.restart_done
+            limit = f"{after:.2f} s after the restart completed (limit {RECOVERY_LIMIT:.0f} s)"
+            checks.append(Check(f"{name} after the restart", after <= RECOVERY_LIMIT, limit))
+    points = [t for t in (request, healthz) if t is not None]
+    return checks, min(points) if points else None
+
+
+def phase_of(outcome: Outcome, run: Run, recovered: float | None) -> str:
+    """Before: answered before the restart began; after: sent once the site had recovered."""
+    if outcome.end < run.restart_began:
+        return "before restart"
+    if recovered is None or outcome.start < recovered:
+        return "outage"
+    return "after recovery"
+
+
+PHASES = ("before restart", "outage", "after recovery")
+
+
+def request_checks(run: Run, recovered: float | None) -> tuple[list[Check], str]:
+    """Failures per phase (the outage's are allowed), and a table of what happened."""
+    everything = run.outcomes + run.health.outcomes
+    by_phase: dict[str, list[Outcome]] = {p: [] for p in PHASES}
+    for outcome in everything:
+        by_phase[phase_of(outcome, run, recovered)].append(outcome)
+    rows = [f"{'phase':<16}{'requests':>9}{'ok':>8}{'409':>6}{'5xx':>6}{'no resp':>8}"
+            f"{'odd':>5}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"]  # fmt: skip
+    for phase, outcomes in by_phase.items():
+        statuses = Counter(o.status for o in outcomes)
+        latencies = sorted(1000 * (o.end - o.start) for o in outcomes)
+        rows.append(
+            f"{phase:<16}{len(outcomes):>9}{sum(1 for o in outcomes if not o.failed):>8}"
+            f"{statuses[409]:>6}{sum(1 for o in outcomes if o.status and o.status >= 500):>6}"
+            f"{statuses[None]:>8}{sum(1 for o in outcomes if o.unexpected):>5}"
+            f"{_percentile(latencies, 50):>8.0f}{_percentile(latencies, 95):>8.0f}"
+            f"{(latencies[-1] if latencies else 0):>8.0f}"
+        )
+    errors = Counter(o.error for o in everything if o.error)
+    if errors:
+        rows.append("client-side errors: " + ", ".join(f"{e} ×{n}" for e, n in errors.items()))
+    checks = []
+    for phase in ("before restart", "after recovery"):
+        outcomes = by_phase[phase]
+        failed = [o for o in outcomes if o.failed]
+        detail = _describe(failed) if failed else f"0 of {len(outcomes)}"
+        checks.append(Check(f"no request failed {phase}", not failed and bool(outcomes), detail))
+    odd = [o for o in everything if o.unexpected]
+    checks.append(Check("no unexpected answer (403, 302 to sign in…)", not odd, _describe(odd)))
+    return checks, "\n".join(rows)
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100)[percent - 1]
+
+
+def _describe(outcomes: list[Outcome]) -> str:
+    counts = Counter((o.kind, o.status, o.error) for o in outcomes)
+    return ", ".join(
+        f"{k} {s or ''} {e} ×{n}".replace("  ", " ") for (k, s, e), n in counts.items()
+    )
+
+
+def acknowledged_saves_check(run: Run) -> Check:
+    """Every acknowledged autosave is in the database: the last one per doc and prompt."""
+    from django.db import connections
+
+    from apps.designdocs.models import Answer
+
+    connections.close_all()  # this process's connection died with the restart
+    docs = [c.account.doc for c in run.clients]
+    stored = {
+        (doc, key): (value, version)
+        for doc, key, value, version in Answer.objects.filter(doc__in=docs).values_list(
+            "doc_id", "prompt__key", "value", "version"
+        )
+    }
+    connections.close_all()
+    checked, landed_later, wrong = 0, 0, []
+    for client in run.clients:
+        for key, ack in client.acks.items():
+            checked += 1
+            value, version = stored.get((client.account.doc, key), (None, None))
+            if (value, version) == (ack.value, ack.version):
+                continue
+            if value in client.unsure[key]:
+                landed_later += 1  # a later save that never answered committed after all
+                continue
+            wrong.append(f"doc {client.account.doc} {key}: acknowledged {ack}, stored "
+                         f"{value!r} v{version}")  # fmt: skip
+    total = sum(1 for o in run.outcomes if o.kind == "autosave" and o.status == 200)
+    detail = (
+        f"{total} saves acknowledged; last per (doc, prompt): {checked} checked, "
+        f"{len(wrong)} missing, {landed_later} overwritten by a later unanswered save"
+    )
+    if wrong:
+        detail += "\n      " + "\n      ".join(wrong[:10])
+    return Check(
+        "every acknowledged autosave is in the database", checked > 0 and not wrong, detail
+    )
+
+
+def server_errors(log: Path, run: Run, recovered: float | None) -> str:
+    """What the site logged: exceptions per phase, and any traceback after the recovery."""
+    lines = []
+    by_phase: dict[str, Counter] = defaultdict(Counter)
+    after = []
+    for error in logged_errors(log):
+        at = error.at - run.wall_offset
+        probe = Outcome("log", at, at, None)
+        phase = phase_of(probe, run, recovered)
+        by_phase[phase][f"{error.message[:60]} → {error.exception[:110]}"] += 1
+        if phase != "outage":
+            after.append(error)
+    for phase in PHASES:
+        for what, count in by_phase[phase].most_common(8):
+            lines.append(f"  {phase}: {count} × {what}")
+    for alarm, count in count_gunicorn_alarms(log).most_common(8):
+        lines.append(f"  gunicorn: {count} × {alarm}")
+    for error in after[:3]:
+        lines.append("  --- traceback outside the outage ---\n" + error.text[-4000:])
+    return "\n".join(lines) or "  nothing logged at ERROR"
+
+
+# --- Main ----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--seconds", type=float, default=60, help="length of the load (60)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent users (32)")
+    parser.add_argument("--pg-port", type=int, default=5432, help="PostgreSQL port (5432)")
+    args = parser.parse_args(argv)
+    if args.seconds < 20:
+        parser.error("--seconds must be at least 20: the restart is half way, recovery takes time")
+    if args.clients < 1:
+        parser.error("--clients must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.monotonic()
+    restart = Restart.for_server(args.pg_port)  # before anything: fail early if we cannot
+    env = site_environment(args.pg_port)
+    os.environ.update(env)  # this process seeds and checks through the site's models
+    create_database(args.pg_port, DATABASE)
+    try:
+        print(f"soak: database {DATABASE}: migrate, collectstatic, load_content", flush=True)
+        manage(env, "migrate", "--noinput")
+        manage(env, "collectstatic", "--noinput")
+        manage(env, "load_content")
+        accounts, site = seed(args.clients)
+        with tempfile.TemporaryDirectory(prefix="mlsd-soak-") as scratch:
+            log = Path(scratch) / "gunicorn.log"
+            server = Server(ROOT, env, log)
+            try:
+                server.start()
+                setup = time.monotonic() - began
+                print(f"soak: set up in {setup:.0f} s; {args.clients} clients for "
+                      f"{args.seconds:.0f} s against {server.url}", flush=True)  # fmt: skip
+                run = run_load(server, accounts, site, args.seconds, restart)
+            finally:
+                server.stop()
+            recovery, recovered = recovery_checks(run)
+            requests, table = request_checks(run, recovered)
+            checks = [*recovery, *requests, acknowledged_saves_check(run)]
+            print(f"\n{table}\n\nserver log:\n{server_errors(log, run, recovered)}\n")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(args.pg_port, DATABASE)
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    failed = [c for c in checks if not c.ok]
+    print(f"\nsoak: {'FAILED' if failed else 'passed'} in {time.monotonic() - began:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
