@@ -25,4 +25,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
 
 # Migrate and load content (idempotent, keeps admin edits), then serve.
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_content && exec gunicorn mlsd_site.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile - --forwarded-allow-ips='*'"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_content && exec gunicorn mlsd_site.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --forwarded-allow-ips='*'"]
