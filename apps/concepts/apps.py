@@ -7,9 +7,9 @@ class ConceptsConfig(AppConfig):
 
     def ready(self):
         from apps.concepts.content import ConceptKind
-        from apps.concepts.models import concept_glossary, resolve_concept_links
+        from apps.concepts.models import Concept
         from apps.core import content, markdown
 
-        markdown.register_link_kind("", resolve_concept_links)
-        markdown.register_glossary(concept_glossary)
+        markdown.register_link_kind("", Concept.resolve_links)
+        markdown.register_glossary(Concept.glossary)
         content.register(ConceptKind())

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
 from apps.core.models import MarkdownPage
 
@@ -33,6 +32,7 @@ class ConceptQuerySet(models.QuerySet):
 
 class Concept(MarkdownPage):
     page_kind = "concept"
+    url_name = "concepts:detail"
 
     title = models.CharField(max_length=200)
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="concepts")
@@ -49,7 +49,7 @@ class Concept(MarkdownPage):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("concepts:detail", args=[self.slug])
+        return self.url_for(self.slug)
 
     def _neighbour(self, before: bool) -> Concept | None:
         lo = self.level.order
@@ -76,22 +76,3 @@ class Concept(MarkdownPage):
     def next(self) -> Concept | None:
         """The concept after this one in the reading order."""
         return self._neighbour(before=False)
-
-
-def resolve_concept_links(slugs: set[str]) -> dict[str, tuple[str, str]]:
-    return {
-        slug: (reverse("concepts:detail", args=[slug]), title)
-        for slug, title in Concept.objects.filter(slug__in=slugs).values_list("slug", "title")
-    }
-
-
-def concept_glossary() -> list[tuple[str, str]]:
-    """Titles and aliases of concepts, each with its page (and section) URL."""
-    terms = []
-    for slug, title, aliases in Concept.objects.values_list("slug", "title", "aliases"):
-        url = reverse("concepts:detail", args=[slug])
-        terms.append((title, url))
-        for alias in aliases:
-            term, _, anchor = alias.partition("#")
-            terms.append((term, f"{url}#{anchor}" if anchor else url))
-    return terms

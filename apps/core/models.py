@@ -9,6 +9,7 @@ from contextvars import ContextVar
 
 from django.db import models
 from django.db.models.signals import class_prepared, post_delete
+from django.urls import reverse
 
 from apps.core import caching, markdown
 
@@ -40,6 +41,10 @@ class MarkdownPage(models.Model):
     link_prefix: str = ""
     #: What backlinks call this kind of page ("concept", "metric", "step").
     page_kind: str = "page"
+    #: The field holding the page's name ("title" or "name").
+    title_field: str = "title"
+    #: The URL name of a page, reversed with its slug.
+    url_name: str = ""
 
     slug = models.SlugField(max_length=80, unique=True)
     summary = models.CharField(max_length=300, help_text="One sentence, shown in lists and search.")
@@ -116,6 +121,28 @@ class MarkdownPage(models.Model):
             for link in self.link_targets()
             if link != own
         )  # fmt: skip
+
+    @classmethod
+    def url_for(cls, slug: str) -> str:
+        return reverse(cls.url_name, args=[slug])
+
+    @classmethod
+    def resolve_links(cls, slugs: set[str]) -> dict[str, tuple[str, str]]:
+        """``{slug: (url, title)}`` for the slugs that exist: a link kind's resolver."""
+        pages = cls.objects.filter(slug__in=slugs).values_list("slug", cls.title_field)
+        return {slug: (cls.url_for(slug), title) for slug, title in pages}
+
+    @classmethod
+    def glossary(cls) -> list[tuple[str, str]]:
+        """Titles and aliases with the URL of their page, or section for ``alias#anchor``."""
+        terms = []
+        for slug, title, aliases in cls.objects.values_list("slug", cls.title_field, "aliases"):
+            url = cls.url_for(slug)
+            terms.append((title, url))
+            for alias in aliases:
+                term, _, anchor = alias.partition("#")
+                terms.append((term, f"{url}#{anchor}" if anchor else url))
+        return terms
 
     def backlinks(self):
         """Rows of the pages that link to this one, in title order."""

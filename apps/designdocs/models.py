@@ -29,6 +29,7 @@ class Step(MarkdownPage):
 
     link_prefix = "step"
     page_kind = "step"
+    url_name = "designdocs:template_step"
 
     title = models.CharField(max_length=120)
     order = models.PositiveSmallIntegerField(unique=True)
@@ -43,7 +44,7 @@ class Step(MarkdownPage):
         return f"{self.order}. {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("designdocs:template_step", args=[self.slug])
+        return self.url_for(self.slug)
 
     def link_targets(self):
         """Its [[links]] and the concepts and metrics it declares, for their backlinks."""

@@ -7,7 +7,7 @@ that does not fit the schema and 400 for values the computation refuses.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
@@ -108,50 +108,29 @@ class LatencyIn(Schema):
     bins: int = 20
 
 
-def _compute(name: str, payload: Schema) -> dict[str, Any]:
-    return computations.CALCULATORS[name](**payload.dict())
+#: name → (input schema, summary): one POST endpoint each.
+ENDPOINTS: dict[str, tuple[type[Schema], str]] = {
+    "binary-classification": (BinaryIn, "Binary classification metrics"),
+    "multiclass-classification": (MulticlassIn, "Multiclass classification metrics"),
+    "regression": (RegressionIn, "Regression metrics"),
+    "ranking": (RankingIn, "Ranking metrics at k, averaged over queries"),
+    "iou": (IoUIn, "Intersection over union of two boxes"),
+    "detection": (DetectionIn, "COCO-style mAP for bounding boxes"),
+    "segmentation": (SegmentationIn, "Per-class IoU and mIoU of two label grids"),
+    "discounted-return": (DiscountedReturnIn, "Discounted return at every step"),
+    "latency": (LatencyIn, "Latency percentiles and histogram"),
+}
 
 
-@api.post("/calculators/binary-classification", summary="Binary classification metrics")
-def binary_classification(request: HttpRequest, payload: BinaryIn):
-    return _compute("binary-classification", payload)
+def _endpoint(name: str, schema: type[Schema]):
+    def compute(request: HttpRequest, payload):
+        return computations.CALCULATORS[name](**payload.dict())
+
+    # Ninja reads the body schema from the annotation.
+    compute.__annotations__["payload"] = schema
+    compute.__name__ = name.replace("-", "_")
+    return compute
 
 
-@api.post("/calculators/multiclass-classification", summary="Multiclass classification metrics")
-def multiclass_classification(request: HttpRequest, payload: MulticlassIn):
-    return _compute("multiclass-classification", payload)
-
-
-@api.post("/calculators/regression", summary="Regression metrics")
-def regression(request: HttpRequest, payload: RegressionIn):
-    return _compute("regression", payload)
-
-
-@api.post("/calculators/ranking", summary="Ranking metrics at k, averaged over queries")
-def ranking(request: HttpRequest, payload: RankingIn):
-    return _compute("ranking", payload)
-
-
-@api.post("/calculators/iou", summary="Intersection over union of two boxes")
-def iou(request: HttpRequest, payload: IoUIn):
-    return _compute("iou", payload)
-
-
-@api.post("/calculators/detection", summary="COCO-style mAP for bounding boxes")
-def detection(request: HttpRequest, payload: DetectionIn):
-    return _compute("detection", payload)
-
-
-@api.post("/calculators/segmentation", summary="Per-class IoU and mIoU of two label grids")
-def segmentation(request: HttpRequest, payload: SegmentationIn):
-    return _compute("segmentation", payload)
-
-
-@api.post("/calculators/discounted-return", summary="Discounted return at every step")
-def discounted_return(request: HttpRequest, payload: DiscountedReturnIn):
-    return _compute("discounted-return", payload)
-
-
-@api.post("/calculators/latency", summary="Latency percentiles and histogram")
-def latency(request: HttpRequest, payload: LatencyIn):
-    return _compute("latency", payload)
+for _name, (_schema, _summary) in ENDPOINTS.items():
+    api.post(f"/calculators/{_name}", summary=_summary)(_endpoint(_name, _schema))

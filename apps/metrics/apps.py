@@ -8,8 +8,8 @@ class MetricsConfig(AppConfig):
     def ready(self):
         from apps.core import content, markdown
         from apps.metrics.content import MetricKind
-        from apps.metrics.models import metric_glossary, resolve_metric_links
+        from apps.metrics.models import Metric
 
-        markdown.register_link_kind("metric", resolve_metric_links)
-        markdown.register_glossary(metric_glossary)
+        markdown.register_link_kind("metric", Metric.resolve_links)
+        markdown.register_glossary(Metric.glossary)
         content.register(MetricKind())

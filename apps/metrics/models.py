@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.db import models
-from django.urls import reverse
 
 from apps.concepts.models import Concept
 from apps.core.markdown import latex_to_mathml, sanitise
@@ -53,6 +52,8 @@ class Metric(MarkdownPage):
 
     link_prefix = "metric"
     page_kind = "metric"
+    title_field = "name"
+    url_name = "metrics:detail"
 
     name = models.CharField(max_length=120)
     family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="metrics")
@@ -79,7 +80,7 @@ class Metric(MarkdownPage):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("metrics:detail", args=[self.slug])
+        return self.url_for(self.slug)
 
     def render(self):
         self.formula_html = (
@@ -90,19 +91,3 @@ class Metric(MarkdownPage):
     @property
     def direction(self) -> str:
         return "Higher is better" if self.higher_is_better else "Lower is better"
-
-
-def resolve_metric_links(slugs: set[str]) -> dict[str, tuple[str, str]]:
-    return {
-        slug: (reverse("metrics:detail", args=[slug]), name)
-        for slug, name in Metric.objects.filter(slug__in=slugs).values_list("slug", "name")
-    }
-
-
-def metric_glossary() -> list[tuple[str, str]]:
-    """Names and aliases of metrics, each with its page URL."""
-    terms = []
-    for slug, name, aliases in Metric.objects.values_list("slug", "name", "aliases"):
-        url = reverse("metrics:detail", args=[slug])
-        terms += [(name, url), *((alias.partition("#")[0], url) for alias in aliases)]
-    return terms
