@@ -144,6 +144,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL;",
             },
+            # A file, not shared-cache memory: the browser tests' live server answers requests
+            # in several threads, and SQLite's shared cache locks whole tables between them.
+            "TEST": {"NAME": BASE_DIR / ".test-db.sqlite3"},
         }
     }
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -27,6 +29,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _remove_stale_sqlite_journal() -> None:
+    # pytest-django deletes an old SQLite test database file but not its WAL and shared-memory
+    # files, which SQLite would replay into the new database. Runs when this file is imported,
+    # before the test database is created.
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    name = database.get("TEST", {}).get("NAME")
+    if name and database["ENGINE"].endswith("sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
+_remove_stale_sqlite_journal()
+
+
 def pytest_collection_modifyitems(config, items):
     # Browser tests run against a live server, whose transactional tests empty the database
     # afterwards; running them last keeps the session's loaded content for everyone else.
@@ -34,10 +52,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database starts with the real knowledge base, loaded once per session."""
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """The test database, with the real knowledge base loaded once per session.
+
+    pytest-django's own fixture creates only the databases that the selected tests mark with
+    ``django_db``; a run of browser tests alone marks none, and would then reach the
+    development database. This one always creates the test database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
+        config = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
         call_command("load_content", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)
@@ -98,11 +128,50 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def site(django_db_setup, django_db_blocker):
+    """One live server for all browser tests, over the session's test database.
+
+    The browser tests run last and outside per-test transactions: the server's threads and the
+    test share committed data, and the knowledge base is loaded once (load_content is
+    idempotent), instead of emptying and reloading the database for every test.
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    with django_db_blocker.unblock():
+        call_command("load_content", verbosity=0)
+        server = LiveServerThread("localhost", StaticFilesHandler, port=0)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        try:
+            yield SimpleNamespace(
+                url=f"http://localhost:{server.port}", unblock=django_db_blocker.unblock
+            )
+        finally:
+            server.terminate()
+
+
 @pytest.fixture
-def site(live_server, transactional_db):
-    """A live server with the knowledge base loaded (transactional tests start empty)."""
-    call_command("load_content", verbosity=0)
-    return live_server
+def site_user(site):
+    """Make a user the live server can see (committed, not inside a test transaction)."""
+    created = []
+
+    def make(username: str, password: str = "a-long-unusual-pass-88"):
+        with site.unblock():
+            user = get_user_model().objects.create_user(
+                username, f"{username}@example.com", password
+            )
+        created.append(user)
+        return user
+
+    yield make
+    with site.unblock():
+        for user in created:
+            user.delete()
 
 
 @pytest.fixture

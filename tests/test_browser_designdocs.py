@@ -61,8 +61,8 @@ def test_engineer_signs_up_writes_autosaves_picks_metrics_and_exports(site, page
     assert "# Spam filtering for mail" in text and "Cut spam reaching inboxes" in text
 
 
-def test_two_tabs_show_a_conflict_instead_of_overwriting(site, browser, django_user_model):
-    django_user_model.objects.create_user("fay", "fay@example.com", "a-long-unusual-pass-88")
+def test_two_tabs_show_a_conflict_instead_of_overwriting(site, browser, site_user):
+    site_user("fay")
     context = browser.new_context()
     tab_a = context.new_page()
     tab_a.goto(site.url + "/accounts/login/")

@@ -192,3 +192,12 @@ def test_admin_rejects_a_javascript_reference_url(client, staff):
     )
     assert response.status_code == 200
     assert "is not an http:// or https:// URL" in response.text
+
+
+@pytest.mark.django_db
+def test_head_requests_and_robots_txt(client):
+    assert client.head("/concepts/kafka/").status_code == 200
+    assert client.head("/metrics/precision/").status_code == 200
+    robots = client.get("/robots.txt")
+    assert robots["Content-Type"].startswith("text/plain")
+    assert "Disallow: /docs/" in robots.text

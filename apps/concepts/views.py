@@ -1,13 +1,13 @@
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.concepts.models import Concept, Level
 from apps.core.caching import anonymous_page_cache
 
 
-@require_GET
+@require_safe
 @anonymous_page_cache
 def concept_list(request: HttpRequest) -> HttpResponse:
     levels = Level.objects.prefetch_related(
@@ -16,7 +16,7 @@ def concept_list(request: HttpRequest) -> HttpResponse:
     return render(request, "concepts/concept_list.html", {"levels": levels})
 
 
-@require_GET
+@require_safe
 @anonymous_page_cache
 def concept_detail(request: HttpRequest, slug: str) -> HttpResponse:
     concept = get_object_or_404(Concept.objects.select_related("level"), slug=slug)

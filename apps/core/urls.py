@@ -7,5 +7,6 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("robots.txt", views.robots_txt, name="robots"),
     path("preview/markdown/", views.markdown_preview, name="markdown_preview"),
 ]

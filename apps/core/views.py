@@ -2,20 +2,20 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.core import markdown
 from apps.core.caching import anonymous_page_cache
 
 
-@require_GET
+@require_safe
 @anonymous_page_cache
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers a query, 503 when it does not."""
     try:
@@ -37,3 +37,9 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden("The Markdown preview is for staff only.")
     rendered = markdown.render(request.POST.get("body", ""))
     return render(request, "core/markdown_preview.html", {"rendered": rendered})
+
+
+@require_safe
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /docs/", "Disallow: /api/", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

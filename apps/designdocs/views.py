@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.designdocs import diff, export
 from apps.designdocs.access import doc_view
@@ -26,7 +26,7 @@ def _steps():
 
 
 @login_required
-@require_GET
+@require_safe
 def doc_list(request: HttpRequest) -> HttpResponse:
     docs = DesignDoc.objects.active().filter(owner=request.user).with_answered_count()
     context = {
@@ -78,7 +78,7 @@ def doc_detail(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
     return render(request, "designdocs/doc_detail.html", context)
 
 
-@require_GET
+@require_safe
 def template_step(request: HttpRequest, slug: str) -> HttpResponse:
     """A step of the design template, readable without an account."""
     step = get_object_or_404(Step.objects.prefetch_related("concepts", "metrics"), slug=slug)
@@ -88,7 +88,7 @@ def template_step(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "designdocs/template_step.html", context)
 
 
-@require_GET
+@require_safe
 def example_detail(request: HttpRequest, slug: str) -> HttpResponse:
     doc = get_object_or_404(DesignDoc.objects.examples(), slug=slug)
     return render(request, "designdocs/example_detail.html", _document_context(doc))
@@ -104,7 +104,7 @@ def example_copy(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def export_all(request: HttpRequest) -> HttpResponse:
     """Every document of the user's (not the trash) as Markdown files in one zip archive."""
     buffer = io.BytesIO()
@@ -159,7 +159,7 @@ def doc_restore(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def trash(request: HttpRequest) -> HttpResponse:
     docs = DesignDoc.objects.in_trash().filter(owner=request.user).order_by("-deleted_at")
     return render(request, "designdocs/trash.html", {"docs": docs})

@@ -2,7 +2,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.caching import anonymous_page_cache
 from apps.metrics import chooser, results
@@ -10,7 +10,7 @@ from apps.metrics.forms import FORMS, CalculatorForm, ChooserForm
 from apps.metrics.models import Family, Metric
 
 
-@require_GET
+@require_safe
 @anonymous_page_cache
 def metric_list(request: HttpRequest) -> HttpResponse:
     families = Family.objects.prefetch_related(
@@ -38,7 +38,7 @@ def _get_metric(slug: str) -> Metric:
     return get_object_or_404(Metric.objects.select_related("family"), slug=slug)
 
 
-@require_GET
+@require_safe
 @anonymous_page_cache
 def metric_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The reference page; its calculator starts filled in with the worked example."""
@@ -64,7 +64,7 @@ def metric_calculate(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "metrics/metric_detail.html", context)
 
 
-@require_GET
+@require_safe
 def metric_chooser(request: HttpRequest) -> HttpResponse:
     """Recommend offline and online metrics from four questions about the task."""
     form = ChooserForm(request.GET or None)

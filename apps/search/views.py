@@ -2,14 +2,14 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.search.query import search
 
 SUGGESTIONS = 8
 
 
-@require_GET
+@require_safe
 def results(request: HttpRequest) -> HttpResponse:
     """Full results grouped by kind; an exact title or alias goes straight to its page."""
     query = request.GET.get("q", "")

@@ -19,6 +19,8 @@ class Command(BaseCommand):
             report = content.load(force=force)
         except content.ContentFileError as exc:
             raise CommandError(str(exc)) from exc
+        if verbosity == 0:
+            return
         self.stdout.write(
             f"{len(report.created)} created, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.kept_admin_edits)} kept as edited."
