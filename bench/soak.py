@@ -1,13 +1,17 @@
-"""Soak test: signed-in clients read and autosave while PostgreSQL restarts in the middle.
+"""Soak test: signed-in clients read and autosave while PostgreSQL restarts, twice.
 
     python -m bench.soak [--seconds 60] [--clients 32]      (the CI form: --seconds 45)
 
 It builds a scratch database (mlsd_soak) on 127.0.0.1:5432, serves the site under gunicorn with
-production settings (DEBUG off, persistent health-checked connections), runs the clients until
-the deadline, restarts PostgreSQL half way through, and then checks that
+production settings (DEBUG off, persistent health-checked connections) and runs the clients
+until the deadline. PostgreSQL restarts half way through under full load, and again at three
+quarters with the clients held back until it is up: under load every worker meets the outage
+and drops its connection, so only the quiet restart leaves each worker holding a connection the
+restart killed, which CONN_HEALTH_CHECKS must replace. Then it checks that
 
-- the site recovered: a request succeeded, and /healthz said 200, within 10 s of the restart;
-- no request failed (5xx, no response) before the restart or after the recovery;
+- the site recovered: a request succeeded, and /healthz said 200, within 10 s of each restart;
+- no request failed (5xx, no response) before the first restart, after the site recovered from
+  it, or after the quiet restart;
 - no request got an answer the site never gives a signed-in user (a 403, a 302 to sign in…);
 - every autosave the site acknowledged (200) is in the database: per doc and prompt, the last
   acknowledged value is the stored one, with the version the site returned.
@@ -21,6 +25,7 @@ interfere; every client request carries its session, so every request needs the 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import random
@@ -33,11 +38,13 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from bench.soak_lib import (
     HOST,
@@ -47,11 +54,15 @@ from bench.soak_lib import (
     create_database,
     drop_database,
     logged_errors,
+    other_sessions,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "mlsd_soak"
 RECOVERY_LIMIT = 10.0  # seconds from the restart completing
+# When PostgreSQL restarts, as fractions of the run: under full load, then with the clients held
+# back until it is up again, so that every gunicorn worker keeps a connection the restart killed.
+LOADED_RESTART_AT, QUIET_RESTART_AT = 0.5, 0.75
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 KEYS_PER_CLIENT = 4  # few prompts per doc, so acknowledged values get overwritten often
 # Relative weights of what a client does next.
@@ -107,12 +118,10 @@ class SiteMap:
 
 def seed(count: int) -> tuple[list[Account], SiteMap]:
     """Users, their docs and sessions, written in this process with the site's own models."""
-    import django
+    import django  # only now: the settings read the environment that main() has just set
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the site's LOGGING logs at INFO
-    from importlib import import_module
-
     from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
@@ -129,7 +138,7 @@ def seed(count: int) -> tuple[list[Account], SiteMap]:
     from apps.designdocs.models import DesignDoc, Prompt, Step
     from apps.metrics.models import Metric
 
-    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    session_store = importlib.import_module(settings.SESSION_ENGINE).SessionStore
     accounts = []
     for index in range(count):
         user = get_user_model()(username=f"soak{index}", email=f"soak{index}@example.com")
@@ -172,6 +181,38 @@ def _slugs(model) -> list[str]:
 # --- The load ------------------------------------------------------------------------------------
 
 
+class Gate:
+    """Lets requests through while open; closing it waits for those in flight to finish."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._open = True
+        self._inside = 0
+
+    @contextmanager
+    def passage(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._open)
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._inside -= 1
+                self._changed.notify_all()
+
+    def close(self, timeout: float) -> bool:
+        """Close and wait for quiet; False when requests were still in flight at the timeout."""
+        with self._changed:
+            self._open = False
+            return self._changed.wait_for(lambda: self._inside == 0, timeout)
+
+    def open(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+
 @dataclass
 class Outcome:
     """One request: its timing on the monotonic clock and what came back."""
@@ -208,6 +249,7 @@ class Client:
     site: SiteMap
     deadline: float
     stop: threading.Event
+    gate: Gate
     outcomes: list[Outcome] = field(default_factory=list)
     acks: dict[str, Ack] = field(default_factory=dict)  # the last acknowledged save per key
     # Values sent after the last acknowledgement whose fate is unknown (500, no response):
@@ -230,17 +272,21 @@ class Client:
                 action = self.random.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
                 getattr(self, action)(http)
 
-    def request(self, http: httpx.Client, kind: str, method: str, url: str, **kwargs):
-        start = time.monotonic()
-        try:
-            response = http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            self.outcomes.append(Outcome(kind, start, time.monotonic(), None, type(exc).__name__))
-            time.sleep(0.05)  # a refused connection returns at once: do not spin
-            return None
-        self.outcomes.append(Outcome(kind, start, time.monotonic(), response.status_code))
-        if response.status_code >= 500:
-            time.sleep(0.05)
+    def request(
+        self, http: httpx.Client, kind: str, method: str, url: str, **kwargs
+    ) -> httpx.Response | None:
+        response, error = None, ""
+        with self.gate.passage():
+            start = time.monotonic()
+            try:
+                response = http.request(method, url, **kwargs)
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+            end = time.monotonic()
+        status = response.status_code if response is not None else None
+        self.outcomes.append(Outcome(kind, start, end, status, error))
+        if status is None or status >= 500:
+            time.sleep(0.05)  # failures come back at once: do not spin
         return response
 
     def concept(self, http: httpx.Client) -> None:
@@ -316,18 +362,32 @@ class HealthMonitor:
     base_url: str
     deadline: float
     stop: threading.Event
+    gate: Gate
     outcomes: list[Outcome] = field(default_factory=list)
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=5.0, trust_env=False) as http:
             while time.monotonic() < self.deadline and not self.stop.is_set():
-                start = time.monotonic()
-                try:
-                    status, error = http.get("/healthz").status_code, ""
-                except httpx.HTTPError as exc:
-                    status, error = None, type(exc).__name__
-                self.outcomes.append(Outcome("healthz", start, time.monotonic(), status, error))
+                status, error = None, ""
+                with self.gate.passage():
+                    start = time.monotonic()
+                    try:
+                        status = http.get("/healthz").status_code
+                    except httpx.HTTPError as exc:
+                        error = type(exc).__name__
+                    end = time.monotonic()
+                self.outcomes.append(Outcome("healthz", start, end, status, error))
                 time.sleep(0.1)
+
+
+@dataclass
+class RestartRecord:
+    name: str
+    began: float
+    done: float
+    ok: bool
+    output: str
+    recovered: float | None = None  # the first success after it, set by the checks
 
 
 @dataclass
@@ -335,10 +395,7 @@ class Run:
     clients: list[Client]
     health: HealthMonitor
     started: float
-    restart_began: float
-    restart_done: float
-    restart_ok: bool
-    restart_output: str
+    restarts: list[RestartRecord]
     wall_offset: float  # epoch = monotonic + wall_offset
 
     @property
@@ -346,31 +403,46 @@ class Run:
         return [o for c in self.clients for o in c.outcomes]
 
 
-def run_load(server: Server, accounts: list[Account], site: SiteMap, seconds: float, restart):
-    """The clients run for ``seconds``; PostgreSQL restarts half way through."""
-    stop = threading.Event()
+def run_load(
+    server: Server, accounts: list[Account], site: SiteMap, seconds: float, restart: Restart
+) -> Run:
+    """The clients run for ``seconds``; PostgreSQL restarts under load, then in a quiet moment."""
+    stop, gate = threading.Event(), Gate()
     started = time.monotonic()
     deadline = started + seconds
-    clients = [Client(server.url, a, site, deadline, stop) for a in accounts]
-    health = HealthMonitor(server.url, deadline, stop)
-    threads = [threading.Thread(target=c.run, name="soak", daemon=True) for c in [health, *clients]]
+    clients = [Client(server.url, a, site, deadline, stop, gate) for a in accounts]
+    health = HealthMonitor(server.url, deadline, stop, gate)
+    workers = [health, *clients]
+    threads = [threading.Thread(target=w.run, name="soak", daemon=True) for w in workers]
+    restarts = []
     try:
         for thread in threads:
             thread.start()
-        time.sleep(max(0.0, started + seconds / 2 - time.monotonic()))
-        print(f"soak: restarting PostgreSQL ({restart.how}) at t={seconds / 2:.0f} s", flush=True)
-        restart_began = time.monotonic()
-        restart_ok, output = restart.run()
-        restart_done = time.monotonic()
-        print(f"soak: restart took {restart_done - restart_began:.1f} s", flush=True)
+        time.sleep(max(0.0, started + seconds * LOADED_RESTART_AT - time.monotonic()))
+        restarts.append(_restart(restart, "restart under load", started))
+        time.sleep(max(0.0, started + seconds * QUIET_RESTART_AT - time.monotonic()))
+        quiet = gate.close(timeout=TIMEOUT.read + 1)
+        try:
+            name = "quiet restart" if quiet else "quiet restart (requests still in flight)"
+            restarts.append(_restart(restart, name, started))
+        finally:
+            gate.open()
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()) + TIMEOUT.read + 10)
     finally:
         stop.set()
-    return Run(
-        clients, health, started, restart_began, restart_done, restart_ok, output,
-        time.time() - time.monotonic(),
-    )  # fmt: skip
+        gate.open()
+    wall_offset = time.time() - time.monotonic()
+    return Run(clients, health, started, restarts, wall_offset)
+
+
+def _restart(restart: Restart, name: str, started: float) -> RestartRecord:
+    print(f"soak: {name} of PostgreSQL ({restart.how}) at t={time.monotonic() - started:.1f} s")
+    began = time.monotonic()
+    ok, output = restart.run()
+    done = time.monotonic()
+    print(f"soak: restart completed at t={done - started:.1f} s (took {done - began:.1f} s)")
+    return RestartRecord(name, began, done, ok, output)
 
 
 # --- Checks --------------------------------------------------------------------------------------
@@ -383,63 +455,78 @@ class Check:
     detail: str
 
 
-def _first_success(outcomes: Iterable[Outcome], after: float, status: set[int]) -> float | None:
-    return min((o.end for o in outcomes if o.start >= after and o.status in status), default=None)
+def _first_success(outcomes: Iterable[Outcome], after: float, statuses: range) -> float | None:
+    return min((o.end for o in outcomes if o.start >= after and o.status in statuses), default=None)
 
 
-def recovery_checks(run: Run) -> tuple[list[Check], float | None]:
-    """How long after the restart the site served again; the recovery point is the first."""
-    good = {s for s in range(200, 400)}
-    request = _first_success(run.outcomes, run.restart_done, good)
-    healthz = _first_success(run.health.outcomes, run.restart_done, {200})
-    output = "; ".join(run.restart_output.splitlines()[-4:]) or "no output"
-    checks = [Check("PostgreSQL restarted", run.restart_ok, output)]
-    for name, at in (("first successful request", request), ("first /healthz 200", healthz)):
-        if at is None:
-            checks.append(Check(f"{name} after the restart", False, "never happened"))
-        else:
-            after = at - run.restart_done
-            limit = f"{after:.2f} s after the restart completed (limit {RECOVERY_LIMIT:.0f} s)"
-            checks.append(Check(f"{name} after the restart", after <= RECOVERY_LIMIT, limit))
-    points = [t for t in (request, healthz) if t is not None]
-    return checks, min(points) if points else None
+def recovery_checks(run: Run) -> list[Check]:
+    """How long after each restart the site served again; sets each one's recovery point."""
+    checks = []
+    for restart in run.restarts:
+        request = _first_success(run.outcomes, restart.done, range(200, 400))
+        healthz = _first_success(run.health.outcomes, restart.done, range(200, 201))
+        output = "; ".join(restart.output.splitlines()[-4:]) or "no output"
+        checks.append(Check(f"{restart.name}: PostgreSQL restarted", restart.ok, output))
+        for what, at in (("first successful request", request), ("first /healthz 200", healthz)):
+            name = f"{restart.name}: {what}"
+            if at is None:
+                checks.append(Check(name, False, "never happened"))
+                continue
+            after = at - restart.done
+            detail = f"{after:.2f} s after the restart completed (limit {RECOVERY_LIMIT:.0f} s)"
+            checks.append(Check(name, after <= RECOVERY_LIMIT, detail))
+        points = [t for t in (request, healthz) if t is not None]
+        restart.recovered = min(points) if points else None
+    return checks
 
 
-def phase_of(outcome: Outcome, run: Run, recovered: float | None) -> str:
-    """Before: answered before the restart began; after: sent once the site had recovered."""
-    if outcome.end < run.restart_began:
+PHASES = ("before restart", "outage", "after recovery", "after quiet restart")
+
+
+def phase_of(start: float, end: float, run: Run) -> str:
+    """The outage runs from the restart under load to the first success after it.
+
+    Requests in flight when it began belong to it; nothing is sent during the quiet restart,
+    so everything after it must succeed: a worker's stale connection would fail there.
+    """
+    loaded, quiet = run.restarts
+    if end < loaded.began:
         return "before restart"
-    if recovered is None or outcome.start < recovered:
+    if loaded.recovered is None or start < loaded.recovered:
         return "outage"
-    return "after recovery"
+    return "after recovery" if start < quiet.began else "after quiet restart"
 
 
-PHASES = ("before restart", "outage", "after recovery")
-
-
-def request_checks(run: Run, recovered: float | None) -> tuple[list[Check], str]:
+def request_checks(run: Run) -> tuple[list[Check], str]:
     """Failures per phase (the outage's are allowed), and a table of what happened."""
     everything = run.outcomes + run.health.outcomes
     by_phase: dict[str, list[Outcome]] = {p: [] for p in PHASES}
     for outcome in everything:
-        by_phase[phase_of(outcome, run, recovered)].append(outcome)
-    rows = [f"{'phase':<16}{'requests':>9}{'ok':>8}{'409':>6}{'5xx':>6}{'no resp':>8}"
-            f"{'odd':>5}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"]  # fmt: skip
+        by_phase[phase_of(outcome.start, outcome.end, run)].append(outcome)
+    columns = ("requests", "ok", "409", "5xx", "no resp", "odd", "p50 ms", "p95 ms", "max ms")
+    rows = [f"{'phase':<20}" + "".join(f"{c:>9}" for c in columns)]
     for phase, outcomes in by_phase.items():
         statuses = Counter(o.status for o in outcomes)
         latencies = sorted(1000 * (o.end - o.start) for o in outcomes)
-        rows.append(
-            f"{phase:<16}{len(outcomes):>9}{sum(1 for o in outcomes if not o.failed):>8}"
-            f"{statuses[409]:>6}{sum(1 for o in outcomes if o.status and o.status >= 500):>6}"
-            f"{statuses[None]:>8}{sum(1 for o in outcomes if o.unexpected):>5}"
-            f"{_percentile(latencies, 50):>8.0f}{_percentile(latencies, 95):>8.0f}"
-            f"{(latencies[-1] if latencies else 0):>8.0f}"
+        cells = (
+            len(outcomes),
+            sum(1 for o in outcomes if not o.failed),
+            statuses[409],
+            sum(1 for o in outcomes if o.status and o.status >= 500),
+            statuses[None],
+            sum(1 for o in outcomes if o.unexpected),
+            _percentile(latencies, 50),
+            _percentile(latencies, 95),
+            latencies[-1] if latencies else 0,
         )
+        rows.append(f"{phase:<20}" + "".join(f"{c:>9.0f}" for c in cells))
     errors = Counter(o.error for o in everything if o.error)
     if errors:
         rows.append("client-side errors: " + ", ".join(f"{e} ×{n}" for e, n in errors.items()))
     checks = []
-    for phase in ("before restart", "after recovery"):
+    for phase in PHASES:
+        if phase == "outage":
+            continue
         outcomes = by_phase[phase]
         failed = [o for o in outcomes if o.failed]
         detail = _describe(failed) if failed else f"0 of {len(outcomes)}"
@@ -456,6 +543,8 @@ def _percentile(values: list[float], percent: int) -> float:
 
 
 def _describe(outcomes: list[Outcome]) -> str:
+    if not outcomes:
+        return "none"
     counts = Counter((o.kind, o.status, o.error) for o in outcomes)
     return ", ".join(
         f"{k} {s or ''} {e} ×{n}".replace("  ", " ") for (k, s, e), n in counts.items()
@@ -487,8 +576,8 @@ def acknowledged_saves_check(run: Run) -> Check:
             if value in client.unsure[key]:
                 landed_later += 1  # a later save that never answered committed after all
                 continue
-            wrong.append(f"doc {client.account.doc} {key}: acknowledged {ack}, stored "
-                         f"{value!r} v{version}")  # fmt: skip
+            stored_as = f"{value!r} v{version}" if value is not None else "nothing"
+            wrong.append(f"doc {client.account.doc} {key}: acknowledged {ack}, stored {stored_as}")
     total = sum(1 for o in run.outcomes if o.kind == "autosave" and o.status == 200)
     detail = (
         f"{total} saves acknowledged; last per (doc, prompt): {checked} checked, "
@@ -501,25 +590,29 @@ def acknowledged_saves_check(run: Run) -> Check:
     )
 
 
-def server_errors(log: Path, run: Run, recovered: float | None) -> str:
-    """What the site logged: exceptions per phase, and any traceback after the recovery."""
+def server_errors(log: Path, run: Run) -> str:
+    """What the site logged: exceptions per phase, and tracebacks from outside the outage."""
     lines = []
     by_phase: dict[str, Counter] = defaultdict(Counter)
-    after = []
+    unexplained = []
     for error in logged_errors(log):
         at = error.at - run.wall_offset
-        probe = Outcome("log", at, at, None)
-        phase = phase_of(probe, run, recovered)
-        by_phase[phase][f"{error.message[:60]} → {error.exception[:110]}"] += 1
-        if phase != "outage":
-            after.append(error)
+        phase = phase_of(at, at, run)
+        if phase == "outage":
+            by_phase[phase][error.exception[:150]] += 1
+        else:
+            by_phase[phase][f"{error.message[:60]} → {error.exception[:150]}"] += 1
+            unexplained.append(error)
     for phase in PHASES:
         for what, count in by_phase[phase].most_common(8):
             lines.append(f"  {phase}: {count} × {what}")
     for alarm, count in count_gunicorn_alarms(log).most_common(8):
         lines.append(f"  gunicorn: {count} × {alarm}")
-    for error in after[:3]:
-        lines.append("  --- traceback outside the outage ---\n" + error.text[-4000:])
+    for error in unexplained[:3]:
+        text = error.text.splitlines()
+        if len(text) > 30:  # the request line, then the innermost frames and the exception
+            text = [*text[:1], "    …", *text[-24:]]
+        lines.append("  --- logged outside the outage ---\n" + "\n".join(text))
     return "\n".join(lines) or "  nothing logged at ERROR"
 
 
@@ -534,8 +627,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=32, help="concurrent users (32)")
     parser.add_argument("--pg-port", type=int, default=5432, help="PostgreSQL port (5432)")
     args = parser.parse_args(argv)
-    if args.seconds < 20:
-        parser.error("--seconds must be at least 20: the restart is half way, recovery takes time")
+    if args.seconds < 30:
+        parser.error("--seconds must be at least 30: two restarts and their recoveries fit in")
     if args.clients < 1:
         parser.error("--clients must be at least 1")
     return args
@@ -543,13 +636,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens in CI logs
     began = time.monotonic()
     restart = Restart.for_server(args.pg_port)  # before anything: fail early if we cannot
+    if others := other_sessions(args.pg_port, DATABASE):
+        cut = ", ".join(f"{name} ×{count}" for name, count in others.items())
+        print(f"soak: warning: the restarts will cut other connections to this server ({cut})")
     env = site_environment(args.pg_port)
     os.environ.update(env)  # this process seeds and checks through the site's models
     create_database(args.pg_port, DATABASE)
     try:
-        print(f"soak: database {DATABASE}: migrate, collectstatic, load_content", flush=True)
+        print(f"soak: database {DATABASE}: migrate, collectstatic, load_content")
         manage(env, "migrate", "--noinput")
         manage(env, "collectstatic", "--noinput")
         manage(env, "load_content")
@@ -559,21 +656,25 @@ def main(argv: list[str] | None = None) -> int:
             server = Server(ROOT, env, log)
             try:
                 server.start()
-                setup = time.monotonic() - began
-                print(f"soak: set up in {setup:.0f} s; {args.clients} clients for "
-                      f"{args.seconds:.0f} s against {server.url}", flush=True)  # fmt: skip
+                print(
+                    f"soak: set up in {time.monotonic() - began:.0f} s; {args.clients} clients "
+                    f"for {args.seconds:.0f} s against {server.url}",
+                )
                 run = run_load(server, accounts, site, args.seconds, restart)
             finally:
                 server.stop()
-            recovery, recovered = recovery_checks(run)
-            requests, table = request_checks(run, recovered)
-            checks = [*recovery, *requests, acknowledged_saves_check(run)]
-            print(f"\n{table}\n\nserver log:\n{server_errors(log, run, recovered)}\n")
+            checks = recovery_checks(run)  # first: it sets the recovery points
+            requests, table = request_checks(run)
+            checks += [*requests, acknowledged_saves_check(run)]
+            print(f"\n{table}\n\nserver log:\n{server_errors(log, run)}\n")
     finally:
         from django.db import connections
 
         connections.close_all()
-        drop_database(args.pg_port, DATABASE)
+        try:
+            drop_database(args.pg_port, DATABASE)
+        except psycopg.Error as exc:
+            print(f"soak: could not drop {DATABASE}: {exc}", file=sys.stderr)
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]

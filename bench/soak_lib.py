@@ -48,6 +48,17 @@ def drop_database(port: int, name: str) -> None:
         conn.execute(query)
 
 
+def other_sessions(port: int, database: str) -> Counter:
+    """Connections to other databases on the server, which a restart will cut: per database."""
+    with _admin(port) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid() AND datname IS DISTINCT FROM %s",
+            [database],
+        ).fetchall()
+    return Counter(name for (name,) in rows)
+
+
 @dataclass
 class Restart:
     """How to restart the PostgreSQL server on ``port``, found by asking the server itself."""
@@ -90,7 +101,8 @@ class Restart:
                     self.command, stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False
                 )
                 ok = done.returncode == 0
-            except subprocess.TimeoutExpired:
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                out.write(f"\n{exc}")
                 ok = False
             out.seek(0)
             return ok, out.read().strip()
@@ -176,6 +188,7 @@ class Server:
 # --- The server's log -------------------------------------------------------------------------
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\w+) (\S+) ")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 
 
 @dataclass
@@ -200,13 +213,14 @@ def logged_errors(log: Path) -> list[LoggedError]:
             records[-1].append(line)
     errors = []
     for lines in records:
-        stamp, level, _logger = _STAMP.match(lines[0]).groups()
+        head = _STAMP.match(lines[0])
+        stamp, level, _logger = head.groups()
         if level not in {"ERROR", "CRITICAL"}:
             continue
         at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        body = [line for line in lines[1:] if line.strip() and not line.startswith("[")]
-        exception = body[-1].strip() if body else lines[0][_STAMP.match(lines[0]).end() :]
-        message = lines[0][_STAMP.match(lines[0]).end() :]
+        message = lines[0][head.end() :]
+        raised = [line for line in lines[1:] if _EXCEPTION.match(line)]
+        exception = raised[-1] if raised else message
         errors.append(LoggedError(at, message, exception[:200], "\n".join(lines)))
     return errors
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -117,11 +118,13 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
     if throttle.AUTOSAVES_PER_USER.hit(str(request.user.pk)) > throttle.AUTOSAVES_PER_USER.limit:
         context = {"prompt": prompt, "limit": throttle.AUTOSAVES_PER_USER}
         return render(request, "designdocs/_save_throttled.html", context, status=429)
-    result = _save(request, doc, prompt)
+    # One transaction: an acknowledged save and its snapshot stand or fall together.
+    with transaction.atomic():
+        result = _save(request, doc, prompt)
+        if result is not None and not result.conflict:
+            doc.record_revision("Autosave", unless_recent=True)
     if result is None:
         return bad_request("The version must be a whole number.", f"version_{key}")
-    if not result.conflict:
-        doc.record_revision("Autosave", unless_recent=True)
     if not request.htmx:
         return redirect("designdocs:step", pk=doc.pk, slug=prompt.step.slug)
     context = {

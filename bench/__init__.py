@@ -1,0 +1,1 @@
+"""Benchmarks of MLSD Handbook as it runs in production. ``python -m bench``: see README.md."""
