@@ -29,20 +29,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _remove_stale_sqlite_journal() -> None:
-    # pytest-django deletes an old SQLite test database file but not its WAL and shared-memory
-    # files, which SQLite would replay into the new database. Runs when this file is imported,
-    # before the test database is created.
+def _sqlite_test_database() -> Path | None:
+    """Give this run its own SQLite test database file, so two runs never share one."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]
-    name = database.get("TEST", {}).get("NAME")
-    if name and database["ENGINE"].endswith("sqlite3"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{name}{suffix}").unlink(missing_ok=True)
+    if not database["ENGINE"].endswith("sqlite3"):
+        return None
+    name = Path(settings.BASE_DIR) / f".test-db-{os.getpid()}.sqlite3"
+    database.setdefault("TEST", {})["NAME"] = name
+    return name
 
 
-_remove_stale_sqlite_journal()
+SQLITE_TEST_DATABASE = _sqlite_test_database()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,6 +67,10 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         teardown_databases(config, verbosity=verbosity)
+    if SQLITE_TEST_DATABASE is not None:
+        # Django removes the database file; SQLite's write-ahead log files stay behind.
+        for suffix in ("-wal", "-shm"):
+            Path(f"{SQLITE_TEST_DATABASE}{suffix}").unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)

@@ -25,10 +25,13 @@ from functools import lru_cache
 import latex2mathml.converter
 import markdown
 import nh3
+from django.core.cache import cache
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+
+from apps.core import caching
 
 # --- Internal links ----------------------------------------------------------------------------
 
@@ -136,10 +139,23 @@ def frozen_glossary():
 
 
 def glossary_terms() -> list[tuple[str, str]]:
-    """Every linkable term once (the first provider wins), longest first."""
+    """Every linkable term once (the first provider wins), longest first.
+
+    Kept in the cache under the content version, so a render (an autosave, say) costs no
+    query unless a page changed since the last one.
+    """
     frozen = _frozen_glossary.get()
     if frozen is not None:
         return frozen
+    key = f"glossary:{caching.content_version()}"
+    terms = cache.get(key)
+    if terms is None:
+        terms = _collect_glossary()
+        cache.set(key, terms, caching.TIMEOUT)
+    return terms
+
+
+def _collect_glossary() -> list[tuple[str, str]]:
     terms: dict[str, tuple[str, str]] = {}
     for provider in _GLOSSARY:
         for term, url in provider():
