@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "apps.metrics.middleware.JsonApiMethodNotAllowed",
 ]
 
 ROOT_URLCONF = "mlsd_site.urls"

@@ -2,10 +2,10 @@
 
 Every payload of ``xss_payloads.txt`` goes through the Markdown pipeline, the concept and metric
 admins (and the pages that show what they saved), the admin's live preview, the design-doc wizard
-(new doc, autosave, plain-POST save, conflicts, history, export), the calculators, the metric
-chooser and the account forms. The served HTML is parsed and must hold no script-capable element,
-event handler, ``style`` attribute, htmx attribute or ``javascript:``/``vbscript:``/``data:`` URL
-beyond those the same page has when it shows a harmless text instead.
+(new doc, autosave, plain-POST save, conflicts, history, export), search, the calculators, the
+metric chooser and the account forms. The served HTML is parsed and must hold no script-capable
+element, event handler, ``style`` attribute, htmx attribute or ``javascript:``/``vbscript:``/
+``data:`` URL beyond those the same page has when it shows a harmless text instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from apps.concepts.models import Concept, Level
 from apps.core.markdown import frozen_glossary, render, render_inline
@@ -60,6 +61,12 @@ def chunk_ids(size: int) -> list[str]:
 def form_text(payload: str, limit: int | None = None) -> str:
     """The payload as a Django form field takes it: forms refuse NUL characters by design."""
     return payload.replace("\x00", "")[:limit]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits live in the cache, which outlives each test's database transaction."""
+    cache.clear()
 
 
 # --- What counts as executable -----------------------------------------------------------------
@@ -244,6 +251,7 @@ def test_concept_pages_and_preview_show_editor_payloads_inert(client, staff, chu
     base_detail = page(client.get(f"/concepts/{harmless.slug}/"), "baseline concept")
     base_change = page(client.get(f"/admin/concepts/concept/{harmless.pk}/change/"), "baseline")
     base_list = page(client.get("/concepts/"), "baseline concept list")
+    base_search = _search_pages(client, HARMLESS, harmless.slug)
     with frozen_glossary():
         for number, payload in enumerate(chunk):
             concept = _add_concept(client, payload, f"xss-probe-{number}")
@@ -253,8 +261,21 @@ def test_concept_pages_and_preview_show_editor_payloads_inert(client, staff, chu
             assert_inert(page(change, "admin"), base_change, payload=payload, where="admin form")
             preview = page(client.post("/preview/markdown/", {"body": payload}), "preview")
             assert_inert(preview, payload=payload, where="/preview/markdown/")
+            for where, html in _search_pages(client, payload, concept.slug).items():
+                assert_inert(html, base_search[where], payload=payload, where=where)
     listing = page(client.get("/concepts/"), "/concepts/")
     assert_inert(listing, base_list, payload=f"one of {len(chunk)} summaries", where="/concepts/")
+
+
+def _search_pages(client, text: str, slug: str) -> dict[str, str]:
+    """Search shows titles and snippets of what it finds, and echoes the query on every page."""
+    query = form_text(text)
+    suggestions = {"HX-Request": "true", "HX-Target": "search-suggestions"}
+    return {
+        "search results": page(client.get("/search/", {"q": query, "all": "1"}), "search"),
+        "search suggestions": page(client.get("/search/", {"q": query}, headers=suggestions), ""),
+        "page reached by search": page(client.get(f"/concepts/{slug}/", {"q": query}), "?q="),
+    }
 
 
 def test_glossary_links_to_payload_titles_are_inert(client, staff):
@@ -264,12 +285,12 @@ def test_glossary_links_to_payload_titles_are_inert(client, staff):
     family = Family.objects.order_by("order").first()
     Concept.objects.bulk_create(
         Concept(slug=f"gloss-{i}", title=form_text(p, 200), summary="s", body="b", level=level,
-                aliases=[f"Zq concept alias {i}#{p}"])
+                aliases=[f"Zq concept alias {i}#{form_text(p)}"])
         for i, p in enumerate(PAYLOADS)
     )  # fmt: skip
     Metric.objects.bulk_create(
         Metric(slug=f"gloss-{i}", name=form_text(p, 120), summary="s", body="b", family=family,
-               aliases=[f"Zq metric alias {i}", p])
+               aliases=[f"Zq metric alias {i}", form_text(p)])
         for i, p in enumerate(PAYLOADS)
     )  # fmt: skip
     mentions = "\n\n".join(
@@ -367,6 +388,7 @@ def _write_doc(client, title: str, values: dict[str, str], prompts: list[Prompt]
     for prompt in prompts:
         response = _autosave(client, doc.pk, prompt.key, values[prompt.key], 0)
         out[f"autosave {prompt.key}"] = page(response, f"autosave {prompt.key}")
+    assert doc.answers.count() == len(prompts), "every prompt holds its text"
     first = Step.objects.order_by("order").first()
     step_prompts = [p for p in prompts if p.step_id == first.pk]
     answers = doc.answers_by_key()
@@ -399,19 +421,23 @@ def _write_doc(client, title: str, values: dict[str, str], prompts: list[Prompt]
     assert export["Content-Disposition"].startswith("attachment;"), "the export downloads"
     assert export["X-Content-Type-Options"] == "nosniff", "no browser sniffs it into HTML"
     out["doc list"] = page(client.get("/docs/"), "doc list")
+    query = {"q": form_text(values[step_prompts[0].key]), "all": "1"}
+    out["search"] = page(client.get("/search/", query), "search of the user's docs")
     return out
 
 
 DOC_CHUNK = 34  # the number of Markdown prompts: each payload lands in one of them
+_doc_baseline: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("chunk", chunks(DOC_CHUNK), ids=chunk_ids(DOC_CHUNK))
 def test_design_doc_pages_show_user_payloads_inert(client, alice, chunk):
     client.force_login(alice)
     prompts = _prompts()
-    baseline = _write_doc(
-        client, HARMLESS, dict.fromkeys((p.key for p in prompts), HARMLESS), prompts
-    )
+    if not _doc_baseline:  # the same pages with harmless text, written once for every chunk
+        harmless = dict.fromkeys((p.key for p in prompts), HARMLESS)
+        _doc_baseline.update(_write_doc(client, HARMLESS, harmless, prompts))
+    baseline = _doc_baseline
     values = _values_for(chunk, prompts)
     written = _write_doc(client, chunk[0], values, prompts)
     for where, html in written.items():
@@ -432,7 +458,6 @@ def test_design_doc_titles_and_problems_show_inert(client, alice, bob, chunk):
     # bob writes the same number of docs with harmless titles: his pages are the baseline.
     client.force_login(bob)
     harmless = [_new_doc(client, "bob", HARMLESS) for _ in chunk]
-    base_doc = page(client.get(f"/docs/{harmless[0].pk}/"), "baseline doc")
     base_step = page(client.get(f"/docs/{harmless[0].pk}/steps/problem-clarification/"), "base")
     base_rename = client.post(f"/docs/{harmless[0].pk}/rename/", {"title": " ", "problem": "x"})
     base_rename = page(base_rename, "baseline rename", status=400)
@@ -443,15 +468,14 @@ def test_design_doc_titles_and_problems_show_inert(client, alice, bob, chunk):
     for payload in chunk:
         doc = _new_doc(client, "alice", payload)
         docs.append(doc)
-        view = page(client.get(f"/docs/{doc.pk}/"), "doc view")
-        assert_inert(view, base_doc, payload=payload, where="doc view")
         step = page(client.get(f"/docs/{doc.pk}/steps/problem-clarification/"), "step")
         assert_inert(step, base_step, payload=payload, where="step page")
         refused = client.post(
             f"/docs/{doc.pk}/rename/", {"title": " ", "problem": form_text(payload)}
         )
-        assert_inert(page(refused, "rename", status=400), base_rename, payload=payload,
-                     where="refused rename")  # fmt: skip
+        # The refused rename is the doc view again, with the title and the problem as typed.
+        refused = page(refused, "rename", status=400)
+        assert_inert(refused, base_rename, payload=payload, where="doc view (refused rename)")
     client.post(f"/docs/{docs[0].pk}/delete/")
     titles = f"one of {len(chunk)} titles"
     assert_inert(page(client.get("/docs/"), "/docs/"), base_list, payload=titles, where="/docs/")
@@ -487,6 +511,7 @@ def test_calculators_chooser_and_account_forms_echo_payloads_inert(client, chunk
         query = {"task": payload, "imbalance": payload, "costlier": payload, "ranked": payload}
         chooser = page(client.get("/metrics/choose/", query), "chooser")
         assert_inert(chooser, base_chooser, payload=payload, where="/metrics/choose/")
+        cache.clear()  # sign-up and sign-in are rate limited per address
         account = {"username": form_text(payload), "email": form_text(payload)}
         signup = page(client.post("/accounts/signup/", account), "signup")
         assert_inert(signup, base_signup, payload=payload, where="/accounts/signup/")

@@ -119,7 +119,8 @@ def check_number(value: str, units: list[str]) -> str:
         return "Enter zero or a positive number."
     unit = match.group("unit")
     if units and unit and unit.lower() not in {u.lower() for u in units}:
-        return f"“{unit}” is not a unit here; use {', '.join(units)}."
+        shown = unit if len(unit) <= 20 else unit[:19] + "…"
+        return f"“{shown}” is not a unit here; use {', '.join(units)}."
     return ""
 
 

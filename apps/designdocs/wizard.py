@@ -16,8 +16,11 @@ from apps.designdocs.views import bad_request
 
 def _posted_value(request: HttpRequest, prompt: Prompt) -> str:
     if prompt.kind == Prompt.Kind.METRICS:
-        return ",".join(request.POST.getlist(prompt.key))
-    return request.POST.get(prompt.key, "")
+        value = ",".join(request.POST.getlist(prompt.key))
+    else:
+        value = request.POST.get(prompt.key, "")
+    # A NUL character cannot be stored (PostgreSQL refuses it) and is never typed on purpose.
+    return value.replace("\x00", "")
 
 
 def _posted_version(request: HttpRequest, prompt: Prompt) -> int | None:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
@@ -35,6 +36,13 @@ def input_error(request: HttpRequest, exc: InputError):
     return api.create_response(
         request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status=400
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError):
+    # Ninja's own refusals (a body that is not JSON, say) in the same shape as ours.
+    detail = [{"loc": ["body"], "msg": f"{exc}: send a JSON object in the request body."}]
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 @api.exception_handler(NinjaValidationError)

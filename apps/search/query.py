@@ -61,7 +61,7 @@ def visible_to(user):
 
 
 def normalise(query: str) -> str:
-    return " ".join(query.split())[:MAX_QUERY]
+    return " ".join(query.replace("\x00", " ").split())[:MAX_QUERY]
 
 
 def search(query: str, user=None, limit: int = 50) -> Results:
@@ -148,8 +148,15 @@ def snippet(entry: Entry, terms: list[str], width: int = 180) -> SafeString:
     if positions and not any(t in entry.summary.lower() for t in terms):
         start = max(min(positions) - width // 3, 0)
         text = ("…" if start else "") + entry.body[start : start + width].strip() + "…"
-    escaped = escape(text)
-    if terms:
-        pattern = re.compile("|".join(re.escape(escape(t)) for t in terms), re.IGNORECASE)
-        escaped = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
-    return SafeString(escaped)
+    if not terms:
+        return SafeString(escape(text))
+    # Split the raw text on matches, then escape each piece: matching escaped text would
+    # split entities ("amp" inside "&amp;").
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    pieces, position = [], 0
+    for match in pattern.finditer(text):
+        pieces.append(escape(text[position : match.start()]))
+        pieces.append(f"<mark>{escape(match.group(0))}</mark>")
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    return SafeString("".join(pieces))
