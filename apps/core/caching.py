@@ -1,8 +1,10 @@
 """Whole-page caching of what anonymous readers see, invalidated whenever content changes.
 
-Every cached page is keyed by a content version; saving or deleting any written page bumps
-the version, so the next request renders afresh. The pages cached carry no per-visitor data:
-no CSRF token, no messages, no account links (see base.html).
+Views opt in with :func:`anonymous_page_cache`; :class:`AnonymousPageCacheMiddleware`, placed
+just after WhiteNoise, stores their responses and serves the stored copy before sessions,
+authentication, CSRF and the view run, so a cached page costs about what a static file does.
+Every copy is keyed by a content version; saving or deleting any written page bumps it. The
+pages cached carry no per-visitor data: no CSRF token, no messages, no account (see base.html).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from django.http import HttpRequest, HttpResponse
 
 VERSION_KEY = "content-version"
 TIMEOUT = 24 * 60 * 60
+# Headers set by middleware inside this one, kept with the page (the outer ones are added again).
+STORED_HEADERS = ("Content-Type", "Content-Encoding", "Vary", "Content-Security-Policy",
+                  "X-Frame-Options")  # fmt: skip
 
 
 def content_version() -> int:
@@ -28,36 +33,55 @@ def bump_content_version() -> None:
         cache.set(VERSION_KEY, 2, timeout=None)
 
 
-def _cacheable(request: HttpRequest) -> bool:
-    return (
-        request.method in {"GET", "HEAD"}
-        and not request.GET
-        and not getattr(request, "htmx", False)
-        and "sessionid" not in request.COOKIES
-        and "messages" not in request.COOKIES
-        and not request.user.is_authenticated
-    )
-
-
 def anonymous_page_cache(view: Callable) -> Callable:
-    """Serve a stored copy of the page to anonymous readers until content changes."""
+    """Mark a view's successful responses as the same for every anonymous reader."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not _cacheable(request):
-            return view(request, *args, **kwargs)
-        key = f"page:{content_version()}:{request.path}"
-        cached = cache.get(key)
-        if cached is not None:
-            response = HttpResponse(cached, content_type="text/html; charset=utf-8")
-            response["X-Page-Cache"] = "hit"
-            return response
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.cookies:
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-            cache.set(key, response.content, TIMEOUT)
-            response["X-Page-Cache"] = "miss"
+        response.anonymous_cacheable = True
         return response
 
     return wrapper
+
+
+def _cacheable_request(request: HttpRequest) -> bool:
+    return (
+        request.method in {"GET", "HEAD"}
+        and not request.META.get("QUERY_STRING")
+        and "HTTP_HX_REQUEST" not in request.META
+        and "sessionid" not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
+
+
+def _key(request: HttpRequest) -> str:
+    encoding = "gzip" if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "") else "identity"
+    return f"page:{content_version()}:{encoding}:{request.path}"
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not _cacheable_request(request):
+            return self.get_response(request)
+        key = _key(request)
+        stored = cache.get(key)
+        if stored is not None:
+            headers, content = stored
+            response = HttpResponse(content, headers=headers)
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if (
+            getattr(response, "anonymous_cacheable", False)
+            and response.status_code == 200
+            and not response.cookies
+            and not response.streaming
+        ):
+            headers = {name: response[name] for name in STORED_HEADERS if name in response}
+            cache.set(key, (headers, response.content), TIMEOUT)
+            response["X-Page-Cache"] = "miss"
+        return response
