@@ -156,6 +156,20 @@ def site(django_db_setup, django_db_blocker):
             )
         finally:
             server.terminate()
+            _close_other_sessions()
+
+
+def _close_other_sessions() -> None:
+    """The live server's keep-alive request threads may still hold PostgreSQL connections,
+    which would stop the test database from being dropped."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ postgres_only = pytest.mark.skipif(
 
 
 def test_seed_term_list_covers_the_seed_notes():
-    seed = " ".join(
-        p.read_text() for p in (Path(settings.BASE_DIR).parent / "shared" / "seeds").glob("*.txt")
-    )
+    notes = Path(settings.BASE_DIR) / "fixtures" / "seeds"
+    seed = " ".join(p.read_text() for p in notes.glob("*.txt"))
+    assert seed, "the source notes are kept in fixtures/seeds/"
     for term in ["TCP", "Kafka", "ZooKeeper", "PCA", "Huber", "RMSProp", "mIoU", "A/B test"]:
         assert term.lower() in seed.lower() or term == "ZooKeeper"
         assert any(term.lower() in t.lower() for t in SEED_TERMS), term
