@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-python install install-dev migrate content reset clean
+.PHONY: run test lint format check-python install install-dev migrate content reset clean bench
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -63,3 +63,7 @@ reset: install
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+## Benchmark the production setup against the in-server static ceiling (see bench/README.md).
+bench: install-dev
+	$(PY) -m bench

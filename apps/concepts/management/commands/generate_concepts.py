@@ -5,11 +5,12 @@ vocabulary, word frequencies and phrases ("tail latency", "consumer group") are 
 full-text search behaves as it would on a large handbook. Bodies follow the house layout (the six
 level-2 sections), with lists, a table, inline maths and ``[[links]]`` to real and generated pages.
 
-It is fast on purpose: rows go in with ``bulk_create`` (no ``save()``, no signals), and only a
-few hundred distinct bodies are rendered through the real Markdown pipeline; the other pages
-reuse their stored HTML. Backlinks and related concepts are stored as the app would store them.
-Run ``manage.py reindex`` afterwards so that search covers the new pages; the pages are new
-content, so a page cache in front of them must be cleared too.
+It is fast on purpose: rows go in with ``bulk_create``, or COPY for the big tables on
+PostgreSQL (no ``save()``, no signals), and only a few hundred distinct bodies are rendered
+through the real Markdown pipeline; the other pages reuse their stored HTML. Backlinks and
+related concepts are stored as the app would store them. Run ``manage.py reindex`` afterwards
+so that search covers the new pages; the pages are new content, so a page cache in front of
+them must be cleared too.
 """
 
 from __future__ import annotations
@@ -47,65 +48,13 @@ _LINK_RE = re.compile(r"\[\[(?:[a-z]+:)?([a-z0-9-]+)(?:#[^|\]]*)?(?:\\?\|([^\]]+
 _NOISE_RE = re.compile(r"\$[^$\n]+\$|`[^`]*`|https?://\S+|\{#[^}]*\}|[*_#>|]")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 # Words that make poor title words ("Goal is", "Hears no").
-STOP_WORDS = set(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "no",
-        "not",
-        "of",
-        "on",
-        "one",
-        "or",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "why",
-        "will",
-        "with",
-        "without",
-        "you",
-        "your",
-    ]
-)
+STOP_WORDS = {
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "do", "does", "for",
+    "from", "has", "have", "how", "if", "in", "into", "is", "it", "its", "no", "not", "of", "on",
+    "one", "or", "so", "than", "that", "the", "their", "then", "there", "these", "they", "this",
+    "to", "was", "we", "what", "when", "where", "which", "while", "who", "why", "will", "with",
+    "without", "you", "your",
+}  # fmt: skip
 
 
 class Prose:

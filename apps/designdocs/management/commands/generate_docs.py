@@ -7,8 +7,9 @@ answers are the worked examples' answers and text written with the handbook's wo
 Each distinct answer is rendered once by the real pipeline (``Answer.render_value``) and its
 HTML reused.
 
-Rows go in with ``bulk_create`` (no ``save()``, no signals), in batches; run
-``manage.py reindex`` afterwards so that search covers the new docs.
+Rows go in with ``bulk_create``, and answers and revisions with COPY on PostgreSQL (no
+``save()``, no signals), in batches of docs; run ``manage.py reindex`` afterwards so that search
+covers the new docs.
 """
 
 from __future__ import annotations

@@ -1,0 +1,163 @@
+"""Gunicorn serving the site as in production, in its own process group so it always stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.database import HOST, ROOT
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How gunicorn runs the app: ``sync`` processes, or ``gthread`` processes with threads."""
+
+    worker_class: str = "sync"
+    workers: int = 2 * (os.cpu_count() or 1) + 1
+    threads: int = 1
+
+    def __str__(self) -> str:
+        if self.worker_class == "gthread":
+            return f"gthread, {self.workers} workers × {self.threads} threads"
+        return f"{self.worker_class}, {self.workers} workers"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """``with Gunicorn(env, config) as server:`` serves on ``server.url`` until the block ends."""
+
+    def __init__(self, env: dict[str, str], config: WorkerConfig):
+        self.env = env
+        self.config = config
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.logs = Path(tempfile.mkdtemp(prefix="mlsd-bench-gunicorn-"))
+        self.process: subprocess.Popen | None = None
+        self._output = None
+        self.error_log = ""
+
+    def command(self) -> list[str]:
+        # The Dockerfile's command, with the worker settings under test.
+        return [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "mlsd_site.wsgi:application",
+            f"--bind={HOST}:{self.port}",
+            f"--workers={self.config.workers}",
+            f"--worker-class={self.config.worker_class}",
+            f"--threads={self.config.threads}",
+            f"--access-logfile={self.logs / 'access.log'}",
+            f"--error-logfile={self.logs / 'error.log'}",
+            "--forwarded-allow-ips=*",
+            # Its own control socket: the default, ~/.gunicorn/gunicorn.ctl, is shared.
+            f"--control-socket={self.logs / 'gunicorn.ctl'}",
+        ]
+
+    def __enter__(self) -> Gunicorn:
+        self._output = open(self.logs / "output.log", "wb")  # closed in __exit__
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            # The site logs a line per request, as in production; kept like a container's log.
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as one, never orphaned
+        )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        if self._output is not None:
+            self._output.close()
+        self.error_log = self.errors()
+        shutil.rmtree(self.logs, ignore_errors=True)
+
+    def _wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"gunicorn exited ({code}):\n{self.errors()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s:\n{self.errors()}")
+
+    def settle(self, timeout: float = 60) -> float:
+        """Wait until requests left over from a run are done: /healthz answers quickly twice.
+        Returns the seconds waited. wrk stops without waiting for the answers in flight (or
+        queued in the listen backlog), which the workers would otherwise serve during the next
+        scenario."""
+        started = time.monotonic()
+        quick = 0
+        while quick < 2 and time.monotonic() - started < timeout:
+            tick = time.monotonic()
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=timeout) as response:
+                    response.read()
+            except OSError:
+                pass
+            quick = quick + 1 if time.monotonic() - tick < 0.05 else 0
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes (children of the master), e.g. for ``py-spy``."""
+        if self.process is None:
+            return []
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def errors(self, lines: int = 40) -> str:
+        """The end of gunicorn's error log, and what the site logged at ERROR or worse."""
+        found = []
+        for name in ("error.log", "output.log"):
+            try:
+                text = (self.logs / name).read_text(errors="replace")
+            except OSError:
+                continue
+            if name == "error.log":
+                found += text.splitlines()
+            else:
+                found += [x for x in text.splitlines() if " ERROR " in x or " CRITICAL " in x]
+        return "\n".join(found[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.process = None
