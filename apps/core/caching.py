@@ -9,6 +9,7 @@ pages cached carry no per-visitor data: no CSRF token, no messages, no account (
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 
@@ -23,14 +24,16 @@ STORED_HEADERS = ("Content-Type", "Content-Encoding", "Vary", "Content-Security-
 
 
 def content_version() -> int:
-    return cache.get_or_set(VERSION_KEY, 1, timeout=None)
+    # Starts from the clock, not 1: after the cache is flushed a version number never comes
+    # back, so nothing stored under an old one (here or in a worker's memory) is reused.
+    return cache.get_or_set(VERSION_KEY, time.time_ns, timeout=None)
 
 
 def bump_content_version() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or evicted): any new value invalidates
-        cache.set(VERSION_KEY, 2, timeout=None)
+        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
 
 
 def anonymous_page_cache(view: Callable) -> Callable:

@@ -147,12 +147,20 @@ def glossary_terms() -> list[tuple[str, str]]:
     frozen = _frozen_glossary.get()
     if frozen is not None:
         return frozen
-    key = f"glossary:{caching.content_version()}"
+    version = caching.content_version()
+    if _process_glossary and _process_glossary[0] == version:
+        return _process_glossary[1]
+    key = f"glossary:{version}"
     terms = cache.get(key)
     if terms is None:
         terms = _collect_glossary()
         cache.set(key, terms, caching.TIMEOUT)
+    # Each worker keeps the current version's terms too: no unpickling on every render.
+    _process_glossary[:] = [version, terms]
     return terms
+
+
+_process_glossary: list = []
 
 
 def _collect_glossary() -> list[tuple[str, str]]:
@@ -165,15 +173,18 @@ def _collect_glossary() -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=8)
-def _term_pattern(terms: tuple[tuple[str, str], ...]) -> re.Pattern | None:
+def _term_pattern(terms: tuple[tuple[str, str], ...]) -> tuple[re.Pattern | None, dict]:
+    """The compiled alternation of all terms and the term → URL map, built once per glossary."""
+    urls = {term.lower(): url for term, url in terms}
     if not terms:
-        return None
+        return None, urls
     parts = []
     for term, _ in terms:
         # Acronyms match only in capitals, so "ELU" does not link an "elu" in other words.
         acronym = term.upper() == term and len(term) <= 5
         parts.append(f"(?-i:{re.escape(term)})" if acronym else re.escape(term))
-    return re.compile(r"(?<![\w-])(" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
+    return pattern, urls
 
 
 class GlossaryLinker(Treeprocessor):
@@ -182,8 +193,7 @@ class GlossaryLinker(Treeprocessor):
 
     def __init__(self, md, terms: list[tuple[str, str]], self_url: str):
         super().__init__(md)
-        self.urls = {term.lower(): url for term, url in terms}
-        self.pattern = _term_pattern(tuple(terms))
+        self.pattern, self.urls = _term_pattern(tuple(terms))
         self.self_url = self_url
         self.linked: set[str] = set()
 

@@ -79,10 +79,10 @@ def search(query: str, user=None, limit: int = 50) -> Results:
         )
     )
     if connection.vendor == "postgresql":
-        found = list(_postgres(entries, query)[:limit])
+        found = list(_postgres(entries, query, needle)[:limit])
         if not found:
             # Nothing under the words as typed: look for names spelled nearly like them.
-            found = list(_postgres(entries, query, typos=True)[:limit])
+            found = list(_postgres_typos(entries, query)[:limit])
     else:
         found = list(_sqlite(entries, query)[:limit])
     terms = _terms(query)
@@ -94,20 +94,30 @@ def search(query: str, user=None, limit: int = 50) -> Results:
     return results
 
 
-def _postgres(entries, query: str, typos: bool = False):
+def _postgres(entries, query: str, needle: str):
     search_query = SearchQuery(query, search_type="websearch", config="english")
-    matches = Q(exact=1) | Q(search_vector=search_query)
-    if typos:
-        matches = Q(similarity__gte=TYPO_THRESHOLD)
+    # Both conditions can use a GIN index (trigram for LIKE, tsvector for @@), so PostgreSQL
+    # reads only the matching rows before ranking them.
+    matches = Q(names__contains=f"|{needle}|") | Q(search_vector=search_query)
     return (
-        entries.annotate(
-            rank=SearchRank(F("search_vector"), search_query),
+        entries.filter(matches)
+        .annotate(rank=SearchRank(F("search_vector"), search_query))
+        .order_by("-exact", "-rank", "title")
+    )
+
+
+def _postgres_typos(entries, query: str):
+    # "names %> query" uses the trigram index; its threshold is a setting of the connection.
+    with connection.cursor() as cursor:
+        cursor.execute("SET pg_trgm.word_similarity_threshold = %s", [TYPO_THRESHOLD])
+    return (
+        entries.filter(names__trigram_word_similar=query)
+        .annotate(
             similarity=TrigramWordSimilarity(query, "names"),
             # Breaks ties between "precision" and "average precision" for a misspelling.
             closeness=TrigramSimilarity("title", query),
         )
-        .filter(matches)
-        .order_by("-exact", "-rank", "-similarity", "-closeness", "title")
+        .order_by("-similarity", "-closeness", "title")
     )
 
 
