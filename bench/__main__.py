@@ -23,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 from bench import pages, report, weight, wrk
 from bench.database import (
     StepFailed,
@@ -62,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--reindex",
         action="store_true",
-        help="index search with `manage.py reindex` at full scale too (about half an hour)",
+        help="index search with `manage.py reindex` at full scale too (15 to 50 minutes)",
     )
     parser.add_argument("--results", type=Path, default=report.RESULTS)
     args = parser.parse_args(argv)
@@ -93,10 +95,12 @@ class Run:
         else:
             output, seconds = manage(env, *args)
         self.timings[label] = seconds
-        if probe:
-            line = next(x for x in output.splitlines() if x.startswith("PROBE_RESULT "))
-            return json.loads(line.removeprefix("PROBE_RESULT "))
-        return output
+        if not probe:
+            return output
+        line = next((x for x in output.splitlines() if x.startswith("PROBE_RESULT ")), None)
+        if line is None:
+            raise StepFailed(f"the probe ({' '.join(args)}) printed no result:\n{output[-2000:]}")
+        return json.loads(line.removeprefix("PROBE_RESULT "))
 
     def clean_up(self) -> None:
         if self.ceiling is not None:
@@ -126,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nbench: interrupted; cleaning up", file=sys.stderr)
         return 130
-    except (StepFailed, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+    except (StepFailed, RuntimeError, OSError, subprocess.SubprocessError, psycopg.Error) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -438,7 +442,9 @@ INDEX_LABELS = {
 
 
 def _fmt(value) -> str:
-    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The search index at scale, built in bulk from the app's own indexing functions.
 
 ``manage.py reindex`` indexes one page or doc at a time: five to seven queries and a commit
-each, 10 to 30 ms per doc on this machine, so half an hour for 110,000 entries, over the
-benchmark's budget. This builds the same rows in a few set-based statements: the fields come
-from ``apps.search.indexing`` (``plain_text``, ``_names``, ``VECTOR``), rows go in with COPY and
-the vectors are computed by one UPDATE per slice, two slices at a time (two cores).
+each, 7 to 30 ms per doc on this machine (with and without synchronous commits, quiet or busy),
+so 15 to 50 minutes for 110,000 entries: over the benchmark's whole budget. This builds the
+same rows in a few set-based statements: the fields come from ``apps.search.indexing``
+(``plain_text``, ``_names``, ``VECTOR``), rows go in with COPY and the vectors are computed by
+one UPDATE per slice, two slices at a time (two cores).
 
 Then it re-indexes a random sample with the app's ``index_page`` / ``index_doc`` and compares
 every field, so a drift between this and the app shows as a mismatch in the report; the time
