@@ -388,10 +388,21 @@ def test_query_counts_are_pinned_and_flat_as_docs_and_answers_grow(signed_in, do
             f"/docs/{doc.pk}/steps/model-and-metric-selection/"]  # fmt: skip
     _fill(doc, 3)
     before = {url: _queries(signed_in, url) for url in urls}
-    # session, user, then the page: the doc, the template, the answers (and pickers on step 4).
-    assert before == {urls[0]: 6, urls[1]: 6, urls[2]: 12, urls[3]: 15}, before
+    # session, user, then the page: the docs (and their count for paging), the template, the
+    # answers (and the pickers on step 4).
+    assert before == {urls[0]: 7, urls[1]: 6, urls[2]: 12, urls[3]: 15}, before
     _fill(doc, 40)
     for n in range(20):
         DesignDoc.objects.create(owner=alice, title=f"Doc {n}")
     after = {url: _queries(signed_in, url) for url in urls}
     assert after == before
+
+
+def test_doc_list_pages_through_many_docs(signed_in, alice):
+    for n in range(30):
+        DesignDoc.objects.create(owner=alice, title=f"Numbered doc {n:02d}")
+    first = signed_in.get("/docs/").text
+    assert "Page 1 of 2" in first and first.count('">Numbered doc') == 25
+    second = signed_in.get("/docs/", {"page": "2"}).text
+    assert second.count('">Numbered doc') == 5
+    assert signed_in.get("/docs/", {"page": "nonsense"}).status_code == 200

@@ -5,6 +5,7 @@ import zipfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,21 +17,22 @@ from apps.designdocs.access import doc_view
 from apps.designdocs.forms import DocForm
 from apps.designdocs.models import DesignDoc, Prompt, Step
 
-
-def _steps():
-    return list(
-        Step.objects.only("slug", "title", "order").prefetch_related(
-            Prefetch("prompts", queryset=Prompt.objects.only("key", "step_id", "order"))
-        )
-    )
+DOCS_PER_PAGE = 25
 
 
 @login_required
 @require_safe
 def doc_list(request: HttpRequest) -> HttpResponse:
-    docs = DesignDoc.objects.active().filter(owner=request.user).with_answered_count()
+    docs = (
+        DesignDoc.objects.active()
+        .filter(owner=request.user)
+        .with_answered_count()
+        .only("title", "updated_at")
+        .order_by("-updated_at", "-pk")  # aggregating queries drop Meta.ordering
+    )
+    page = Paginator(docs, DOCS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "docs": docs,
+        "docs": page,
         "prompt_count": Prompt.objects.count(),
         "examples": DesignDoc.objects.examples().only("slug", "title", "problem"),
         "trash_count": DesignDoc.objects.in_trash().filter(owner=request.user).count(),
