@@ -145,24 +145,31 @@ def test_admin_concept_pages_offer_preview_and_list_filters(client, staff):
     assert 'id="markdown-preview"' in change.text
 
 
+def add_concept_in_admin(client, **fields):
+    from apps.concepts.models import Level
+
+    data = {
+        "title": "Probe",
+        "slug": "probe",
+        "level": Level.objects.get(slug="foundations").pk,
+        "order": 1,
+        "summary": "A probe.",
+        "body": "Body.",
+        **fields,
+    }
+    return client.post("/admin/concepts/concept/add/", data, follow=True)
+
+
 @pytest.mark.django_db
 def test_admin_warns_about_broken_links_on_save(client, staff):
-    from apps.concepts.models import Concept, Level
+    from apps.concepts.models import Concept
 
     client.force_login(staff)
-    response = client.post(
-        "/admin/concepts/concept/add/",
-        {
-            "title": "Probe",
-            "slug": "probe",
-            "level": Level.objects.get(slug="foundations").pk,
-            "order": 1,
-            "summary": "A probe.",
-            "body": "Links to [[missing-page]].",
-            "aliases": "probe one\nprobe two",
-            "references": "RFC 9110, HTTP Semantics, 2022 | https://www.rfc-editor.org/rfc/rfc9110",
-        },
-        follow=True,
+    response = add_concept_in_admin(
+        client,
+        body="Links to [[missing-page]].",
+        aliases="probe one\nprobe two",
+        references="RFC 9110, HTTP Semantics, 2022 | https://www.rfc-editor.org/rfc/rfc9110",
     )
     assert response.status_code == 200
     assert "links to pages that do not exist: missing-page" in response.text
@@ -175,23 +182,13 @@ def test_admin_warns_about_broken_links_on_save(client, staff):
 
 @pytest.mark.django_db
 def test_admin_rejects_a_javascript_reference_url(client, staff):
-    from apps.concepts.models import Level
+    from apps.concepts.models import Concept
 
     client.force_login(staff)
-    response = client.post(
-        "/admin/concepts/concept/add/",
-        {
-            "title": "Probe",
-            "slug": "probe",
-            "level": Level.objects.get(slug="foundations").pk,
-            "order": 1,
-            "summary": "A probe.",
-            "body": "Body.",
-            "references": "Evil | javascript:alert(1)",
-        },
-    )
+    response = add_concept_in_admin(client, references="Evil | javascript:alert(1)")
     assert response.status_code == 200
     assert "is not an http:// or https:// URL" in response.text
+    assert not Concept.objects.filter(slug="probe").exists()
 
 
 @pytest.mark.django_db

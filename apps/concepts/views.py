@@ -20,13 +20,11 @@ def concept_list(request: HttpRequest) -> HttpResponse:
 @anonymous_page_cache
 def concept_detail(request: HttpRequest, slug: str) -> HttpResponse:
     concept = get_object_or_404(Concept.objects.select_related("level"), slug=slug)
-    backlinks = list(concept.backlinks())
     context = {
         "concept": concept,
         "related": concept.related.for_cards().order_by("title"),
-        "backlinks": [link for link in backlinks if link.source_kind != "step"],
-        "steps": [link for link in backlinks if link.source_kind == "step"],
         "previous": concept.previous(),
         "next": concept.next(),
+        **concept.backlink_groups(),
     }
     return render(request, "concepts/concept_detail.html", context)

@@ -150,6 +150,15 @@ class MarkdownPage(models.Model):
             target_kind=self.link_prefix, target_slug=self.slug
         ).order_by("source_kind", "source_title")
 
+    def backlink_groups(self) -> dict[str, list[PageLink]]:
+        """``{"backlinks": pages that refer here, "steps": template steps it helps with}``,
+        from one query, as the detail templates show them."""
+        links = list(self.backlinks())
+        return {
+            "backlinks": [link for link in links if link.source_kind != "step"],
+            "steps": [link for link in links if link.source_kind == "step"],
+        }
+
     def rerender(self) -> None:
         """Render again (a linked page appeared or went away) without touching ``updated_at``."""
         rendered = self.render()

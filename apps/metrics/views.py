@@ -21,11 +21,9 @@ def metric_list(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(metric: Metric, form: CalculatorForm | None) -> dict:
     result = form.calculate() if form is not None and form.is_bound else None
-    backlinks = list(metric.backlinks())
     return {
         "metric": metric,
-        "backlinks": [link for link in backlinks if link.source_kind != "step"],
-        "steps": [link for link in backlinks if link.source_kind == "step"],
+        **metric.backlink_groups(),
         "related": metric.related.for_cards().order_by("name"),
         "concepts": metric.concepts.only("slug", "title", "summary").order_by("title"),
         "form": form,
