@@ -341,6 +341,86 @@ def test_ranking_with_one_relevant_item_matches_top_k_accuracy(n, n_queries, k, 
     assert close(result["mrr"], lrap)
 
 
+def reference_ranking(y_true, y_score, k):
+    """The former per-query loop, kept as the oracle for the vectorised ranking."""
+    metrics_per_query = {key: [] for key in RANKING_KEYS}
+    for grades, scores in zip(y_true, y_score, strict=True):
+        grades, scores = np.array(grades, dtype=float), np.array(scores, dtype=float)
+        relevant = grades > 0
+        n_relevant = int(np.count_nonzero(relevant))
+        if n_relevant == 0:
+            continue
+        discount = 1 / (np.log(np.arange(grades.size) + 2) / np.log(2))
+        discount[k:] = 0
+        ideal = discount.dot(np.sort(grades)[::-1])
+        # Tied scores share their group's average gain.
+        _, group, counts = np.unique(-scores, return_inverse=True, return_counts=True)
+        group_gain = np.zeros(counts.size)
+        np.add.at(group_gain, group, grades)
+        group_gain /= counts
+        discount_cumsum = np.cumsum(discount)
+        group_end = np.cumsum(counts) - 1
+        discount_sums = np.empty(counts.size)
+        discount_sums[0] = discount_cumsum[group_end[0]]
+        discount_sums[1:] = np.diff(discount_cumsum[group_end])
+        metrics_per_query["ndcg_at_k"].append((group_gain * discount_sums).sum() / ideal)
+
+        ranked_relevant = relevant[np.argsort(-scores, kind="stable")]
+        hits = ranked_relevant[:k]
+        hits_cumulative = np.cumsum(hits)
+        metrics_per_query["precision_at_k"].append(hits_cumulative[-1] / k)
+        metrics_per_query["recall_at_k"].append(hits_cumulative[-1] / n_relevant)
+        metrics_per_query["mrr"].append(1 / (int(np.argmax(ranked_relevant)) + 1))
+        precision_at_i = hits_cumulative / np.arange(1, hits.size + 1)
+        metrics_per_query["map_at_k"].append(np.sum(precision_at_i[hits]) / min(k, n_relevant))
+    return {
+        key: (float(np.mean(values)) if values else None)
+        for key, values in metrics_per_query.items()
+    }
+
+
+RANKING_KEYS = ("ndcg_at_k", "precision_at_k", "recall_at_k", "mrr", "map_at_k")
+
+
+@st.composite
+def many_ranking_cases(draw):
+    """Many short queries, ties, zero and fractional grades, k below and above the lengths."""
+    grade = st.one_of(st.sampled_from([0, 0, 1, 2]), st.floats(0, 5))
+    score = st.one_of(st.sampled_from([0.0, -0.0, 0.5, 1.0]), st.floats(-1e6, 1e6))
+    lengths = draw(st.lists(st.integers(1, 12), min_size=1, max_size=30))
+    y_true = [draw(st.lists(grade, min_size=n, max_size=n)) for n in lengths]
+    y_score = [draw(st.lists(score, min_size=n, max_size=n)) for n in lengths]
+    return y_true, y_score, draw(st.integers(1, 15))
+
+
+@PROPERTY
+@given(many_ranking_cases())
+def test_ranking_agrees_with_the_per_query_loop(case):
+    y_true, y_score, k = case
+    result = ranking(y_true, y_score, k)
+    expected = reference_ranking(y_true, y_score, k)
+    for key in RANKING_KEYS:
+        if expected[key] is None:
+            assert result[key] is None, key
+        else:
+            assert math.isclose(result[key], expected[key], rel_tol=1e-12, abs_tol=1e-15), key
+    assert result["queries_evaluated"] == sum(any(g > 0 for g in grades) for grades in y_true)
+
+
+def test_ranking_of_100_000_one_item_queries_is_vectorised():
+    # One item per query: a relevant one ranks first, so every metric is 1 at k = 1 except
+    # that queries without a relevant item are left out.
+    y_true = [[1], [0]] * 50_000
+    y_score = [[0.5]] * 100_000
+    result = ranking(y_true, y_score, k=1)
+    assert result["queries_evaluated"] == 50_000
+    for key in RANKING_KEYS:
+        assert result[key] == 1.0, key
+    result = ranking(y_true, y_score, k=2)
+    assert result["precision_at_k"] == 0.5
+    assert result["ndcg_at_k"] == 1.0
+
+
 def test_ranking_hand_checked_example():
     # Ranked by score: grades 0, 2, 1, 0, 3 (the tie at 0.5 keeps input order).
     result = ranking([[2, 0, 1, 0, 3]], [[0.5, 0.9, 0.5, 0.1, 0.2]], k=3)

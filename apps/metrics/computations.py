@@ -19,6 +19,7 @@ Conventions every calculator follows:
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ import numpy as np
 
 MAX_VALUES = 100_000
 """Most values accepted in one list (nested lists are counted flattened)."""
+MAX_QUERIES = MAX_VALUES
+"""Most queries in one ranking request; together they hold at most MAX_VALUES items."""
 MAX_BOXES = 10_000
 """Most boxes accepted in each detection list."""
 MAX_CLASSES = 1_000
@@ -206,9 +209,26 @@ def _list(value: Any, field: str, *, limit: int, what: str) -> Sequence:
     return value
 
 
+def _finite_floats(items: Sequence, field: str) -> np.ndarray:
+    """``items`` as a float64 array, or InputError naming the first item that is not a number.
+
+    Plain ints and floats (what JSON gives) are converted in one numpy call; anything else, or
+    a value numpy refuses, goes through :func:`_float` item by item for the message.
+    """
+    if set(map(type, items)) <= {int, float}:
+        try:
+            array = np.array(items, dtype=np.float64)
+        except OverflowError:  # an int beyond float64: _float names it below
+            pass
+        else:
+            if np.isfinite(array).all():
+                return array
+    return np.array([_float(item, field, i) for i, item in enumerate(items, start=1)])
+
+
 def _numbers(value: Any, field: str) -> np.ndarray:
     items = _list(value, field, limit=MAX_VALUES, what="numbers")
-    return np.array([_float(item, field, i) for i, item in enumerate(items, start=1)])
+    return _finite_floats(items, field)
 
 
 def _binary_labels(value: Any, field: str) -> np.ndarray:
@@ -681,10 +701,9 @@ def regression(y_true: Any, y_pred: Any, n_features: Any = None, delta: Any = 1.
 # --- Ranking ---------------------------------------------------------------------------------
 
 
-def _queries(value: Any, field: str) -> list[np.ndarray]:
-    queries = _list(value, field, limit=MAX_VALUES, what="queries (lists of numbers)")
-    total = 0
-    arrays = []
+def _queries(value: Any, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query lists of numbers as one flat float64 array and the length of each query."""
+    queries = _list(value, field, limit=MAX_QUERIES, what="queries (lists of numbers)")
     for q, query in enumerate(queries, start=1):
         if not isinstance(query, list | tuple) or not query:
             raise InputError(
@@ -692,30 +711,77 @@ def _queries(value: Any, field: str) -> list[np.ndarray]:
                 f"query {q} is {_show(query) if query else 'empty'}; each query must be a "
                 "non-empty list of numbers",
             )
-        total += len(query)
-        if total > MAX_VALUES:
-            raise InputError(
-                field, f"has more than {MAX_VALUES:,} values in all; at most that many are allowed"
-            )
+    lengths = np.fromiter(map(len, queries), dtype=np.int64, count=len(queries))
+    if lengths.sum() > MAX_VALUES:
+        raise InputError(
+            field, f"has more than {MAX_VALUES:,} values in all; at most that many are allowed"
+        )
+    try:
+        return _finite_floats(list(itertools.chain.from_iterable(queries)), field), lengths
+    except InputError:
+        pass
+    # Say which query, and the position within it, that holds the first bad value.
+    for q, query in enumerate(queries, start=1):
         try:
-            arrays.append(np.array([_float(x, field, i) for i, x in enumerate(query, start=1)]))
+            _finite_floats(query, field)
         except InputError as error:
             raise InputError(field, f"query {q}: {error.message}") from None
-    return arrays
+    raise AssertionError("unreachable: some query holds the bad value")
 
 
-def _tie_averaged_dcg(gains: np.ndarray, scores: np.ndarray, discount_cumsum: np.ndarray) -> float:
-    # Tied scores share the average gain of their group: the expectation over every order in
-    # which the ties could be broken (McSherry & Najork 2008), as scikit-learn does by default.
-    _, group, counts = np.unique(-scores, return_inverse=True, return_counts=True)
-    group_gain = np.zeros(counts.size)
-    np.add.at(group_gain, group, gains)
-    group_gain /= counts
-    group_end = np.cumsum(counts) - 1
-    discount_sums = np.empty(counts.size)
-    discount_sums[0] = discount_cumsum[group_end[0]]
-    discount_sums[1:] = np.diff(discount_cumsum[group_end])
-    return float((group_gain * discount_sums).sum())
+def _ranking_per_query(
+    grades: np.ndarray, scores: np.ndarray, lengths: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """Every metric of every query at once, on the queries laid end to end.
+
+    Sorting by (query, descending score) keeps each query's items together, so a per-query sum
+    is ``np.add.reduceat`` at the query starts. Queries without a relevant item get NaN or inf,
+    which the caller leaves out.
+    """
+    n = grades.size
+    starts = np.cumsum(lengths) - lengths
+    query = np.repeat(np.arange(lengths.size), lengths)
+    # Queries are laid out in order and sorting keeps them so: rank i of a query sits at
+    # starts[query] + i both before and after sorting.
+    position = np.arange(n) - starts[query]
+    discount = np.where(position < k, 1 / (np.log(position + 2) / np.log(2)), 0.0)
+
+    relevant = grades > 0
+    n_relevant = np.add.reduceat(relevant, starts, dtype=np.int64)
+    # Descending score; lexsort is stable, so tied scores keep their input order.
+    order = np.lexsort((-scores, query))
+    ranked_grades, ranked_scores, ranked_relevant = grades[order], scores[order], relevant[order]
+
+    hits = ranked_relevant & (position < k)
+    hits_cumulative = np.cumsum(hits)
+    hits_before = np.r_[0, hits_cumulative][starts]
+    hits_within = hits_cumulative - hits_before[query]
+    hits_per_query = np.add.reduceat(hits, starts, dtype=np.int64)
+    precision_at_i = np.where(hits, hits_within / (position + 1), 0.0)
+    first_relevant = np.minimum.reduceat(np.where(ranked_relevant, position, n), starts)
+
+    # NDCG with tied scores sharing the average gain of their group: the expectation over every
+    # order in which the ties could be broken (McSherry & Najork 2008), as scikit-learn does.
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = (query[1:] != query[:-1]) | (ranked_scores[1:] != ranked_scores[:-1])
+    group_starts = np.flatnonzero(new_group)
+    group_size = np.diff(np.r_[group_starts, n])
+    group_gain = np.add.reduceat(ranked_grades, group_starts) / group_size
+    group_discount = np.add.reduceat(discount, group_starts)
+    dcg = np.bincount(
+        query[group_starts], weights=group_gain * group_discount, minlength=lengths.size
+    )
+    ideal_grades = grades[np.lexsort((-grades, query))]
+    ideal = np.add.reduceat(discount * ideal_grades, starts)
+
+    return {
+        "ndcg_at_k": dcg / ideal,
+        "precision_at_k": hits_per_query / k,
+        "recall_at_k": hits_per_query / n_relevant,
+        "mrr": 1 / (first_relevant + 1),
+        "map_at_k": np.add.reduceat(precision_at_i, starts) / np.minimum(k, n_relevant),
+        "evaluated": n_relevant > 0,
+    }
 
 
 @_calculation
@@ -735,74 +801,52 @@ def ranking(y_true: Any, y_score: Any, k: Any) -> dict:
     their NDCG as 0) and a warning says how many; ``queries_evaluated`` is the number kept.
     When no query has a relevant item, every metric is None.
     """
-    grades = _queries(y_true, "y_true")
-    scores = _queries(y_score, "y_score")
-    if len(grades) != len(scores):
+    grades, lengths = _queries(y_true, "y_true")
+    scores, score_lengths = _queries(y_score, "y_score")
+    if lengths.size != score_lengths.size:
         raise InputError(
             "y_score",
-            f"the number of queries differs: y_true has {len(grades):,}, y_score has "
-            f"{len(scores):,}; they must match",
+            f"the number of queries differs: y_true has {lengths.size:,}, y_score has "
+            f"{score_lengths.size:,}; they must match",
         )
-    for q, (query_grades, query_scores) in enumerate(zip(grades, scores, strict=True), start=1):
-        if query_grades.size != query_scores.size:
-            raise InputError(
-                "y_score",
-                f"query {q} has {query_grades.size} grades in y_true but {query_scores.size} "
-                "scores in y_score; they must have the same length",
-            )
-        if query_grades.min() < 0:
-            raise InputError(
-                "y_true",
-                f"query {q} has the grade {query_grades.min():g}; relevance grades must be ≥ 0",
-            )
+    differ = np.flatnonzero(lengths != score_lengths)
+    if differ.size:
+        q = int(differ[0])
+        raise InputError(
+            "y_score",
+            f"query {q + 1} has {lengths[q]} grades in y_true but {score_lengths[q]} "
+            "scores in y_score; they must have the same length",
+        )
+    negative = np.flatnonzero(grades < 0)
+    if negative.size:
+        ends = np.cumsum(lengths)
+        q = int(np.searchsorted(ends, negative[0], side="right"))
+        lowest = grades[ends[q] - lengths[q] : ends[q]].min()
+        raise InputError(
+            "y_true", f"query {q + 1} has the grade {lowest:g}; relevance grades must be ≥ 0"
+        )
     k = _whole(k, "k", minimum=1)
 
+    per_query = _ranking_per_query(grades, scores, lengths, k)
+    evaluated = per_query.pop("evaluated")
+    queries_evaluated = int(np.count_nonzero(evaluated))
     warnings: list[str] = []
-    per_query: dict[str, list[float]] = {
-        "ndcg_at_k": [],
-        "precision_at_k": [],
-        "recall_at_k": [],
-        "mrr": [],
-        "map_at_k": [],
-    }
-    skipped = 0
-    longest = max(query.size for query in grades)
-    discount = 1 / (np.log(np.arange(longest) + 2) / np.log(2))
-    discount[k:] = 0
-    for query_grades, query_scores in zip(grades, scores, strict=True):
-        relevant = query_grades > 0
-        n_relevant = int(np.count_nonzero(relevant))
-        if n_relevant == 0:
-            skipped += 1
-            continue
-        n = query_grades.size
-        ideal = discount[:n].dot(np.sort(query_grades)[::-1])
-        dcg = _tie_averaged_dcg(query_grades, query_scores, np.cumsum(discount[:n]))
-        per_query["ndcg_at_k"].append(dcg / ideal)
-
-        ranked_relevant = relevant[np.argsort(-query_scores, kind="stable")]
-        hits = ranked_relevant[:k]
-        hits_cumulative = np.cumsum(hits)
-        per_query["precision_at_k"].append(hits_cumulative[-1] / k)
-        per_query["recall_at_k"].append(hits_cumulative[-1] / n_relevant)
-        per_query["mrr"].append(1 / (int(np.argmax(ranked_relevant)) + 1))
-        precision_at_i = hits_cumulative / np.arange(1, hits.size + 1)
-        per_query["map_at_k"].append(np.sum(precision_at_i[hits]) / min(k, n_relevant))
-
+    skipped = lengths.size - queries_evaluated
     if skipped:
         warnings.append(
-            f"{skipped} of {len(grades)} queries have no relevant item (every grade is 0); "
+            f"{skipped} of {lengths.size} queries have no relevant item (every grade is 0); "
             "recall, reciprocal rank, average precision and NDCG are undefined for them, so "
             "they are left out of every average"
         )
-    if any(query.size < k for query in grades):
+    if lengths.min() < k:
         warnings.append(
             f"some queries have fewer than k = {k} items; precision_at_k still divides by k"
         )
     result: dict[str, Any] = {
-        name: (np.mean(values) if values else None) for name, values in per_query.items()
+        name: (np.mean(values[evaluated]) if queries_evaluated else None)
+        for name, values in per_query.items()
     }
-    result.update(k=k, queries_evaluated=len(grades) - skipped, warnings=warnings)
+    result.update(k=k, queries_evaluated=queries_evaluated, warnings=warnings)
     return result
 
 
