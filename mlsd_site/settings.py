@@ -5,6 +5,7 @@ that is set must be well formed: a malformed one stops the process with a messag
 rather than running with a silently different configuration.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -44,6 +45,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} entry {item!r} is not an IP address or network ({exc})."
+            ) from None
+    return networks
+
+
 DEBUG = env_bool("DEBUG", default=True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -59,9 +72,12 @@ for origin in CSRF_TRUSTED_ORIGINS:
         raise ImproperlyConfigured(
             f"CSRF_TRUSTED_ORIGINS entry {origin!r} must start with http:// or https://."
         )
+# Reverse proxies whose X-Forwarded-For is believed when rate limits look for the client's
+# address (apps.accounts.throttle.client_address); none by default, so nothing a client sends
+# can choose the address it is counted as.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,6 +88,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "apps.core",
     "apps.accounts",
+    # django.contrib.admin with its sign-in throttled; after apps.accounts, whose registration/
+    # templates (password reset and change, signed out) must win over the admin's.
+    "apps.accounts.apps.AdminConfig",
     "apps.concepts",
     "apps.metrics",
     "apps.designdocs",
@@ -88,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

@@ -70,6 +70,9 @@ class AnonymousPageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not _cacheable_request(request):
             return self.get_response(request)
+        # Host validation first: a stored page must never answer a request Django would refuse
+        # (DisallowedHost becomes a 400 in the handler, as for any other view).
+        request.get_host()
         key = _key(request)
         stored = cache.get(key)
         if stored is not None:

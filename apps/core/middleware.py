@@ -32,3 +32,23 @@ class RequestLogMiddleware:
             )
         )
         return response
+
+
+class PrivatePagesMiddleware:
+    """Nothing shown to a signed-in user is kept by a shared cache or the browser's disk.
+
+    Pages, exports and history carry someone's own writing: every response to a signed-in
+    request (and every response that sets a cookie) says ``Cache-Control: private, no-store``
+    unless the view chose its own policy. Placed after authentication.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if (signed_in or response.cookies) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Length
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.urls import reverse
@@ -21,7 +22,11 @@ from apps.core.models import MarkdownPage
 from apps.metrics.models import Metric
 
 TRASH_DAYS = 30
-REVISION_INTERVAL = timedelta(minutes=5)
+REVISION_INTERVAL = timedelta(minutes=2)
+# Far beyond any real design doc (a long answer is 2,000 words, ~12,000 characters), and small
+# enough that rendering, indexing and diffing the largest allowed text is bounded work.
+ANSWER_MAX_CHARS = 100_000
+DOC_MAX_CHARS = 1_000_000
 
 
 class Step(MarkdownPage):
@@ -101,13 +106,14 @@ class Prompt(models.Model):
         return ""
 
 
-_NUMBER_RE = re.compile(
-    r"^\s*(?P<number>[-+]?(?:\d[\d,_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$"
-)
+# Anchored at the start only, with no quantifier that can re-scan what another one took: the
+# unit is simply the rest of the (stripped) text, so the match is linear in the input.
+_NUMBER_RE = re.compile(r"(?P<number>[-+]?(?:\d[\d,_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 
 
 def check_number(value: str, units: list[str]) -> str:
     """Validate "12,000 QPS" against the allowed units; "" when valid."""
+    value = value.strip()
     match = _NUMBER_RE.match(value)
     number = match.group("number").replace(",", "").replace("_", "") if match else ""
     try:
@@ -117,7 +123,7 @@ def check_number(value: str, units: list[str]) -> str:
         return f"Enter a number{allowed}, for example “{_example(units)}”."
     if parsed < 0:
         return "Enter zero or a positive number."
-    unit = match.group("unit")
+    unit = value[match.end() :].strip()
     if units and unit and unit.lower() not in {u.lower() for u in units}:
         shown = unit if len(unit) <= 20 else unit[:19] + "…"
         return f"“{shown}” is not a unit here; use {', '.join(units)}."
@@ -187,19 +193,32 @@ class DesignDoc(models.Model):
     def answers_by_key(self) -> dict[str, Answer]:
         return {a.prompt.key: a for a in self.answers.select_related("prompt")}
 
-    def save_answer(self, prompt: Prompt, value: str, base_version: int) -> SaveResult:
-        """Save ``value`` if nobody saved this answer since ``base_version``.
+    def save_answer(
+        self, prompt: Prompt, value: str, base_version: int, *, tab: str = "", seq: int = 0
+    ) -> SaveResult:
+        """Save ``value`` if nobody else saved this answer since ``base_version``.
 
-        Returns the outcome; on a conflict the stored answer is left untouched and the caller
-        shows both texts, so nothing is overwritten silently and nothing typed is lost.
+        ``tab`` names the browser tab that typed the text and ``seq`` counts its saves. A tab's
+        own earlier save is never a conflict for its later one (its text grew from it), and a
+        save that arrives after a later one from the same tab (a retry overtaken by the save
+        sent as the page closed) is acknowledged without writing, so newer text always wins.
+        On a conflict the stored answer is left untouched and the caller shows both texts, so
+        nothing is overwritten silently and nothing typed is lost.
         """
+        if refused := self.too_large(prompt, value):
+            return SaveResult(answer=None, conflict=False, error="", refused=refused)
         error = prompt.problem_with(value)
         with transaction.atomic():
             answer, created = Answer.objects.select_for_update().get_or_create(
                 doc=self, prompt=prompt
             )
-            if not created and answer.version != base_version and answer.value != value:
+            own = bool(tab) and answer.saved_by == tab
+            if own and seq and seq <= answer.saved_seq:
+                return SaveResult(answer=answer, conflict=False, error=answer.error)
+            stale = not created and answer.version != base_version and not own
+            if stale and answer.value != value:
                 return SaveResult(answer=answer, conflict=True, error=error)
+            answer.saved_by, answer.saved_seq = tab[:40], seq
             if answer.value != value or created:
                 answer.value = value
                 answer.error = error
@@ -207,7 +226,25 @@ class DesignDoc(models.Model):
                 answer.save()
                 answer.refresh_from_db()
                 DesignDoc.objects.filter(pk=self.pk).update(updated_at=timezone.now())
+            elif tab:
+                Answer.objects.filter(pk=answer.pk).update(saved_by=answer.saved_by, saved_seq=seq)
         return SaveResult(answer=answer, conflict=False, error=error)
+
+    def too_large(self, prompt: Prompt, value: str) -> str:
+        """Why ``value`` cannot be saved as ``prompt``'s answer for its size, or ""."""
+        if len(value) > ANSWER_MAX_CHARS:
+            return (
+                f"Not saved: this answer is {len(value):,} characters and the limit is "
+                f"{ANSWER_MAX_CHARS:,}. Your text stays in the field; shorten it or split it "
+                "across answers, and it saves again."
+            )
+        others = self.answers.exclude(prompt=prompt).aggregate(total=Sum(Length("value")))
+        if (others["total"] or 0) + len(value) > DOC_MAX_CHARS:
+            return (
+                f"Not saved: the whole document would pass {DOC_MAX_CHARS:,} characters. Your "
+                "text stays in the field; shorten this or another answer, and it saves again."
+            )
+        return ""
 
     def progress(self, steps: list[Step], answers: dict[str, Answer]) -> list[StepProgress]:
         """Answered prompts per step (valid, non-empty answers only)."""
@@ -238,20 +275,24 @@ class DesignDoc(models.Model):
             return None
         return self.revisions.create(reason=reason, snapshot=snapshot)
 
-    def keep_unsaved_text(self, prompt: Prompt, text: str) -> Revision | None:
-        """A conflicting edit was refused: keep its text in the history so it is not lost."""
+    def keep_unsaved_text(self, prompt: Prompt, text: str, *, tab: str = "") -> Revision | None:
+        """A conflicting edit was refused: keep its text in the history so it is not lost.
+
+        Every refused text gets its own revision; only the same tab typing on in the same
+        refused answer updates its own revision instead of adding one per keystroke.
+        """
         snapshot = self.snapshot()
         if snapshot["answers"].get(prompt.key) == text:
             return None
         snapshot["answers"][prompt.key] = text
         reason = f"Unsaved text from another tab: {prompt.question}"[:200]
-        latest = self.revisions.order_by("-created_at").first()
+        latest = self.revisions.order_by("-created_at", "-pk").first()
         recent = latest and timezone.now() - latest.created_at < REVISION_INTERVAL
-        if recent and latest.reason == reason:
+        if recent and tab and latest.reason == reason and latest.tab == tab:
             latest.snapshot = snapshot
             latest.save(update_fields=["snapshot"])
             return latest
-        return self.revisions.create(reason=reason, snapshot=snapshot)
+        return self.revisions.create(reason=reason, snapshot=snapshot, tab=tab[:40])
 
     def restore(self, revision: Revision) -> Revision:
         """Bring back a revision's text; the restore is itself a new revision."""
@@ -321,9 +362,15 @@ def _is_answered(answer: Answer | None) -> bool:
 
 @dataclass
 class SaveResult:
-    answer: Answer
+    answer: Answer | None
     conflict: bool
     error: str
+    refused: str = ""  # why nothing was saved (too large); the text stays with the writer
+
+    @property
+    def unsaved(self) -> bool:
+        """The posted text is not the stored answer: the writer must still see it."""
+        return self.conflict or bool(self.refused)
 
 
 @dataclass
@@ -350,6 +397,9 @@ class Answer(models.Model):
     value_html = models.TextField(editable=False, default="")
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # Which browser tab saved last, and its save counter: see DesignDoc.save_answer.
+    saved_by = models.CharField(max_length=40, blank=True, editable=False)
+    saved_seq = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["doc", "prompt"], name="one_answer")]
@@ -393,6 +443,7 @@ class Revision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     reason = models.CharField(max_length=200)
     snapshot = models.JSONField()
+    tab = models.CharField(max_length=40, blank=True, help_text="The browser tab it came from.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -169,14 +169,20 @@ def trash(request: HttpRequest) -> HttpResponse:
 
 @doc_view()
 def history(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
-    revisions = list(doc.revisions.all()[:200])
+    # The list shows when and why; snapshots (up to a megabyte each) load only for the two
+    # revisions being compared.
+    revisions = list(doc.revisions.defer("snapshot")[:200])
     by_id = {str(r.pk): r for r in revisions}
     older, newer = by_id.get(request.GET.get("a", "")), by_id.get(request.GET.get("b", ""))
     if (request.GET.get("a") or request.GET.get("b")) and not (older and newer):
         raise Http404("No such revision of this document.")
-    changes = diff.compare(older.snapshot, newer.snapshot) if older and newer else None
+    changes = None
+    if older and newer:
+        snapshots = dict(doc.revisions.filter(pk__in=[older.pk, newer.pk]).values_list("pk", "snapshot"))
+        changes = diff.compare(snapshots[older.pk], snapshots[newer.pk])
     context = {"doc": doc, "revisions": revisions, "older": older, "newer": newer}
-    return render(request, "designdocs/history.html", context | {"changes": changes})
+    context |= {"changes": changes, "diff_max_chars": f"{diff.MAX_CHARS:,}"}
+    return render(request, "designdocs/history.html", context)
 
 
 @doc_view(("POST",))

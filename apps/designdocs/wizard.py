@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.accounts import throttle
 from apps.designdocs import picker
 from apps.designdocs.access import doc_view
-from apps.designdocs.models import DesignDoc, Prompt, SaveResult, Step
+from apps.designdocs.models import ANSWER_MAX_CHARS, DesignDoc, Prompt, SaveResult, Step
 from apps.designdocs.views import bad_request
 
 
@@ -26,15 +26,30 @@ def _posted_value(request: HttpRequest, prompt: Prompt) -> str:
 def _posted_version(request: HttpRequest, prompt: Prompt) -> int | None:
     """The version the user's text is based on; "Keep my text" names the newer one it saw."""
     raw = request.POST.get(f"version_{prompt.key}", "0") or "0"
-    if "keep" in request.GET:
-        raw = request.GET["keep"]
-    kept_key, _, kept_version = request.POST.get("keep", "").partition(":")
-    if kept_key == prompt.key:
-        raw = kept_version
+    if kept := _kept_version(request, prompt):
+        raw = kept
     try:
         return int(raw)
     except ValueError:
         return None
+
+
+def _kept_version(request: HttpRequest, prompt: Prompt) -> str:
+    """The saved version a writer chose to replace with "Keep my text", or ""."""
+    if "keep" in request.GET:
+        return request.GET["keep"]
+    kept_key, _, kept_version = request.POST.get("keep", "").partition(":")
+    return kept_version if kept_key == prompt.key else ""
+
+
+def _posted_tab(request: HttpRequest) -> tuple[str, int]:
+    """The browser tab that sent the text and its save counter (see DesignDoc.save_answer)."""
+    tab = request.POST.get("tab", "")[:40]
+    try:
+        seq = max(0, min(int(request.POST.get("seq", "0")), 2**31 - 1))
+    except ValueError:
+        seq = 0
+    return tab, seq
 
 
 def _save(request: HttpRequest, doc: DesignDoc, prompt: Prompt) -> SaveResult | None:
@@ -43,9 +58,13 @@ def _save(request: HttpRequest, doc: DesignDoc, prompt: Prompt) -> SaveResult | 
     if version is None:
         return None
     value = _posted_value(request, prompt)
-    result = doc.save_answer(prompt, value, version)
+    tab, seq = _posted_tab(request)
+    if _kept_version(request, prompt):
+        # The text another tab saved is about to be replaced: keep it in the history first.
+        doc.record_revision(f"Before “Keep my text”: {prompt.question}"[:200])
+    result = doc.save_answer(prompt, value, version, tab=tab, seq=seq)
     if result.conflict:
-        doc.keep_unsaved_text(prompt, value)
+        doc.keep_unsaved_text(prompt, value, tab=tab)
     return result
 
 
@@ -62,7 +81,7 @@ def _step_context(
             "answer": answers.get(prompt.key),
             "result": results.get(prompt.key),
         }
-        if field["result"] and field["result"].conflict and request is not None:
+        if field["result"] and field["result"].unsaved and request is not None:
             field["mine"] = _posted_value(request, prompt)
             field["base_version"] = _posted_version(request, prompt)
         if prompt.kind == Prompt.Kind.METRICS:
@@ -78,6 +97,7 @@ def _step_context(
         "next": steps[index + 1] if index + 1 < len(steps) else None,
         "concepts": step.concepts.only("slug", "title"),
         "metrics": step.metrics.only("slug", "name"),
+        "answer_max_chars": ANSWER_MAX_CHARS,
     }
 
 
@@ -95,9 +115,10 @@ def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
         if result is None:
             return bad_request("The version must be a whole number.", f"version_{prompt.key}")
         results[prompt.key] = result
-    if any(r.conflict for r in results.values()):
+    if any(r.unsaved for r in results.values()):
         context = _step_context(doc, step, results, request)
-        return render(request, "designdocs/step.html", context, status=409)
+        status = 409 if any(r.conflict for r in results.values()) else 413
+        return render(request, "designdocs/step.html", context, status=status)
     doc.record_revision(f"Left step {step.order}: {step.title}")
     target = request.POST.get("go", "stay")
     if target in {"next", "previous"} and (neighbour := _neighbour(step, target)):
@@ -116,19 +137,27 @@ def _neighbour(step: Step, direction: str) -> Step | None:
 
 @doc_view(("POST",))
 def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
-    """Save one answer as the user types; 409 with both texts when another tab saved first."""
+    """Save one answer as the user types; 409 with both texts when another tab saved first.
+
+    Statuses the page's script acts on: 200 saved, 409 conflict (both texts shown), 413 too
+    large (not saved, text kept in the field), 429 throttled and 5xx (retried by itself).
+    """
     prompt = get_object_or_404(Prompt, key=key)
     if throttle.AUTOSAVES_PER_USER.hit(str(request.user.pk)) > throttle.AUTOSAVES_PER_USER.limit:
         context = {"prompt": prompt, "limit": throttle.AUTOSAVES_PER_USER}
-        return render(request, "designdocs/_save_throttled.html", context, status=429)
+        response = render(request, "designdocs/_save_throttled.html", context, status=429)
+        response["Retry-After"] = str(throttle.AUTOSAVES_PER_USER.window)
+        return response
     # One transaction: an acknowledged save and its snapshot stand or fall together.
     with transaction.atomic():
         result = _save(request, doc, prompt)
-        if result is not None and not result.conflict:
+        if result is not None and not (result.conflict or result.refused):
             doc.record_revision("Autosave", unless_recent=True)
     if result is None:
         return bad_request("The version must be a whole number.", f"version_{key}")
     if not request.htmx:
+        if result.refused:
+            return bad_request(result.refused, key)
         return redirect("designdocs:step", pk=doc.pk, slug=prompt.step.slug)
     context = {
         "doc": doc,
@@ -137,9 +166,9 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         "mine": _posted_value(request, prompt),
         "now": timezone.localtime(),
     }
-    status = 409 if result.conflict else 200
+    status = 409 if result.conflict else 413 if result.refused else 200
     response = render(request, "designdocs/_save_status.html", context, status=status)
-    if key in picker.CHOOSER_KEYS and not result.conflict:
+    if key in picker.CHOOSER_KEYS and status == 200:
         response["HX-Trigger"] = "doc-choices-changed"
     return response
 

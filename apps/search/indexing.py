@@ -22,6 +22,21 @@ VECTOR = (
 )
 
 
+# What one entry indexes, at most. PostgreSQL refuses a tsvector over 1 MB (about 120,000
+# distinct words); a design doc may hold a megabyte of text, so its start is indexed and the
+# save never fails for its size.
+INDEX_MAX_CHARS = 100_000
+
+
+def bounded(text: str, limit: int = INDEX_MAX_CHARS) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit - 100)
+    return cut[:space] if space > 0 else cut
+
+
 def plain_text(rendered_html: str) -> str:
     return " ".join(html.unescape(strip_tags(rendered_html)).split())
 
@@ -64,8 +79,8 @@ def index_doc(doc: DesignDoc) -> None:
     answers = " ".join(plain_text(a.value_html) for a in doc.answers.only("value_html"))
     names, _ = _names(doc.title, [])
     _store(
-        kind, doc.pk, title=doc.title, names=names, anchors={}, summary=doc.problem,
-        body=answers, url=doc.get_absolute_url(), owner=None if doc.is_example else doc.owner,
+        kind, doc.pk, title=doc.title, names=names, anchors={}, summary=bounded(doc.problem, 10_000),
+        body=bounded(answers), url=doc.get_absolute_url(), owner=None if doc.is_example else doc.owner,
     )  # fmt: skip
 
 

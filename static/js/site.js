@@ -38,29 +38,6 @@
     if (output) output.value = input.value;
   });
 
-  // Autosave: when a save cannot reach the server, say so and offer to try again. The text
-  // stays in the field, so nothing is lost; the plain Save button still posts the whole step.
-  function autosaveFailed(event) {
-    var field = event.detail && event.detail.elt;
-    if (!field || !field.hasAttribute("data-autosave")) return;
-    var status = document.getElementById(field.getAttribute("data-status"));
-    if (!status) return;
-    status.className = "save-status failed";
-    status.textContent = "Not saved — ";
-    var retry = document.createElement("button");
-    retry.type = "button";
-    retry.className = "link-button";
-    retry.textContent = "retry";
-    retry.addEventListener("click", function () {
-      status.className = "save-status";
-      status.textContent = "";
-      window.htmx.trigger(field, field.tagName === "SELECT" || field.tagName === "FIELDSET" ? "change" : "autosave-retry");
-    });
-    status.appendChild(retry);
-  }
-  document.addEventListener("htmx:sendError", autosaveFailed);
-  document.addEventListener("htmx:responseError", autosaveFailed);
-
   // Header search: a combobox over the HTMX suggestions. Arrows move, Enter opens,
   // Escape closes, "/" focuses the box from anywhere that is not a text field.
   function setupSearch() {
