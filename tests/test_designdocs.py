@@ -1,6 +1,5 @@
 """Design docs: the wizard, autosave, conflicts, history, trash, export, privacy, query counts."""
 
-import re
 from datetime import timedelta
 
 import pytest

@@ -246,4 +246,5 @@ def test_a_cached_page_is_not_served_for_a_host_django_refuses(client):
 
 
 def test_prompt_keys_used_here_exist():
-    assert Prompt.objects.filter(key__in=["corner_cases", "out_of_scope", "business_goal"]).count() == 3
+    keys = ["corner_cases", "out_of_scope", "business_goal"]
+    assert Prompt.objects.filter(key__in=keys).count() == 3

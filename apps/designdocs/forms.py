@@ -2,7 +2,6 @@ from django import forms
 
 from apps.designdocs.models import DesignDoc
 
-
 PROBLEM_MAX_CHARS = 10_000
 
 

@@ -178,7 +178,8 @@ def history(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
         raise Http404("No such revision of this document.")
     changes = None
     if older and newer:
-        snapshots = dict(doc.revisions.filter(pk__in=[older.pk, newer.pk]).values_list("pk", "snapshot"))
+        pair = doc.revisions.filter(pk__in=[older.pk, newer.pk])
+        snapshots = dict(pair.values_list("pk", "snapshot"))
         changes = diff.compare(snapshots[older.pk], snapshots[newer.pk])
     context = {"doc": doc, "revisions": revisions, "older": older, "newer": newer}
     context |= {"changes": changes, "diff_max_chars": f"{diff.MAX_CHARS:,}"}

@@ -79,8 +79,9 @@ def index_doc(doc: DesignDoc) -> None:
     answers = " ".join(plain_text(a.value_html) for a in doc.answers.only("value_html"))
     names, _ = _names(doc.title, [])
     _store(
-        kind, doc.pk, title=doc.title, names=names, anchors={}, summary=bounded(doc.problem, 10_000),
-        body=bounded(answers), url=doc.get_absolute_url(), owner=None if doc.is_example else doc.owner,
+        kind, doc.pk, title=doc.title, names=names, anchors={},
+        summary=bounded(doc.problem, 10_000), body=bounded(answers),
+        url=doc.get_absolute_url(), owner=None if doc.is_example else doc.owner,
     )  # fmt: skip
 
 
