@@ -1,0 +1,207 @@
+"""Nothing typed is lost, however the writer leaves the page: tried in a real browser.
+
+Each test types into the wizard and leaves *before* the 800 ms autosave delay has passed (by a
+link, the address bar, a reload, closing the tab), or makes the save fail, and then reads the
+answer back from the database.
+"""
+
+import re
+import time
+
+import pytest
+
+from apps.designdocs.models import Answer, DesignDoc
+from tests.conftest import assert_no_axe_violations
+
+pytestmark = pytest.mark.browser
+
+STEP = "problem-clarification"
+KEY = "corner_cases"
+
+
+@pytest.fixture
+def writer(site, browser, site_user, request):
+    """A signed-in browser context and a fresh doc of its user's."""
+    name = re.sub(r"\W", "", request.node.name)[-28:]
+    user = site_user(name)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("dialog", lambda dialog: dialog.accept())  # "Leave site?": yes
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", "a-long-unusual-pass-88")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/docs/")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=user, title="Leaving early", problem="p")
+    step_url = f"{site.url}/docs/{doc.pk}/steps/{STEP}/"
+    yield page, context, doc, step_url
+    context.close()
+
+
+def stored(site, doc, key=KEY, timeout=8.0) -> str:
+    """The saved answer, waiting a little for a request the leaving page sent on its way out."""
+    deadline = time.monotonic() + timeout
+    value = ""
+    while time.monotonic() < deadline:
+        with site.unblock():
+            answer = Answer.objects.filter(doc=doc, prompt__key=key).first()
+        value = answer.value if answer else ""
+        if value:
+            return value
+        time.sleep(0.1)
+    return value
+
+
+def wait_for_value(site, doc, expected, key=KEY, timeout=8.0) -> str:
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = stored(site, doc, key, timeout=0.2)
+        if value == expected:
+            return value
+        time.sleep(0.1)
+    return value
+
+
+def test_leaving_by_a_link_right_after_typing_keeps_the_text(site, writer):
+    page, _, doc, step_url = writer
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Typed, then a link clicked at once")
+    page.get_by_role("link", name="View the whole document").click()
+    page.wait_for_url(f"**/docs/{doc.pk}/")
+    assert wait_for_value(site, doc, "Typed, then a link clicked at once") == (
+        "Typed, then a link clicked at once"
+    )
+
+
+def test_leaving_by_the_address_bar_right_after_typing_keeps_the_text(site, writer):
+    page, _, doc, step_url = writer
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Typed, then another address")
+    page.goto(site.url + "/concepts/")
+    assert wait_for_value(site, doc, "Typed, then another address") == "Typed, then another address"
+
+
+def test_reloading_right_after_typing_keeps_the_text(site, writer):
+    page, _, doc, step_url = writer
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Typed, then reloaded")
+    page.reload()
+    assert wait_for_value(site, doc, "Typed, then reloaded") == "Typed, then reloaded"
+    page.reload()
+    assert page.input_value(f"#f-{KEY}") == "Typed, then reloaded"
+
+
+def test_closing_the_tab_right_after_typing_keeps_the_text(site, writer):
+    page, _, doc, step_url = writer
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Typed, then the tab closed")
+    page.close(run_before_unload=True)
+    assert wait_for_value(site, doc, "Typed, then the tab closed") == "Typed, then the tab closed"
+
+
+def test_a_save_that_fails_once_is_retried_by_itself(site, writer):
+    page, _, doc, step_url = writer
+    calls = []
+
+    def flaky(route):
+        calls.append(route.request.url)
+        if len(calls) == 1:
+            route.abort("failed")  # the network drops the first save
+        else:
+            route.continue_()
+
+    page.route("**/answers/**", flaky)
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Survives a dropped request")
+    status = page.locator(f"#status-{KEY}")
+    status.get_by_text("Not saved yet — retrying").wait_for()
+    assert status.get_by_role("button", name="Retry now").is_visible()
+    status.get_by_text("Saved at").wait_for()
+    assert stored(site, doc) == "Survives a dropped request"
+    assert len(calls) >= 2
+
+
+def test_a_server_error_is_retried_on_the_same_base_version(site, writer):
+    page, _, doc, step_url = writer
+    bodies = []
+
+    def failing_once(route):
+        bodies.append(route.request.post_data)
+        if len(bodies) == 1:
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    page.route("**/answers/**", failing_once)
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Survives a 503")
+    page.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for(timeout=15_000)
+    assert stored(site, doc) == "Survives a 503"
+    assert all(f"version_{KEY}=0" in body for body in bodies), "retries keep the base version"
+
+
+def test_text_that_never_reached_the_server_is_offered_back_not_applied(site, writer):
+    page, context, doc, step_url = writer
+    context.route("**/answers/**", lambda route: route.abort("failed"))
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Written while offline")
+    page.locator(f"#status-{KEY}").get_by_text("Not saved yet").wait_for()
+    page.goto(site.url + "/concepts/")
+    context.unroute("**/answers/**")
+    assert stored(site, doc, timeout=0.5) == ""
+
+    page.goto(step_url)
+    notice = page.locator(".draft-notice")
+    notice.wait_for()
+    assert "did not reach the server" in notice.inner_text()
+    assert "Written while offline" in notice.inner_text()
+    assert page.input_value(f"#f-{KEY}") == "", "never applied silently"
+    assert_no_axe_violations(page)
+    notice.get_by_role("button", name="Put my text back").click()
+    page.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    assert stored(site, doc) == "Written while offline"
+    page.reload()
+    assert page.locator(".draft-notice").count() == 0
+
+
+def test_the_browser_asks_before_leaving_only_while_a_save_is_unacknowledged(site, writer):
+    page, _, _, step_url = writer
+    seen = []
+    page.on("dialog", lambda dialog: seen.append(dialog.type))
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Acknowledged before leaving")
+    page.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    page.goto(site.url + "/concepts/")
+    assert seen == []
+
+    page.route("**/answers/**", lambda route: route.abort("failed"))
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Not acknowledged")
+    page.locator(f"#status-{KEY}").get_by_text("Not saved yet").wait_for()
+    page.goto(site.url + "/concepts/")
+    assert seen == ["beforeunload"]
+
+
+def test_use_the_saved_text_instead_takes_the_other_tabs_text(site, writer):
+    page, context, doc, step_url = writer
+    other = context.new_page()
+    other.on("dialog", lambda dialog: dialog.accept())
+    page.goto(step_url)
+    other.goto(step_url)
+    other.fill(f"#f-{KEY}", "Saved by the other tab")
+    other.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    page.fill(f"#f-{KEY}", "Typed in this tab")
+    conflict = page.locator(f"#status-{KEY}.conflict")
+    conflict.wait_for()
+    conflict.get_by_role("link", name="Use the saved text instead").click()
+    assert page.input_value(f"#f-{KEY}") == "Saved by the other tab"
+    page.fill(f"#f-{KEY}", "Saved by the other tab, then extended here")
+    page.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    assert stored(site, doc) == "Saved by the other tab, then extended here"
+    with site.unblock():
+        kept = [r.snapshot["answers"].get(KEY) for r in doc.revisions.all()]
+    assert "Typed in this tab" in kept, "the refused text is in the history"
+    other.close()
