@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-python install install-dev migrate content reset clean bench
+.PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -41,8 +41,24 @@ run: content
 	@echo "Serving MLSD Handbook on http://$(HOST):$(PORT)/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## Install the dev tools, lint, and run every test (browser tests need Debian's chromium).
-test: install-dev
+## Chromium for the browser tests: Debian's package (apt as root, or sudo without a password),
+## else Playwright's own build where it can be downloaded; one clear line when neither works.
+browser: install-dev
+	@if [ "$$SKIP_BROWSER_TESTS" = 1 ] || [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    echo "Installing Debian's chromium for the browser tests (apt-get)…"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	      && [ -x /usr/bin/chromium ] && exit 0; \
+	  fi; \
+	fi; \
+	$(BIN)/playwright install chromium >/dev/null 2>&1 && exit 0; \
+	echo "make test: the browser tests need Chromium; install it with 'apt-get install -y chromium' as root (or 'playwright install chromium'), or run SKIP_BROWSER_TESTS=1 make test."; \
+	exit 1
+
+## Install the dev tools, lint, and run every test (browser tests need Chromium: see browser).
+test: install-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
