@@ -77,3 +77,21 @@ def test_password_change_and_reset(client, alice):
     client.post("/accounts/logout/")
     client.post("/accounts/password_reset/", {"email": "alice@example.com"})
     assert len(mail.outbox) == 1 and "/accounts/reset/" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize(
+    ("url", "heading"),
+    [
+        ("/accounts/password_reset/", "Reset your password"),
+        ("/accounts/password_reset/done/", "Check your email"),
+        ("/accounts/reset/done/", "Password set"),
+        ("/accounts/password_change/", "Change your password"),
+    ],
+)
+def test_account_pages_are_the_sites_own_not_the_admins(client, alice, url, heading):
+    # django.contrib.admin ships registration/ templates of the same names.
+    client.force_login(alice)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert f"<h1>{heading}</h1>" in response.text
+    assert "Django site admin" not in response.text

@@ -1,14 +1,18 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+
+from apps.accounts import throttle
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(auth_forms.UserCreationForm):
     email = forms.EmailField(
         required=True, help_text="For password resets only; we send nothing else."
     )
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(auth_forms.UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
 
@@ -17,6 +21,38 @@ class SignupForm(UserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email exists; sign in instead.")
         return email
+
+
+class ThrottledSignInMixin:
+    """Checks and counts each sign-in with ``throttle.SignIn``; a refused attempt never reaches
+    the password check, and its reason is the form's error (and ``self.refusal``)."""
+
+    refusal: throttle.Refusal | None = None
+
+    def clean(self):
+        # The cleaned username is exactly what the backend receives: stripped, NFKC-normalised.
+        attempt = throttle.SignIn(
+            throttle.client_address(self.request), self.cleaned_data.get("username")
+        )
+        self.refusal = attempt.refusal()
+        if self.refusal:
+            raise ValidationError(self.refusal.message, code="throttled")
+        try:
+            cleaned_data = super().clean()
+        except ValidationError:
+            attempt.failed()
+            raise
+        if self.get_user() is not None:
+            attempt.succeeded()
+        return cleaned_data
+
+
+class SignInForm(ThrottledSignInMixin, auth_forms.AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
+    pass
 
 
 class DeleteAccountForm(forms.Form):

@@ -9,37 +9,35 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import throttle
-from apps.accounts.forms import DeleteAccountForm, SignupForm
+from apps.accounts.forms import DeleteAccountForm, SignInForm, SignupForm
 
 
-def _too_many(request: HttpRequest, template: str, form, limit: throttle.Limit) -> HttpResponse:
-    form.add_error(
-        None,
-        f"Too many attempts from here. Wait {limit.minutes} minutes and try again, "
-        "or reset your password if you have forgotten it.",
-    )
-    return render(request, template, {"form": form}, status=429)
+def _too_many(request: HttpRequest, template: str, form, refusal: throttle.Refusal) -> HttpResponse:
+    form.add_error(None, refusal.message)
+    return with_refusal(render(request, template, {"form": form}), refusal)
+
+
+def with_refusal(response: HttpResponse, refusal: throttle.Refusal | None) -> HttpResponse:
+    """Mark ``response`` as the refusal it shows: 429, and when to try again."""
+    if refusal is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
+def sign_in_response(response: HttpResponse) -> HttpResponse:
+    """A sign-in page re-rendered because the throttle refused the attempt, answered as such."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    return with_refusal(response, getattr(form, "refusal", None))
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, refusing an address or account after repeated failures."""
+    """Django's login, throttled per address and account (see apps.accounts.throttle)."""
 
-    def post(self, request, *args, **kwargs):
-        address = throttle.client_address(request)
-        account = request.POST.get("username", "").strip().lower()
-        for limit, who in (
-            (throttle.LOGIN_FAILURES_PER_ADDRESS, address),
-            (throttle.LOGIN_FAILURES_PER_ACCOUNT, account),
-        ):
-            if limit.exceeded(who):
-                return _too_many(request, self.template_name, self.get_form(), limit)
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            throttle.LOGIN_FAILURES_PER_ACCOUNT.reset(account)
-        else:
-            throttle.LOGIN_FAILURES_PER_ADDRESS.hit(address)
-            throttle.LOGIN_FAILURES_PER_ACCOUNT.hit(account)
-        return response
+    authentication_form = SignInForm
+
+    def form_invalid(self, form):
+        return sign_in_response(super().form_invalid(form))
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,10 +51,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST":
         address = throttle.client_address(request)
-        if throttle.SIGNUPS_PER_ADDRESS.exceeded(address):
-            return _too_many(
-                request, "registration/signup.html", form, throttle.SIGNUPS_PER_ADDRESS
-            )
+        refusal = throttle.SIGNUPS_PER_ADDRESS.refusal(
+            address, "Too many attempts from here. Wait {wait} and try again."
+        )
+        if refusal:
+            return _too_many(request, "registration/signup.html", form, refusal)
         throttle.SIGNUPS_PER_ADDRESS.hit(address)
         if form.is_valid():
             user = form.save()
