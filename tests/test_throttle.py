@@ -1,4 +1,4 @@
-"""Throttling of sign-in (front door and admin) and sign-up: apps/accounts/throttle.py.
+"""Throttling of sign-in (front door and admin) and password reset: apps/accounts/throttle.py.
 
 carol is the account being guessed; A is the address guessing it and B is carol's own. Every
 refusal is a 429 that says what to do and when (Retry-After).
@@ -13,6 +13,7 @@ from ipaddress import ip_network
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.test import Client, RequestFactory
 
 from apps.accounts.throttle import client_address
@@ -263,7 +264,31 @@ def test_a_malformed_trusted_proxy_stops_the_process(value):
     assert f"TRUSTED_PROXIES entry {value!r} is not an IP address or network" in result.stderr
 
 
-# --- Sign-up ---------------------------------------------------------------------------------
+# --- Password reset mails --------------------------------------------------------------------
+
+
+def request_reset(email: str, address: str):
+    return Client().post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=address)
+
+
+def test_an_account_gets_three_reset_mails_an_hour_and_the_page_never_tells(alice):
+    responses = [request_reset("alice@example.com", f"192.0.2.{n}") for n in range(5)]
+    assert [(r.status_code, r.url) for r in responses] == [
+        (302, "/accounts/password_reset/done/")
+    ] * 5
+    assert len(mail.outbox) == 3
+    assert {m.to[0] for m in mail.outbox} == {"alice@example.com"}
+
+
+def test_an_address_asking_for_too_many_resets_gets_a_neutral_429(alice):
+    for n in range(5):
+        assert request_reset(f"someone{n}@example.com", A).status_code == 302
+    refusals = [request_reset(email, A) for email in ["alice@example.com", "nobody@example.com"]]
+    for refused in refusals:
+        assert_refused(refused, "Too many reset requests from here. Wait 1 hour")
+    assert mail.outbox == []
+    assert request_reset("alice@example.com", B).status_code == 302
+    assert len(mail.outbox) == 1
 
 
 def test_a_refused_sign_up_says_when_to_come_back(client):

@@ -55,6 +55,17 @@ class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
     pass
 
 
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, mailing each account at most a few links an hour. The page after it
+    says the same whether or not a mail went, so the limit tells nobody that an account exists."""
+
+    def get_users(self, email):
+        limit = throttle.RESET_MAILS_PER_ACCOUNT
+        for user in super().get_users(email):
+            if limit.hit(str(user.pk)) <= limit.limit:
+                yield user
+
+
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
         label="Your password",

@@ -29,6 +29,10 @@ does on save), so carol typed in fullwidth letters (U+FF43 U+FF41 …), which si
 account, also spends carol's budget. It is not case-folded: the backend finds users by an exact
 match, so ``Carol`` never reaches carol's account and does not spend her budget (sign-up
 refuses usernames that differ only in case, so ``Carol`` has no account of its own either).
+
+Password-reset mail is limited per address (a 429 that says nothing about any account) and per
+account (the page still says "check your mail", and nothing is sent), so the reset form neither
+floods an inbox nor tells anyone which addresses have accounts.
 """
 
 from __future__ import annotations
@@ -143,6 +147,8 @@ LOGIN_FAILURES_PER_ADDRESS = Limit("login-ip", 20, 15 * 60)
 LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = Limit("login-account-ip", 5, 15 * 60)
 LOGIN_SLOWDOWN_PER_ACCOUNT = Slowdown(Limit("login-account", 10, 15 * 60), cap=60)
 SIGNUPS_PER_ADDRESS = Limit("signup-ip", 10, 60 * 60)
+RESET_REQUESTS_PER_ADDRESS = Limit("reset-ip", 5, 60 * 60)
+RESET_MAILS_PER_ACCOUNT = Limit("reset-account", 3, 60 * 60)
 AUTOSAVES_PER_USER = Limit("autosave-user", 240, 60)
 
 

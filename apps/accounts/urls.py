@@ -6,6 +6,7 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("delete/", views.delete_account, name="delete_account"),
-    # logout (POST), password_change, password_reset and their confirmations.
+    path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    # logout (POST), password_change, the reset confirmations.
     path("", include("django.contrib.auth.urls")),
 ]

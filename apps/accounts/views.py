@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import throttle
-from apps.accounts.forms import DeleteAccountForm, SignInForm, SignupForm
+from apps.accounts.forms import DeleteAccountForm, PasswordResetForm, SignInForm, SignupForm
 
 
 def _too_many(request: HttpRequest, template: str, form, refusal: throttle.Refusal) -> HttpResponse:
@@ -38,6 +38,22 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         return sign_in_response(super().form_invalid(form))
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset view, limited per address (429) and per account (silently)."""
+
+    form_class = PasswordResetForm
+
+    def post(self, request, *args, **kwargs):
+        address = throttle.client_address(request)
+        refusal = throttle.RESET_REQUESTS_PER_ADDRESS.refusal(
+            address, "Too many reset requests from here. Wait {wait} and try again."
+        )
+        if refusal:
+            return _too_many(request, self.template_name, self.get_form(), refusal)
+        throttle.RESET_REQUESTS_PER_ADDRESS.hit(address)
+        return super().post(request, *args, **kwargs)
 
 
 @require_http_methods(["GET", "POST"])
