@@ -148,7 +148,8 @@ def test_autosave_is_rate_limited_per_user(client, alice):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 429
-    assert "Not saved" in response.text and "still in the field" in response.text
+    assert "Not saved yet" in response.text and "stays in the field" in response.text
+    assert 1 <= int(response["Retry-After"]) <= throttle.AUTOSAVES_PER_USER.window
     assert not Answer.objects.filter(doc=doc).exists()
 
 

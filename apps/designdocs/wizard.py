@@ -143,10 +143,11 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
     large (not saved, text kept in the field), 429 throttled and 5xx (retried by itself).
     """
     prompt = get_object_or_404(Prompt, key=key)
-    if throttle.AUTOSAVES_PER_USER.hit(str(request.user.pk)) > throttle.AUTOSAVES_PER_USER.limit:
-        context = {"prompt": prompt, "limit": throttle.AUTOSAVES_PER_USER}
+    limit, who = throttle.AUTOSAVES_PER_USER, str(request.user.pk)
+    if limit.hit(who) > limit.limit:
+        context = {"prompt": prompt, "limit": limit}
         response = render(request, "designdocs/_save_throttled.html", context, status=429)
-        response["Retry-After"] = str(throttle.AUTOSAVES_PER_USER.window)
+        response["Retry-After"] = str(limit.retry_after(who))  # the page retries by itself then
         return response
     # One transaction: an acknowledged save and its snapshot stand or fall together.
     with transaction.atomic():
