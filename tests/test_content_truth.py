@@ -69,6 +69,12 @@ def test_vizier_2017_default_was_expected_improvement_not_ucb():
     text = one_line(page("concepts", "vizier"))
     assert "One common choice is the upper confidence bound" not in text
     assert "batched GP bandits, with a Matérn kernel and expected improvement" in text
+    # Golovin et al., KDD 2017, section 3: the GP default is for studies under a thousand
+    # trials; for tens of thousands or more the paper recommends a proprietary local search.
+    assert "studies with under a thousand trials" in text
+    assert "recommended a proprietary local-search algorithm" in text
+    assert "for all but very large studies" not in text
+    assert "GP bandit with UCB inside a trust region" in text
     assert "arxiv.org/abs/2408.11527" in (FIXTURES_DIR / "concepts" / "vizier.md").read_text()
 
 
@@ -80,8 +86,11 @@ def test_kafka_idempotence_default_is_dated_by_kafka_13598():
     for text in (kafka, pubsub):
         assert "KAFKA-13598" in text
         assert "3.0.1, 3.1.1 and 3.2.0" in text
-    assert "switched off without a warning if other settings conflict" in kafka
-    assert "silently off" in pubsub
+    # ProducerConfig logs the switch-off (INFO for acks and retries) but raises nothing.
+    assert "switched off, with no error and only a line in the producer's startup log" in kafka
+    assert "without a warning" not in kafka
+    assert "switched off, with no error, when `enable.idempotence` is unset" in pubsub
+    assert "silently off" not in pubsub
 
 
 def test_kafka_offsets_have_gaps_and_the_high_watermark_is_one_past():
@@ -387,6 +396,9 @@ def test_efficientnet_flops_are_multiply_adds_too():
     text = one_line(page("concepts", "model-selection"))
     assert "Reported compute (multiply-adds)" in text
     assert "both count multiply-adds" in text
+    # EfficientNet never defines its unit; the 4.1B it lists for ResNet-50 is the MAC count.
+    assert "The EfficientNet paper does not define its unit" in text
+    assert "FLOPS counted as multiply-adds" not in text
     assert "The ResNet paper's figure counts multiply-adds; double it" not in text
 
 
