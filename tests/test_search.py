@@ -1,5 +1,6 @@
 """Search: seed terms, typos, ranking, privacy, redirects, fragments, glossary links."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,6 @@ from apps.search.query import search
 pytestmark = pytest.mark.django_db
 
 SEED_TERMS = yaml.safe_load((Path(settings.BASE_DIR) / "fixtures" / "seed_terms.yaml").read_text())
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="typo tolerance uses pg_trgm (PostgreSQL only)"
-)
 
 
 def test_seed_term_list_covers_the_seed_notes():
@@ -42,15 +40,66 @@ def test_every_seed_term_resolves_to_its_page_or_section(client, term, target):
         assert f'id="{anchor}"' in page.text, f"{target} has no section #{anchor}"
 
 
-@postgres_only
 @pytest.mark.parametrize(
     ("typo", "slug"),
     [("kafak", "kafka"), ("zookeper", "zookeeper"), ("precsion", "precision"),
-     ("vizer", "vizier"), ("recal", "recall"), ("redsi", "redis")],
+     ("vizer", "vizier"), ("recal", "recall"), ("redsi", "redis"),
+     ("loadbalancer", "load-balancing"), ("laetncy", "latency")],
 )  # fmt: skip
-def test_typos_still_find_the_page_on_postgresql(typo, slug):
+def test_typos_still_find_the_page_on_every_database(typo, slug):
     first = search(typo).hits[0].entry
     assert first.url.rstrip("/").endswith(f"/{slug}"), (typo, first.url)
+
+
+@pytest.mark.parametrize(
+    ("query", "url"),
+    [("ndcg", "/metrics/ndcg/"), ("IoU", "/metrics/iou/"), ("mcc", "/metrics/mcc/"),
+     ("mrr", "/metrics/mrr/"), ("pr-auc", "/metrics/pr-auc/"),
+     ("eda", "/concepts/exploratory-data-analysis/")],
+)  # fmt: skip
+def test_an_abbreviation_in_a_title_or_a_slug_opens_the_page(client, query, url):
+    results = search(query)
+    assert results.exact_url == url, (query, [h.url for h in results.hits[:3]])
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 302 and response.url.startswith(url)
+
+
+def test_a_title_match_outranks_pages_that_only_mention_the_words():
+    hits = [h.url for h in search("ndcg", None).hits]
+    assert hits[0] == "/metrics/ndcg/"
+    hits = [h.url for h in search("discounted cumulative gain").hits]
+    assert hits[0] == "/metrics/ndcg/", hits[:3]
+
+
+def test_words_that_never_occur_together_still_find_the_best_partial_matches():
+    words = ["replication", "lag", "during", "failover"]
+    hits = search(" ".join(words)).hits
+    assert hits, "partial matches instead of nothing"
+
+    def found(hit):
+        text = f"{hit.entry.names} {hit.entry.summary} {hit.entry.body}".lower()
+        return sum(word in text for word in words)
+
+    assert found(hits[0]) >= 3
+    assert [found(h) for h in hits] == sorted((found(h) for h in hits), reverse=True)
+
+
+def test_instant_suggestions_put_a_name_starting_with_the_letters_first(client):
+    response = client.get(
+        "/search/", {"q": "lat"}, headers={"HX-Request": "true", "HX-Target": "search-suggestions"}
+    )
+    titles = re.findall(r'<span class="suggestion-title">([^<]+)</span>', response.text)
+    assert titles[0] in {"Latency", "Latency percentiles (p50, p95, p99)"}, titles
+
+
+def test_snippets_hold_no_markdown_or_maths_markup():
+    for query in ["precision", "softmax", "entropy", "nines"]:
+        for hit in search(query).hits:
+            text = str(hit.snippet)
+            assert "$" not in text and "[[" not in text and "**" not in text, (query, text)
+            assert "<math" not in text, (query, text)
+    hit = next(h for h in search("precision").hits if h.url == "/metrics/precision/")
+    assert "TPTP" not in str(hit.snippet)
 
 
 def test_exact_title_ranks_first_for_every_concept_and_metric():

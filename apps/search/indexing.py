@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
@@ -37,13 +38,39 @@ def bounded(text: str, limit: int = INDEX_MAX_CHARS) -> str:
     return cut[:space] if space > 0 else cut
 
 
+_MATH = re.compile(r"<math\b.*?</math>", re.DOTALL)
+
+
 def plain_text(rendered_html: str) -> str:
-    return " ".join(html.unescape(strip_tags(rendered_html)).split())
+    """Readable words only: formulas (MathML) would read as "TPTP+FP" in a snippet."""
+    return " ".join(html.unescape(strip_tags(_MATH.sub(" ", rendered_html))).split())
 
 
-def _names(title: str, aliases: list[str]) -> tuple[str, dict[str, str]]:
+_PARENTHESES = re.compile(r"^(?P<outer>[^()]+?)\s*\((?P<inner>[^()]+)\)$")
+
+
+def abbreviations(title: str) -> list[str]:
+    """The short names inside a title: "Intersection over Union (IoU)" → ["IoU"];
+    "NDCG (normalised …)" → ["NDCG"]; "Latency percentiles (p50, p95, p99)" → the three."""
+    match = _PARENTHESES.match(title.strip())
+    if not match:
+        return []
+    parts = [match["outer"], *match["inner"].split(",")]
+    return [p.strip() for p in parts if _looks_like_an_abbreviation(p.strip())]
+
+
+def _looks_like_an_abbreviation(text: str) -> bool:
+    return (
+        0 < len(text) <= 12
+        and " " not in text
+        and any(c.isupper() or c.isdigit() or c in "/²" for c in text)
+    )
+
+
+def _names(title: str, aliases: list[str], slug: str = "") -> tuple[str, dict[str, str]]:
     names, anchors = [title.lower()], {}
-    for alias in aliases:
+    extra = abbreviations(title) + ([slug, slug.replace("-", " ")] if slug else [])
+    for alias in [*aliases, *extra]:
         term, _, anchor = alias.partition("#")
         term = term.strip().lower()
         if term:
@@ -62,7 +89,7 @@ def _store(kind: str, object_id: int, **fields) -> None:
 def index_page(page) -> None:
     """Index a concept, metric or template step."""
     title = getattr(page, "title", None) or page.name
-    names, anchors = _names(title, list(page.aliases))
+    names, anchors = _names(title, list(page.aliases), page.slug)
     kind = {Concept: "concept", Metric: "metric", Step: "step"}[type(page)]
     _store(
         kind, page.pk, title=title, names=names, anchors=anchors, summary=page.summary,

@@ -1,8 +1,17 @@
-"""Ranked search over the index: full text and typo tolerance on PostgreSQL, words on SQLite.
+"""Ranked search over the index, the same on PostgreSQL and on SQLite.
 
-The order is the same on both databases for exact words: a page whose title or alias is the
-query first, then title and alias matches, then summary and body matches. PostgreSQL ranks the
-rest with weighted full-text search (``websearch`` syntax) and finds misspellings with pg_trgm.
+Every query runs the same tiers on both databases, best first:
+
+1. a page whose title, then alias, abbreviation or slug *is* the query (one opens directly);
+2. a page with a name that starts with the query ("lat" → Latency), for instant suggestions;
+3. pages with every word in a name (title or alias), above any page that merely mentions them;
+4. pages with every word in the summary, then in the body.
+
+Within a tier PostgreSQL orders by weighted full-text rank (``websearch`` syntax, stemmed),
+SQLite by title. When no page has every word, the best partial matches are ranked by how many
+of the words they contain. When no page has any word, names spelled nearly like the query
+("kafak", "zookeper", "loadbalancer") are found with rapidfuzz over titles and aliases — in
+Python, so typo tolerance is identical on both databases.
 """
 
 from __future__ import annotations
@@ -10,21 +19,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import (
-    SearchQuery,
-    SearchRank,
-    TrigramSimilarity,
-    TrigramWordSimilarity,
-)
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, FloatField, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString
+from rapidfuzz import fuzz, process, utils
 
 from apps.search.models import Entry
 
 KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
-TYPO_THRESHOLD = 0.3
 MAX_QUERY = 200
 
 
@@ -71,77 +75,101 @@ def search(query: str, user=None, limit: int = 50) -> Results:
     if not query:
         return results
     needle = query.lower()
-    entries = visible_to(user).annotate(
-        exact=Case(
-            When(names__contains=f"|{needle}|", then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    )
-    if connection.vendor == "postgresql":
-        found = list(_postgres(entries, query, needle)[:limit])
-        if not found:
-            # Nothing under the words as typed: look for names spelled nearly like them.
-            found = list(_postgres_typos(entries, query)[:limit])
-    else:
-        found = list(_sqlite(entries, query)[:limit])
-    terms = _terms(query)
+    terms = _terms(query) or [needle]
+    entries = visible_to(user).annotate(tier=_tiers(needle, terms))
+    found = list(_all_words(entries, query, terms)[:limit])
+    if not found and len(terms) > 1:
+        found = list(_some_words(entries, query, terms)[:limit])
+    if not found:
+        found = _typos(user, needle, limit)
     results.hits = [Hit(entry, snippet(entry, terms)) for entry in found]
-    exact = [e for e in found if e.exact]
+    exact = [e for e in found if getattr(e, "tier", 0) >= EXACT]
     if len(exact) == 1:
         results.exact = exact[0]
         results.exact_url = exact[0].url + exact[0].anchors.get(needle, "")
     return results
 
 
-def _postgres(entries, query: str, needle: str):
-    search_query = SearchQuery(query, search_type="websearch", config="english")
-    # Both conditions can use a GIN index (trigram for LIKE, tsvector for @@), so PostgreSQL
-    # reads only the matching rows before ranking them.
-    matches = Q(names__contains=f"|{needle}|") | Q(search_vector=search_query)
-    return (
-        entries.filter(matches)
-        .annotate(rank=SearchRank(F("search_vector"), search_query))
-        .order_by("-exact", "-rank", "title")
+TITLE, EXACT, PREFIX, IN_NAMES, IN_SUMMARY, IN_BODY = 6, 5, 4, 3, 2, 1
+
+
+def _tiers(needle: str, terms: list[str]) -> Case:
+    in_names, in_summary = Q(), Q()
+    for term in terms:
+        in_names &= Q(names__icontains=term)
+        in_summary &= Q(summary__icontains=term)
+    return Case(
+        When(title__iexact=needle, then=Value(TITLE)),
+        When(names__contains=f"|{needle}|", then=Value(EXACT)),
+        When(Q(names__contains=f"|{needle}") | Q(names__contains=f" {needle}"), then=Value(PREFIX)),
+        When(in_names, then=Value(IN_NAMES)),
+        When(in_summary, then=Value(IN_SUMMARY)),
+        default=Value(IN_BODY),
+        output_field=IntegerField(),
     )
 
 
-def _postgres_typos(entries, query: str):
-    # "names %> query" uses the trigram index; its threshold is a setting of the connection.
-    with connection.cursor() as cursor:
-        cursor.execute("SET pg_trgm.word_similarity_threshold = %s", [TYPO_THRESHOLD])
-    return (
-        entries.filter(names__trigram_word_similar=query)
-        .annotate(
-            similarity=TrigramWordSimilarity(query, "names"),
-            # Breaks ties between "precision" and "average precision" for a misspelling.
-            closeness=TrigramSimilarity("title", query),
-        )
-        .order_by("-similarity", "-closeness", "title")
-    )
+def _word(term: str) -> Q:
+    return Q(names__icontains=term) | Q(summary__icontains=term) | Q(body__icontains=term)
 
 
-def _sqlite(entries, query: str):
-    words = _terms(query) or [query.lower()]
-    matches = Q()
-    for word in words:
-        matches &= Q(names__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
-    in_names = Q()
-    for word in words:
-        in_names &= Q(names__icontains=word)
-    return (
-        entries.filter(Q(exact=1) | matches)
-        .annotate(
-            rank=Case(
-                When(title__iexact=query, then=Value(3.0)),
-                When(in_names, then=Value(2.0)),
-                When(summary__icontains=query, then=Value(1.0)),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
-        )
-        .order_by("-exact", "-rank", "title")
-    )
+def _all_words(entries, query: str, terms: list[str]):
+    needle = query.lower()
+    if connection.vendor == "postgresql":
+        search_query = SearchQuery(query, search_type="websearch", config="english")
+        # Both conditions can use a GIN index (trigram for LIKE, tsvector for @@), so
+        # PostgreSQL reads only the matching rows before ranking them.
+        matches = Q(names__contains=f"|{needle}|") | Q(search_vector=search_query)
+        rank = SearchRank(F("search_vector"), search_query)
+        return entries.filter(matches).annotate(rank=rank).order_by("-tier", "-rank", "title")
+    matches = Q(names__contains=f"|{needle}|")
+    every = Q()
+    for term in terms:
+        every &= _word(term)
+    return entries.filter(matches | every).order_by("-tier", "title")
+
+
+def _some_words(entries, query: str, terms: list[str]):
+    """No page has every word: rank the pages by how many of the words they have."""
+    count = sum(
+        (Case(When(_word(term), then=Value(1)), default=Value(0), output_field=IntegerField())
+         for term in terms),
+        Value(0),
+    )  # fmt: skip
+    any_word = Q()
+    for term in terms:
+        any_word |= _word(term)
+    found = entries.filter(any_word).annotate(words=count)
+    if connection.vendor == "postgresql":
+        either = SearchQuery(" OR ".join(terms), search_type="websearch", config="english")
+        found = found.annotate(rank=SearchRank(F("search_vector"), either))
+        return found.order_by("-words", "-tier", "-rank", "title")
+    return found.order_by("-words", "-tier", "title")
+
+
+TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
+
+
+def _typos(user, needle: str, limit: int) -> list[Entry]:
+    """Entries with a title or alias spelled nearly like the query."""
+    rows = list(visible_to(user).values_list("pk", "names"))
+    choices = {}
+    for pk, names in rows:
+        for name in names.strip("|").split("|"):
+            if name:
+                choices[(pk, name)] = name
+    scored: dict[int, float] = {}
+    matches = process.extract(
+        needle, choices, scorer=fuzz.WRatio, processor=utils.default_process,
+        score_cutoff=TYPO_SCORE, limit=limit * 4,
+    )  # fmt: skip
+    for _, score, (pk, name) in matches:
+        # Prefer a near-whole-name match ("kafak" → "kafka") to a word inside a long name.
+        score = score + fuzz.ratio(needle, name) / 100
+        scored[pk] = max(scored.get(pk, 0), score)
+    best = sorted(scored, key=lambda pk: -scored[pk])[:limit]
+    by_pk = visible_to(user).in_bulk(best)
+    return [by_pk[pk] for pk in best if pk in by_pk]
 
 
 def _terms(query: str) -> list[str]:
