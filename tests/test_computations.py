@@ -23,6 +23,8 @@ from sklearn import metrics
 from apps.metrics.computations import (
     CALCULATORS,
     MAX_BOXES,
+    MAX_CATEGORIES,
+    MAX_SCORES,
     MAX_VALUES,
     InputError,
     binary_classification,
@@ -853,6 +855,32 @@ box_item = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}
         (lambda: detection([box_item], [box_item]), "detections", "no score"),
         (lambda: detection([box_item], "none"), "detections", "must be a list"),
         (lambda: detection([box_item], [box_item] * (MAX_BOXES + 1)), "detections", "at most"),
+        (
+            lambda: detection(
+                [{**box_item, "category_id": c} for c in range(MAX_CATEGORIES + 1)], []
+            ),
+            "ground_truths",
+            f"at most {MAX_CATEGORIES}",
+        ),
+        (
+            lambda: detection(
+                [box_item],
+                [{**box_item, "category_id": c, "score": 1} for c in range(MAX_CATEGORIES + 1)],
+            ),
+            "detections",
+            f"{MAX_CATEGORIES + 1} categories",
+        ),
+        (
+            lambda: binary_classification([0] * (MAX_SCORES + 1), y_score=[0.5] * (MAX_SCORES + 1)),
+            "y_score",
+            f"at most {MAX_SCORES:,}",
+        ),
+        (lambda: regression([1, 2], [1, 10**400]), "y_pred", "(item 2) is too large"),
+        (lambda: regression([1, 2], [1.5, True]), "y_pred", "true (item 2) is not a number"),
+        (lambda: regression([1, 2], [np.float64(1), "2"]), "y_pred", "'2' (item 2)"),
+        (lambda: ranking([[1], [0, 2]], [[1], [0, 1e400]], k=1), "y_score", "query 2: inf"),
+        (lambda: ranking([[1], [0, -2]], [[1], [0, 1]], k=1), "y_true", "query 2 has the grade -2"),
+        (lambda: segmentation([[0, True]], [[0, 0]], 3), "y_true", "row 1: true (item 2)"),
         (lambda: detection([{**box_item, "image_id": 1.5}], []), "ground_truths", "image_id"),
         (lambda: detection([[0, 0, 1, 1]], []), "ground_truths", "each item is an object"),
         (lambda: segmentation([[0, 3]], [[0, 0]], 3), "y_true", "class id from 0 to 2"),
@@ -914,6 +942,7 @@ def test_parse_numbers_accepts_common_separators(text, expected):
         ("", "is empty"),
         (" ,\n; ", "is empty"),
         (" ".join(["1"] * (MAX_VALUES + 1)), "at most 100,000"),
+        (" ".join(["1"] * (10 * MAX_VALUES)), "more than 100,000"),
     ],
 )
 def test_parse_numbers_rejects_bad_text_naming_the_field_and_first_bad_token(text, message):
@@ -921,6 +950,12 @@ def test_parse_numbers_rejects_bad_text_naming_the_field_and_first_bad_token(tex
         parse_numbers(text, "y_score")
     assert raised.value.field == "y_score"
     assert message in raised.value.message
+
+
+def test_parse_numbers_takes_a_smaller_limit():
+    assert parse_numbers("1 2 3", "values", limit=3) == [1.0, 2.0, 3.0]
+    with pytest.raises(InputError, match="more than 2 values; at most 2 are allowed"):
+        parse_numbers("1 2 3", "values", limit=2)
 
 
 def test_parse_numbers_rejects_non_text():

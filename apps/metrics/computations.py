@@ -28,14 +28,20 @@ from typing import Any
 
 import numpy as np
 
+# Size limits. Each is sized so that the largest input it allows is computed and answered as
+# JSON in about a quarter of a second of one core (measured on the 2-core development machine,
+# through the API). The API documents them in its schema; the HTML calculators take less,
+# because their pages show a row or a point per item (see forms.py).
 MAX_VALUES = 100_000
-"""Most values accepted in one list (nested lists are counted flattened)."""
-MAX_QUERIES = MAX_VALUES
-"""Most queries in one ranking request; together they hold at most MAX_VALUES items."""
-MAX_BOXES = 10_000
-"""Most boxes accepted in each detection list."""
+"""Most values accepted in one list; nested lists (queries, mask rows) count all they hold."""
+MAX_SCORES = 20_000
+"""Most scores for binary classification: each distinct score is a point on both curves."""
+MAX_BOXES = 2_000
+"""Most boxes accepted in each detection list (matching is greedy, box by box)."""
+MAX_CATEGORIES = 100
+"""Most distinct categories in a detection request (each is matched and averaged apart)."""
 MAX_CLASSES = 1_000
-"""Most distinct classes, so that a confusion matrix stays a size a page can show."""
+"""Most distinct classes; a confusion matrix has the square of this many cells."""
 MAX_BINS = 1_000
 """Most histogram bins for the latency calculator."""
 MAX_COUNT = 10**15
@@ -66,39 +72,49 @@ class InputError(ValueError):
 
 # --- Parsing pasted text -------------------------------------------------------------------
 
-_SEPARATORS = re.compile(r"[,;\s]+")
+# Separators are commas, semicolons and white space, in any mix; a token is what lies between.
+_TOKEN = re.compile(r"[^,;\s]+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
-def _tokens(text: str, field: str) -> list[str]:
+def _tokens(text: str, field: str, limit: int) -> list[str]:
     if not isinstance(text, str):
         raise InputError(field, f"must be text, got {_show(text)}")
-    # Spreadsheets quote cells when copying; the quotes are not part of the value.
-    tokens = [token.strip("\"'") for token in _SEPARATORS.split(text)]
-    tokens = [token for token in tokens if token]
+    tokens = []
+    # Token by token, so that megabytes of pasted text stop at the limit instead of being
+    # split in full first.
+    for match in _TOKEN.finditer(text):
+        # Spreadsheets quote cells when copying; the quotes are not part of the value.
+        token = match.group().strip("\"'")
+        if not token:
+            continue
+        if len(tokens) == limit:
+            raise InputError(
+                field, f"has more than {limit:,} values; at most {limit:,} are allowed"
+            )
+        tokens.append(token)
     if not tokens:
         raise InputError(
             field,
             "is empty; paste at least one value, separated by commas, spaces, tabs, "
             "semicolons or new lines",
         )
-    if len(tokens) > MAX_VALUES:
-        raise InputError(field, f"has {len(tokens):,} values; at most {MAX_VALUES:,} are allowed")
     return tokens
 
 
-def parse_numbers(text: str, field: str) -> list[float]:
+def parse_numbers(text: str, field: str, limit: int = MAX_VALUES) -> list[float]:
     """Read pasted numbers, such as a column copied from a spreadsheet.
 
     Values may be separated by commas, spaces, tabs, semicolons or new lines, in any mix, so
     CSV rows and columns both work. A comma is always a separator: ``0,5`` is two numbers, not
     a decimal comma. Raises :class:`InputError` for the first token that is not a finite number,
-    giving the token and its 1-based position, and for empty or oversized input.
+    giving the token and its 1-based position, for empty input and for more than ``limit``
+    values.
     """
     numbers = []
-    for position, token in enumerate(_tokens(text, field), start=1):
+    for position, token in enumerate(_tokens(text, field, limit), start=1):
         where = f"'{_shorten(token)}' (item {position})"
         if token.lower() in _NON_FINITE:
             raise InputError(
@@ -117,13 +133,13 @@ def parse_numbers(text: str, field: str) -> list[float]:
     return numbers
 
 
-def parse_labels(text: str, field: str) -> list[str | int]:
+def parse_labels(text: str, field: str, limit: int = MAX_VALUES) -> list[str | int]:
     """Read pasted class labels, separated like :func:`parse_numbers`.
 
     The labels are ints when every token is a whole number, so that ``1`` and ``01`` are the
     same class; otherwise every label is kept as the string that was typed.
     """
-    tokens = _tokens(text, field)
+    tokens = _tokens(text, field, limit)
     if all(_INTEGER.fullmatch(token) for token in tokens):
         return [int(token) for token in tokens]
     return tokens
@@ -159,7 +175,8 @@ def _at(position: int | None) -> str:
 
 def _float(value: Any, field: str, position: int | None = None) -> float:
     # bool is an int subclass, but true/false in a list of numbers is a mistake, not 1/0.
-    if isinstance(value, bool) or not isinstance(value, Real):
+    # Plain ints and floats skip the isinstance checks, which are slow for an ABC like Real.
+    if type(value) not in (int, float) and (isinstance(value, bool) or not isinstance(value, Real)):
         raise InputError(field, f"{_show(value)}{_at(position)} is not a number")
     try:
         number = float(value)
@@ -226,8 +243,8 @@ def _finite_floats(items: Sequence, field: str) -> np.ndarray:
     return np.array([_float(item, field, i) for i, item in enumerate(items, start=1)])
 
 
-def _numbers(value: Any, field: str) -> np.ndarray:
-    items = _list(value, field, limit=MAX_VALUES, what="numbers")
+def _numbers(value: Any, field: str, limit: int = MAX_VALUES) -> np.ndarray:
+    items = _list(value, field, limit=limit, what="numbers")
     return _finite_floats(items, field)
 
 
@@ -246,6 +263,11 @@ def _binary_labels(value: Any, field: str) -> np.ndarray:
 
 def _class_labels(value: Any, field: str) -> list[int | str]:
     items = _list(value, field, limit=MAX_VALUES, what="labels")
+    kinds = set(map(type, items))
+    if kinds == {str} and all(items):
+        return list(items)
+    if kinds == {int} and min(items) >= -MAX_COUNT and max(items) <= MAX_COUNT:
+        return list(items)
     labels: list[int | str] = []
     for position, item in enumerate(items, start=1):
         if isinstance(item, str) and item:
@@ -302,16 +324,27 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _plain(value: Any, unrepresentable: list[int]) -> Any:
-    """Convert numpy values to Python ones; NaN and infinity become None and are counted."""
-    if isinstance(value, dict):
-        return {key: _plain(item, unrepresentable) for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(item, unrepresentable) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
+    """Convert numpy values to Python ones; NaN and infinity become None and are counted.
+
+    Results may hold 100,000-point curves, so the common cases come first and whole lists of
+    plain numbers are checked with map() rather than value by value.
+    """
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
         unrepresentable[0] += 1
         return None
+    if isinstance(value, dict):
+        return {key: _plain(item, unrepresentable) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()  # Python numbers, converted in C
+    if isinstance(value, list | tuple):
+        kinds = set(map(type, value))
+        if (kinds == {float} and all(map(math.isfinite, value))) or kinds <= {int, str}:
+            return list(value)
+        return [_plain(item, unrepresentable) for item in value]
+    if isinstance(value, np.generic | float):
+        return _plain(float(value) if isinstance(value, float) else value.item(), unrepresentable)
     return value
 
 
@@ -356,7 +389,8 @@ def binary_classification(
     """Confusion counts and the metrics built on them, plus ranking metrics when scores are given.
 
     Give exactly one of ``y_score`` (a real-valued score per example; predicted positive when
-    ``score >= threshold``) or ``y_pred`` (0/1 predictions). ``y_true`` holds 0/1 labels.
+    ``score >= threshold``) or ``y_pred`` (0/1 predictions). ``y_true`` holds 0/1 labels. There
+    may be at most MAX_SCORES scores, since each distinct score is a point on both curves.
 
     Scores may lie outside [0, 1] (decision-function values, logits), so ``threshold`` may be any
     finite number; ``log_loss`` is then None with a warning, as it needs probabilities. It uses
@@ -389,7 +423,7 @@ def binary_classification(
     warnings: list[str] = []
     scores = None
     if y_score is not None:
-        scores = _numbers(y_score, "y_score")
+        scores = _numbers(y_score, "y_score", limit=MAX_SCORES)
         _same_length(actual, "y_true", scores, "y_score")
         threshold = _float(threshold, "threshold")
         predicted = scores >= threshold
@@ -703,14 +737,16 @@ def regression(y_true: Any, y_pred: Any, n_features: Any = None, delta: Any = 1.
 
 def _queries(value: Any, field: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-query lists of numbers as one flat float64 array and the length of each query."""
-    queries = _list(value, field, limit=MAX_QUERIES, what="queries (lists of numbers)")
-    for q, query in enumerate(queries, start=1):
-        if not isinstance(query, list | tuple) or not query:
-            raise InputError(
-                field,
-                f"query {q} is {_show(query) if query else 'empty'}; each query must be a "
-                "non-empty list of numbers",
-            )
+    queries = _list(value, field, limit=MAX_VALUES, what="queries (lists of numbers)")
+    # Checked with map() first: a loop in Python costs as much as the ranking itself.
+    if not set(map(type, queries)) <= {list, tuple} or not all(queries):
+        for q, query in enumerate(queries, start=1):
+            if not isinstance(query, list | tuple) or not query:
+                raise InputError(
+                    field,
+                    f"query {q} is {_show(query) if query else 'empty'}; each query must be a "
+                    "non-empty list of numbers",
+                )
     lengths = np.fromiter(map(len, queries), dtype=np.int64, count=len(queries))
     if lengths.sum() > MAX_VALUES:
         raise InputError(
@@ -973,17 +1009,18 @@ def _match_image(detections: list[dict], truths: list[dict]) -> tuple[np.ndarray
         ious = _coco_ious(detections, truths)
         taken = np.zeros((thresholds, len(truths)), dtype=bool)
         minimum = np.minimum(_COCO_IOU_THRESHOLDS, 1 - 1e-10)[:, None]
+        last = len(truths) - 1
         for d in range(len(detections)):
+            # Every threshold at once: thresholds x ground truths.
             candidates = ~taken & (ious[d] >= minimum)
-            for t in range(thresholds):
-                # Among equal IoUs pycocotools keeps the last ground truth, hence the reversal.
-                for pool in (candidates[t] & ~truth_ignored, candidates[t] & truth_ignored):
-                    if pool.any():
-                        masked = np.where(pool, ious[d], -np.inf)
-                        g = masked.size - 1 - int(np.argmax(masked[::-1]))
-                        taken[t, g] = matched[t, d] = True
-                        ignored[t, d] = truth_ignored[g]
-                        break
+            regular = candidates & ~truth_ignored
+            pool = np.where(regular.any(axis=1, keepdims=True), regular, candidates)
+            found = np.flatnonzero(pool.any(axis=1))
+            # Among equal IoUs pycocotools keeps the last ground truth, hence the reversal.
+            masked = np.where(pool[found], ious[d], -np.inf)
+            g = last - np.argmax(masked[:, ::-1], axis=1)
+            taken[found, g] = matched[found, d] = True
+            ignored[found, d] = truth_ignored[g]
     outside = np.array([_outside_area(det["bbox"]) for det in detections], dtype=bool)
     ignored |= ~matched & outside
     return matched, ignored
@@ -1058,6 +1095,13 @@ def detection(ground_truths: Any, detections: Any) -> dict:
     truth_groups = by_category_and_image(truths)
     found_groups = by_category_and_image(found)
     categories = sorted(truth_groups.keys() | found_groups.keys())
+    if len(categories) > MAX_CATEGORIES:
+        field = "ground_truths" if len(truth_groups) > MAX_CATEGORIES else "detections"
+        raise InputError(
+            field,
+            f"the boxes are in {len(categories):,} categories; at most {MAX_CATEGORIES:,} are "
+            "allowed in one request",
+        )
 
     warnings: list[str] = []
     per_category: dict[str, float | None] = {}
@@ -1104,6 +1148,15 @@ def detection(ground_truths: Any, detections: Any) -> dict:
 
 def _class_grid(value: Any, field: str, num_classes: int) -> np.ndarray:
     rows = _list(value, field, limit=MAX_VALUES, what="rows of class ids")
+    if set(map(type, rows)) == {list} and len(set(map(len, rows))) == 1 and rows[0]:
+        if len(rows) * len(rows[0]) > MAX_VALUES:
+            raise InputError(
+                field, f"has more than {MAX_VALUES:,} pixels; at most that many are allowed"
+            )
+        cells = list(itertools.chain.from_iterable(rows))
+        if set(map(type, cells)) == {int} and min(cells) >= 0 and max(cells) < num_classes:
+            return np.array(cells, dtype=np.int64).reshape(len(rows), len(rows[0]))
+    # Otherwise go cell by cell, to name the first one that is wrong.
     width = None
     cells: list[int] = []
     for r, row in enumerate(rows, start=1):
