@@ -2,11 +2,29 @@
 
 import json
 import math
+import time
 
 import pytest
+from django.core.cache import cache, caches
 from django.test import Client
 
+from apps.metrics import quotas
+from apps.metrics.computations import (
+    MAX_BINS,
+    MAX_BOXES,
+    MAX_CATEGORIES,
+    MAX_CLASSES,
+    MAX_SCORES,
+    MAX_VALUES,
+)
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits live in the cache, which outlives each test's database transaction."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -83,12 +101,18 @@ def test_iou_and_discounted_return(api):
         ("regression", {"y_true": [1, 2], "y_pred": [1, "Infinity"]}, 400, "y_pred"),
         ("ranking", {"y_true": [[1, 0]], "y_score": [[0.5]], "k": 2}, 400, "y_score"),
         ("iou", {"box_a": [0, 0, 1], "box_b": [0, 0, 1, 1]}, 422, "box_a"),
-        ("discounted-return", {"rewards": [1], "gamma": 1.5}, 400, "gamma"),
+        ("discounted-return", {"rewards": [1], "gamma": 1.5}, 422, "gamma"),
+        ("discounted-return", {"rewards": [1e308, 1e308], "gamma": 1}, 200, None),
+        ("ranking", {"y_true": [[1, -1]], "y_score": [[1, 0]], "k": 1}, 400, "y_true"),
+        ("ranking", {"y_true": [[1], []], "y_score": [[1], [0]]}, 422, "y_true"),
+        ("detection", {"ground_truths": [{"image_id": 1}], "detections": []}, 422, "ground_truths"),
     ],
 )
 def test_bad_input_gets_a_4xx_naming_the_field(api, name, payload, status, field):
     response = post(api, name, payload)
     assert response.status_code == status, response.content
+    if status == 200:
+        return
     detail = response.json()["detail"]
     assert any(field in [str(part) for part in error["loc"]] for error in detail), detail
     assert all(error["msg"] for error in detail)
@@ -103,3 +127,163 @@ def test_malformed_json_is_a_4xx_not_a_500(api):
 
 def test_calculators_refuse_get(api):
     assert api.get("/api/calculators/regression").status_code == 405
+
+
+# --- Size limits ---------------------------------------------------------------------------------
+
+
+def boxes(count, *, categories=1, scored=False):
+    items = [
+        {"image_id": i % 10, "category_id": i % categories, "bbox": [i % 50, 0, 10, 10]}
+        for i in range(count)
+    ]
+    return [{**item, "score": 0.5} for item in items] if scored else items
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "status", "field", "limit"),
+    [
+        (
+            "binary-classification",
+            {"y_true": [0, 1] * (MAX_SCORES // 2 + 1), "y_score": [0.5] * (MAX_SCORES + 2)},
+            422, "y_score", MAX_SCORES,
+        ),
+        ("regression", {"y_true": [1] * 3, "y_pred": [1] * (MAX_VALUES + 1)}, 422, "y_pred",
+         MAX_VALUES),
+        (
+            "multiclass-classification",
+            {"y_true": list(range(MAX_CLASSES + 1)), "y_pred": [0] * (MAX_CLASSES + 1)},
+            400, "y_true", MAX_CLASSES,
+        ),
+        (
+            "ranking",
+            {"y_true": [[1] * (MAX_VALUES // 2 + 1)] * 2, "y_score": [[0] * 3] * 2},
+            400, "y_true", MAX_VALUES,
+        ),
+        ("ranking", {"y_true": [[1]] * (MAX_VALUES + 1), "y_score": [[1]]}, 422, "y_true",
+         MAX_VALUES),
+        ("detection", {"ground_truths": boxes(MAX_BOXES + 1), "detections": []}, 422,
+         "ground_truths", MAX_BOXES),
+        (
+            "detection",
+            {"ground_truths": boxes(10), "detections": boxes(MAX_CATEGORIES + 1,
+             categories=MAX_CATEGORIES + 1, scored=True)},
+            400, "detections", MAX_CATEGORIES,
+        ),
+        (
+            "segmentation",
+            {"y_true": [[0] * 400] * 251, "y_pred": [[0] * 400] * 251, "num_classes": 2},
+            400, "y_true", MAX_VALUES,
+        ),
+        ("segmentation", {"y_true": [[0]], "y_pred": [[0]], "num_classes": MAX_CLASSES + 1},
+         422, "num_classes", MAX_CLASSES),
+        ("latency", {"samples_ms": [1, 2], "bins": MAX_BINS + 1}, 422, "bins", MAX_BINS),
+    ],
+)  # fmt: skip
+def test_over_a_size_limit_the_answer_names_the_field_and_the_limit(
+    api, name, payload, status, field, limit
+):
+    response = post(api, name, payload)
+    assert response.status_code == status, response.content[:300]
+    detail = response.json()["detail"]
+    error = next(e for e in detail if field in [str(part) for part in e["loc"]])
+    assert f"{limit:,}" in error["msg"] or str(limit) in error["msg"], error
+
+
+def test_at_the_limits_the_largest_requests_are_answered(api):
+    assert post(api, "binary-classification", {
+        "y_true": [0, 1] * (MAX_SCORES // 2), "y_score": [i / MAX_SCORES for i in range(MAX_SCORES)]
+    }).status_code == 200  # fmt: skip
+    response = post(api, "detection", {
+        "ground_truths": boxes(MAX_BOXES, categories=MAX_CATEGORIES),
+        "detections": boxes(MAX_BOXES, categories=MAX_CATEGORIES, scored=True),
+    })  # fmt: skip
+    assert response.status_code == 200, response.content[:300]
+    assert len(response.json()["per_category"]) == MAX_CATEGORIES
+
+
+def test_a_body_over_the_upload_limit_is_a_413_in_json(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = post(api, "regression", {"y_true": [1.5] * 300, "y_pred": [1.5] * 300})
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert "MB" in response.json()["detail"][0]["msg"]
+
+
+def test_100_000_one_item_queries_are_answered_quickly_and_correctly(api):
+    # A denial-of-service check: it took 10 s when every query was ranked in a Python loop.
+    n = MAX_VALUES
+    y_true = [[1], [0]] * (n // 2)
+    y_score = [[0.25]] * n
+    started = time.monotonic()
+    response = post(api, "ranking", {"y_true": y_true, "y_score": y_score, "k": 2})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert body["queries_evaluated"] == n // 2
+    assert body["ndcg_at_k"] == 1.0 and body["mrr"] == 1.0 and body["map_at_k"] == 1.0
+    assert body["recall_at_k"] == 1.0 and body["precision_at_k"] == 0.5
+    assert any("fewer than k = 2" in warning for warning in body["warnings"])
+    assert elapsed < 3, f"{elapsed:.1f} s for {n:,} one-item queries"
+
+
+def test_the_schema_documents_every_limit_and_refusal(api):
+    schema = api.get("/api/openapi.json").json()
+    assert f"{quotas.API.anonymous.limit} requests a minute" in schema["info"]["description"]
+    fields = schema["components"]["schemas"]
+    for name, field, limit in [
+        ("BinaryIn", "y_score", MAX_SCORES),
+        ("RankingIn", "y_true", MAX_VALUES),
+        ("DetectionIn", "detections", MAX_BOXES),
+        ("SegmentationIn", "y_true", MAX_VALUES),
+    ]:
+        assert f"{limit:,}" in fields[name]["properties"][field]["description"], (name, field)
+    for path, operations in schema["paths"].items():
+        responses = operations["post"]["responses"]
+        assert {"400", "413", "422", "429"} <= responses.keys(), path
+        assert "Retry-After" in responses["429"]["headers"], path
+
+
+# --- Rate limit ----------------------------------------------------------------------------------
+
+BOXES = {"box_a": [0, 0, 2, 2], "box_b": [1, 1, 3, 3]}
+
+
+def test_over_the_rate_limit_an_address_gets_429_with_retry_after_and_others_do_not(api):
+    limit = quotas.API.anonymous.limit
+    for _ in range(limit):
+        assert post(api, "iou", BOXES).status_code == 200
+    refused = post(api, "iou", BOXES)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) == quotas.API.window
+    assert refused["Content-Type"].startswith("application/json")
+    detail = refused.json()["detail"]
+    assert "Too many requests" in detail[0]["msg"] and detail[0]["loc"] == []
+    # Refused before the body is read: even a broken body gets the 429.
+    assert post(api, "iou", {"box_a": "nonsense"}).status_code == 429
+    elsewhere = Client(REMOTE_ADDR="192.0.2.77")
+    assert post(elsewhere, "iou", BOXES).status_code == 200
+
+
+def test_after_the_window_the_address_may_call_again(api, monkeypatch):
+    from django.core.cache.backends import locmem
+
+    if not isinstance(caches["default"], locmem.LocMemCache):
+        pytest.skip("moves the clock of the in-memory cache only")
+    for _ in range(quotas.API.anonymous.limit):
+        post(api, "iou", BOXES)
+    assert post(api, "iou", BOXES).status_code == 429
+    later = time.time() + quotas.API.window + 1
+    monkeypatch.setattr(locmem, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
+    assert post(api, "iou", BOXES).status_code == 200
+
+
+def test_signed_in_users_get_a_higher_limit_of_their_own(api, alice):
+    anonymous_limit = quotas.API.anonymous.limit
+    for _ in range(anonymous_limit):
+        post(api, "iou", BOXES)
+    assert post(api, "iou", BOXES).status_code == 429
+    api.force_login(alice)
+    for _ in range(anonymous_limit + 5):
+        assert post(api, "iou", BOXES).status_code == 200
+    assert quotas.API.signed_in.limit > anonymous_limit
