@@ -1,0 +1,216 @@
+"""New ML-lifecycle concept pages: the anatomy every page follows, and every worked number.
+
+Each number a page states is recomputed here with numpy from its definition, and the test
+checks that the page states the recomputed value, so a page cannot drift from its arithmetic.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from apps.concepts.models import Concept
+from apps.core.content import FIXTURES_DIR, read_file
+
+NEW_SLUGS = [
+    "calibration",
+]
+
+SECTIONS = [
+    "What it is",
+    "How it works",
+    "Trade-offs",
+    "Numbers to know",
+    "In an ML system",
+    "In a design review",
+]
+
+
+def data(slug: str) -> dict:
+    return read_file(FIXTURES_DIR / "concepts" / f"{slug}.md")
+
+
+def text(slug: str) -> str:
+    """The page body with line breaks folded, so a phrase wrapped across lines still matches."""
+    return re.sub(r"\s+", " ", data(slug)["body"])
+
+
+def states(slug: str, *phrases: str) -> None:
+    body = text(slug)
+    for phrase in phrases:
+        assert phrase in body, f"{slug} should state {phrase!r}"
+
+
+# --- Anatomy -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", NEW_SLUGS)
+def test_new_page_follows_the_anatomy(slug):
+    page = data(slug)
+    body = page["body"]
+    assert len(body.split()) >= 450, "at least 450 words of writing"
+    headings = re.findall(r"^## (.+?)\s*$", body, flags=re.MULTILINE)
+    assert headings == SECTIONS
+    assert page["level"] == "ml-lifecycle"
+    assert len(page["summary"]) <= 160
+    linked = set(re.findall(r"\[\[([a-z0-9-]+)", body)) - {slug}
+    assert len(linked) >= 2, "at least two links to other concepts"
+    assert page["references"]
+    for reference in page["references"]:
+        assert reference["url"].startswith("https://"), reference
+    for alias in page["aliases"]:
+        if "#" in alias:
+            anchor = alias.split("#", 1)[1]
+            assert "{#" + anchor + "}" in body, f"{slug}: alias {alias} has no heading"
+
+
+def test_new_aliases_are_not_already_taken():
+    taken = {}
+    for kind in ("concepts", "metrics"):
+        for path in sorted((FIXTURES_DIR / kind).glob("*.md")):
+            page = read_file(path)
+            for alias in page.get("aliases") or []:
+                taken.setdefault(alias.split("#")[0].lower(), set()).add(path.stem)
+            title = page.get("title") or page.get("name")
+            taken.setdefault(str(title).lower(), set()).add(path.stem)
+    for slug in NEW_SLUGS:
+        for alias in data(slug)["aliases"]:
+            term = alias.split("#")[0].lower()
+            assert taken[term] == {slug}, f"{alias!r} is also used by {taken[term] - {slug}}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", NEW_SLUGS)
+def test_new_page_loads_without_broken_links(slug):
+    concept = Concept.objects.get(slug=slug)
+    assert concept.level.slug == "ml-lifecycle"
+    assert concept.broken_links == []
+    for alias in concept.aliases:
+        if "#" in alias:
+            assert f'id="{alias.split("#", 1)[1]}"' in concept.body_html, alias
+
+
+# --- Calibration ---------------------------------------------------------------------------------
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int) -> float:
+    """Equal-width bins on [0, 1]; each bin's gap weighted by its share of examples."""
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = index == b
+        if inside.any():
+            total += inside.mean() * abs(y[inside].mean() - p[inside].mean())
+    return total
+
+
+def test_ece_of_the_same_predictions_depends_on_the_bin_count():
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
+    y = np.array([0, 0, 1, 0, 1, 0, 1, 1])
+    assert expected_calibration_error(p, y, 2) == pytest.approx(0.0, abs=1e-12)
+    assert expected_calibration_error(p, y, 4) == pytest.approx(0.15)
+    assert expected_calibration_error(p, y, 8) == pytest.approx(0.35)
+    # With one prediction per bin, ECE is the mean absolute gap between label and prediction.
+    assert np.mean(np.abs(y - p)) == pytest.approx(0.35)
+    states(
+        "calibration",
+        "0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, with labels 0, 0, 1, 0, 1, 0, 1, 1",
+        "| 2 | 0.1 to 0.4: mean 0.25, rate 0.25; 0.6 to 0.9: mean 0.75, rate 0.75 | 0 |",
+        "| 4 | four pairs, each off by 0.15 | 0.15 |",
+        "| 8 | one prediction per bin, so ECE is the mean of $\\lvert y - p \\rvert$ | 0.35 |",
+    )
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def test_temperature_scaling_softens_without_changing_the_top_class():
+    logits = np.array([2.0, 1.0, 0.0])
+    cold, warm = softmax(logits), softmax(logits / 2)
+    assert np.argmax(cold) == np.argmax(warm)
+    assert f"{cold.max():.3f}" == "0.665"
+    assert f"{warm.max():.3f}" == "0.506"
+    states(
+        "calibration",
+        "Logits $(2, 1, 0)$ give a top probability of 0.665; at $T = 2$ they give 0.506",
+    )
+
+
+def downsampled(q, w):
+    """What a model trained on all positives and a fraction w of negatives learns."""
+    return q / (q + w * (1 - q))
+
+
+def corrected(p, w):
+    return p / (p + (1 - p) / w)
+
+
+def test_downsampling_correction_inverts_the_sampling_shift():
+    q = np.linspace(0.001, 0.999, 999)
+    for w in (0.01, 0.025, 0.1, 0.5):
+        assert np.allclose(corrected(downsampled(q, w), w), q)
+        logit = np.log(q / (1 - q))
+        p = downsampled(q, w)
+        assert np.allclose(np.log(p / (1 - p)) + np.log(w), logit)
+    # The page's check with counts: 1,000,000 impressions at 1 % CTR, 10 % of non-clicks kept.
+    clicks, non_clicks = 10_000, 990_000
+    kept = non_clicks * 0.1
+    assert kept == 99_000
+    sample_rate = clicks / (clicks + kept)
+    assert sample_rate == pytest.approx(downsampled(0.01, 0.1))
+    assert f"{sample_rate:.4f}" == "0.0917"
+    assert f"{corrected(0.0917, 0.1):.4f}" == "0.0100"
+    assert f"{math.log(0.1):.2f}" == "-2.30"
+    states(
+        "calibration",
+        "$$ q = \\frac{p\\,w}{p\\,w + 1 - p} = \\frac{p}{p + (1 - p)/w} $$",
+        "$10{,}000 / 109{,}000 \\approx 0.0917$",
+        "$0.0917 / (0.0917 + 0.9083 / 0.1) \\approx 0.0100$",
+        "a training rate of about 9.2 %",
+        "$\\ln 0.1 \\approx -2.30$",
+    )
+
+
+def second_price(bids, ctrs):
+    """Generalised second price ranked by bid x pCTR: the winner and its price per click."""
+    scores = [b * c for b, c in zip(bids, ctrs, strict=True)]
+    winner = int(np.argmax(scores))
+    runner_up = max(s for i, s in enumerate(scores) if i != winner)
+    return winner, runner_up / ctrs[winner]
+
+
+def test_auction_example_shows_what_miscalibration_costs():
+    bids, true_ctr = [2.00, 1.00], [0.010, 0.015]
+    winner, price = second_price(bids, true_ctr)
+    assert winner == 0 and price == pytest.approx(1.50)
+    calibrated_revenue = true_ctr[winner] * price
+    assert calibrated_revenue == pytest.approx(0.015)
+
+    winner, price = second_price(bids, [0.010, 0.030])
+    assert winner == 1
+    assert f"{price:.2f}" == "0.67"
+    skewed_revenue = true_ctr[winner] * price
+    assert f"{skewed_revenue:.3f}" == "0.010"
+    assert 1 - skewed_revenue / calibrated_revenue == pytest.approx(1 / 3)
+
+    # Doubling every prediction moves neither the winner nor the second price.
+    assert second_price(bids, [0.020, 0.030]) == (0, pytest.approx(1.50))
+    states(
+        "calibration",
+        "ad A bidding 2.00 per click with a true CTR of 1.0 % and ad B bidding 1.00 with 1.5 %",
+        "$0.015 / 0.010 = 1.50$ per click, which earns 0.015 per impression",
+        "$0.020 / 0.030 \\approx 0.67$",
+        "$0.015 \\times 0.67 \\approx 0.010$ per impression",
+        "revenue falls by a third",
+        "the ranks and second prices do not move",
+    )
+
+
+def test_impressions_needed_per_calibration_bin():
+    ctr, standard_error = 0.01, 0.001
+    n = ctr * (1 - ctr) / standard_error**2
+    assert round(n) == 9_900
+    states("calibration", "$n = 0.0099 / 10^{-6} = 9{,}900$ impressions in that bin")
