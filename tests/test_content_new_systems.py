@@ -1,0 +1,206 @@
+"""The new systems pages: anatomy, aliases of their own, and every worked number recomputed.
+
+Each number a page states in a worked example is computed here from the page's stated
+assumptions, with plain Python or numpy, and the test asserts that the page prints that
+result. Change an assumption on the page and the test tells you which figures to redo.
+"""
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from apps.core.content import FIXTURES_DIR, read_file
+
+NEW_PAGES = [
+    "back-of-the-envelope",
+]
+
+SECTIONS = [
+    "What it is",
+    "How it works",
+    "Trade-offs",
+    "Numbers to know",
+    "In an ML system",
+    "In a design review",
+]
+
+
+def one_line(text: str) -> str:
+    """Text with line breaks folded, so a phrase wrapped across lines still matches."""
+    return re.sub(r"\s+", " ", text)
+
+
+def page(slug: str) -> str:
+    """A concept's summary and body as one line."""
+    data = read_file(FIXTURES_DIR / "concepts" / f"{slug}.md")
+    return one_line(f"{data['summary']}\n{data['body']}")
+
+
+def grouped(value: float, places: int = 0) -> str:
+    """``value`` as the pages print it in prose: thousands separated by commas."""
+    return f"{value:,.{places}f}"
+
+
+def tex(value: float, places: int = 0) -> str:
+    """``value`` as the pages print it inside maths: ``{,}`` between thousands."""
+    return grouped(value, places).replace(",", "{,}")
+
+
+# --- Anatomy and aliases -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", NEW_PAGES)
+def test_new_page_follows_the_anatomy(slug):
+    data = read_file(FIXTURES_DIR / "concepts" / f"{slug}.md")
+    body = data["body"]
+    assert len(body.split()) >= 450, "at least 450 words of writing"
+    headings = re.findall(r"^## (.+?)\s*$", body, flags=re.MULTILINE)
+    assert headings == SECTIONS
+    assert len(data["summary"]) <= 160
+    assert data["level"] in {"characteristics", "building-blocks"}
+    internal = set(re.findall(r"\[\[([a-z0-9-]+)", body)) - {slug}
+    assert len(internal) >= 2, "at least two links to other concepts"
+    assert data["references"]
+    for ref in data["references"]:
+        assert ref["url"].startswith("https://"), ref
+    for alias in data["aliases"]:
+        if "#" in alias:
+            anchor = alias.split("#", 1)[1]
+            assert "{#" + anchor + "}" in body, f"{slug}: alias {alias} has no section"
+
+
+def _terms_of_other_pages(slug: str) -> dict[str, str]:
+    """Every title and alias (lower-cased, anchor dropped) of every other fixture page."""
+    terms = {}
+    paths = sorted((FIXTURES_DIR / "concepts").glob("*.md"))
+    paths += sorted((FIXTURES_DIR / "metrics").glob("*.md"))
+    for path in paths:
+        if path.parent.name == "concepts" and path.stem == slug:
+            continue
+        data = read_file(path)
+        for term in [data.get("title") or data.get("name"), *(data.get("aliases") or [])]:
+            terms[str(term).split("#", 1)[0].strip().lower()] = f"{path.parent.name}/{path.stem}"
+    return terms
+
+
+@pytest.mark.parametrize("slug", NEW_PAGES)
+def test_new_page_aliases_are_its_own(slug):
+    data = read_file(FIXTURES_DIR / "concepts" / f"{slug}.md")
+    others = _terms_of_other_pages(slug)
+    for alias in data["aliases"]:
+        term = alias.split("#", 1)[0].strip().lower()
+        assert term not in others, f"{slug}: alias {alias!r} is already {others[term]}'s"
+
+
+def test_numbers_quoted_elsewhere_are_quoted_the_same_way():
+    text = page("back-of-the-envelope")
+    latency = one_line(read_file(FIXTURES_DIR / "concepts" / "latency.md")["body"])
+    for row in (
+        "| L1 cache reference | ~1 ns |",
+        "| Main memory reference | ~100 ns |",
+        "| NVMe SSD random read (4 KB) | ~10–100 µs |",
+        "| Round trip in the same datacenter | ~0.5 ms |",
+        "| Spinning-disk seek | ~2–10 ms |",
+        "| Round trip across a continent or ocean | ~70–150 ms |",
+    ):
+        assert row in latency and row in text, row
+    assert "dividing by $10^5$ underestimates by about 14%" in text
+
+
+# --- Back-of-the-envelope estimation -------------------------------------------------------------
+
+
+def test_powers_of_two_and_their_decimal_error():
+    text = page("back-of-the-envelope")
+    for step, unit in enumerate(["KiB", "MiB", "GiB", "TiB", "PiB"], start=1):
+        error = (2 ** (10 * step) / 10 ** (3 * step) - 1) * 100
+        assert f"| {unit} | {error:.1f} % |" in text, unit
+    assert f"{10**12 / 2**40:.2f}" == "0.91" and "about 0.91" in text
+    assert f"= {tex(2**31 - 1)}$" == "= 2{,}147{,}483{,}647$" and "= 2{,}147{,}483{,}647$" in text
+    assert f"{2**32 / 1e9:.1f}" == "4.3" and "$2^{32} \\approx 4.3 \\times 10^9$" in text
+    assert "2.4% off at KiB, 10.0% off at TiB" in text
+
+
+def test_seconds_in_a_day_a_month_and_a_year():
+    text = page("back-of-the-envelope")
+    day = 24 * 60 * 60
+    assert day == 86_400
+    assert round((1 - day / 1e5) * 100) == 14
+    assert grouped(30 * day) == "2,592,000" and "| 30-day month | 2,592,000 |" in text
+    year = 365.25 * day
+    assert grouped(year) == "31,557,600" and "| Year of 365.25 days | 31,557,600 |" in text
+    assert f"{year / 1e7:.2f}" == "3.16" and abs(year / (math.pi * 1e7) - 1) < 0.005
+    assert f"{1e6 / day:.1f}" == "11.6" and "about 11.6 per second" in text
+    assert f"{year / 1e6:.1f}" == "31.6" and "about 31.6 million a year" in text
+    assert 50 * 0.5 == 25 and "has spent 25 ms on round trips" in text
+
+
+def test_feed_ranking_estimate_from_users_to_gpus_bytes_and_bits():
+    text = page("back-of-the-envelope")
+    dau, loads, peak_ratio, candidates = 50e6, 10, 3, 500
+    per_replica, ceiling, zones = 100_000, 0.7, 3
+    kb = 1_000
+
+    per_day = dau * loads
+    assert per_day == 5e8
+    average = per_day / 86_400
+    assert f"\\approx {tex(average)}$" == "\\approx 5{,}787$" and "\\approx 5{,}787$" in text
+    assert per_day / 1e5 == 5_000 and "shortcut gives 5,000" in text
+    peak = peak_ratio * average
+    assert f"\\approx {tex(peak)}$" == "\\approx 17{,}361$" and "\\approx 17{,}361$" in text
+    scorings = peak * candidates
+    assert f"{scorings / 1e6:.2f}" == "8.68" and "8.68 \\times 10^6$ candidate scorings" in text
+
+    usable = per_replica * ceiling
+    assert usable == 70_000
+    replicas = scorings / usable
+    assert f"{replicas:.1f}" == "124.0" and math.ceil(replicas) == 125
+    assert "\\approx 124.0$, rounded up to 125 GPUs" in text
+    per_zone = replicas / (zones - 1)
+    assert f"{per_zone:.1f}" == "62.0" and math.ceil(per_zone) == 63
+    assert math.ceil(per_zone) * zones == 189
+    assert "62.0 each, rounded up to 63 per zone, 189 GPUs in all" in text
+    assert zones / (zones - 1) == 1.5 and "That is the 150%" in text
+
+    egress = peak * 20 * kb
+    assert f"{egress / 1e6:.0f}" == "347" and f"{egress * 8 / 1e9:.1f}" == "2.8"
+    assert "≈ 347 MB/s, about 2.8 Gbit/s at peak" in text
+    features = scorings * kb
+    assert f"{features / 1e9:.1f}" == "8.7" and f"{features * 8 / 1e9:.0f}" == "69"
+    assert round(features * 8 / 10e9) == 7
+    assert "≈ 8.7 GB/s, about 69 Gbit/s, seven 10 Gbit/s links' worth" in text
+
+    logs_per_day = per_day * 20 * 500
+    assert logs_per_day == 5e12
+    assert logs_per_day * 30 == 150e12 and logs_per_day * 30 * 3 == 450e12
+    assert "= 5 TB a day; kept for 30 days, 150 TB, or 450 TB with three copies" in text
+    embeddings = 100e6 * 256 * 4
+    assert f"{embeddings / 1e9:.1f}" == "102.4" and "= 102.4 GB in float32" in text
+    assert "Halving the candidates to 250" in text
+
+
+def test_ml_estimates_training_compute_and_data_loading():
+    text = page("back-of-the-envelope")
+    assert f"{1.2**5:.2f}" == "2.49" and "$1.2^5 \\approx 2.49$" in text
+
+    flops = 6 * 1e9 * 2e10
+    assert flops == 1.2e20 and "= 1.2 \\times 10^{20}$ FLOPs" in text
+    gpu_seconds = flops / 4e14
+    assert gpu_seconds == 3e5
+    assert f"{gpu_seconds / 3600:.0f}" == "83" and f"{gpu_seconds / 3600 / 8:.1f}" == "10.4"
+    assert "about 83 GPU-hours, or about 10.4 hours on 8 GPUs" in text
+
+    fast, slow = 10e12 / 5e9, 10e12 / 200e6
+    assert fast == 2_000 and f"{fast / 60:.0f}" == "33"
+    assert f"{slow / 3600:.1f}" == "13.9"
+    assert "takes 2,000 s, about 33 minutes" in text and "about 13.9 hours" in text
+    assert 16 * 7e9 == 112e9 and "112 GB for 7 billion parameters" in text
+
+
+def test_the_test_file_checks_every_page_it_lists():
+    this = Path(__file__).read_text()
+    for slug in NEW_PAGES:
+        assert (FIXTURES_DIR / "concepts" / f"{slug}.md").exists()
+        assert f'page("{slug}")' in this
