@@ -2,32 +2,78 @@
 (function () {
   "use strict";
 
-  function currentTheme() {
+  // The theme button cycles light → dark → the system's choice, and says which comes next.
+  var THEMES = ["light", "dark", "system"];
+  var THEME_NAMES = { light: "light theme", dark: "dark theme", system: "the system's theme" };
+
+  function savedTheme() {
     var set = document.documentElement.getAttribute("data-theme");
-    if (set) return set;
-    return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+    return set === "light" || set === "dark" ? set : "system";
   }
 
   function setupThemeToggle() {
     var button = document.querySelector("[data-theme-toggle]");
     if (!button) return;
+    function next() {
+      return THEMES[(THEMES.indexOf(savedTheme()) + 1) % THEMES.length];
+    }
     function label() {
-      var next = currentTheme() === "dark" ? "light" : "dark";
-      button.setAttribute("aria-label", "Switch to " + next + " theme");
-      button.setAttribute("title", "Switch to " + next + " theme");
+      var text = "Theme: " + THEME_NAMES[savedTheme()] + ". Switch to " + THEME_NAMES[next()];
+      button.setAttribute("aria-label", text);
+      button.setAttribute("title", text);
+      button.setAttribute("data-current", savedTheme());
     }
     button.hidden = false;
     label();
     button.addEventListener("click", function () {
-      var next = currentTheme() === "dark" ? "light" : "dark";
-      document.documentElement.setAttribute("data-theme", next);
+      var theme = next();
+      if (theme === "system") document.documentElement.removeAttribute("data-theme");
+      else document.documentElement.setAttribute("data-theme", theme);
       try {
-        localStorage.setItem("theme", next);
+        if (theme === "system") localStorage.removeItem("theme");
+        else localStorage.setItem("theme", theme);
       } catch (e) {
         /* the choice lasts for this page only */
       }
       label();
     });
+  }
+
+  // "On this page": folded on narrow screens (the page itself comes first there); on wide
+  // screens the entry of the section being read is marked as the reader scrolls.
+  function setupTableOfContents() {
+    var toc = document.querySelector("details.toc");
+    if (!toc) return;
+    if (window.matchMedia("(max-width: 63.99rem)").matches) toc.open = false;
+    var links = {};
+    toc.querySelectorAll('a[href^="#"]').forEach(function (link) {
+      links[decodeURIComponent(link.getAttribute("href").slice(1))] = link;
+    });
+    var headings = Array.prototype.filter.call(
+      document.querySelectorAll(".prose h2[id], .prose h3[id]"),
+      function (heading) { return links[heading.id]; }
+    );
+    if (!headings.length) return;
+    var queued = false;
+    function mark() {
+      queued = false;
+      var current = null;
+      for (var i = 0; i < headings.length; i++) {
+        if (headings[i].getBoundingClientRect().top < window.innerHeight * 0.35) current = headings[i];
+      }
+      current = current || headings[0];
+      Object.keys(links).forEach(function (id) {
+        if (id === current.id) links[id].setAttribute("aria-current", "location");
+        else links[id].removeAttribute("aria-current");
+      });
+    }
+    window.addEventListener("scroll", function () {
+      if (!queued) {
+        queued = true;
+        window.requestAnimationFrame(mark);
+      }
+    }, { passive: true });
+    mark();
   }
 
   // A range slider shows its value in the <output for="…"> beside it.
@@ -116,6 +162,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setupThemeToggle();
+    setupTableOfContents();
     setupSearch();
   });
 })();

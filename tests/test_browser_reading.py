@@ -1,0 +1,139 @@
+"""Reading comfort in a real browser: phones never scroll sideways, a compact header, a table
+of contents that follows the reader, and a theme toggle that cycles light → dark → system."""
+
+import re
+
+import pytest
+
+from apps.designdocs.models import DesignDoc
+
+pytestmark = pytest.mark.browser
+
+PHONES = [360, 390]
+
+
+def public_urls(page, base: str) -> list[str]:
+    """Every public page: the lists, each concept, metric, template step and worked example."""
+    urls = ["/", "/concepts/", "/metrics/", "/metrics/choose/", "/search/?q=kafka&all=1",
+            "/docs/", "/accounts/login/", "/accounts/signup/"]  # fmt: skip
+    for listing, pattern in [
+        ("/concepts/", r"^/concepts/[\w-]+/$"),
+        ("/metrics/", r"^/metrics/[\w-]+/$"),
+        ("/docs/template/problem-clarification/", r"^/docs/(template|examples)/[\w-]+/$"),
+    ]:
+        page.goto(base + listing)
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        urls += sorted({h for h in hrefs if re.match(pattern, h)} - {"/metrics/choose/"})
+    return list(dict.fromkeys(urls))
+
+
+def sideways(page, width: int) -> list[str]:
+    """What sticks out past the viewport (empty when the page fits)."""
+    if page.evaluate("document.documentElement.scrollWidth") <= width:
+        return []
+    return page.evaluate(
+        """(vw) => Array.from(document.querySelectorAll('body *'))
+            .filter(e => e.getBoundingClientRect().right > vw + 1)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)""",
+        width,
+    )
+
+
+@pytest.mark.parametrize("width", PHONES)
+def test_no_public_page_scrolls_sideways_on_a_phone(site, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        urls = public_urls(page, site.url)
+        assert len(urls) > 90, "every concept, metric, step and example is walked"
+        wide = {}
+        for url in urls:
+            page.goto(site.url + url)
+            if culprits := sideways(page, width):
+                wide[url] = culprits
+        assert wide == {}, f"pages wider than {width} px: {wide}"
+    finally:
+        context.close()
+
+
+def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
+    user = site_user("phoebe")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=user, title="Phone test", problem="Narrow screens.")
+        prompt_key = "business_goal"
+        doc.save_answer(doc_prompt(prompt_key), "A first goal " * 30, 0)
+        first = doc.record_revision("First")
+        doc.save_answer(doc_prompt(prompt_key), "A second goal " * 30, 1)
+        second = doc.record_revision("Second")
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/accounts/login/")
+        page.fill("#id_username", "phoebe")
+        page.fill("#id_password", "a-long-unusual-pass-88")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/docs/")
+        for url in ["/docs/", f"/docs/{doc.pk}/", f"/docs/{doc.pk}/steps/problem-clarification/",
+                    f"/docs/{doc.pk}/history/?a={first.pk}&b={second.pk}", "/docs/trash/"]:  # fmt: skip
+            page.goto(site.url + url)
+            assert sideways(page, 360) == [], url
+    finally:
+        context.close()
+
+
+def doc_prompt(key):
+    from apps.designdocs.models import Prompt
+
+    return Prompt.objects.get(key=key)
+
+
+def test_the_phone_header_is_compact_and_the_contents_are_folded(site, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/concepts/kafka/")
+        height = page.evaluate("document.querySelector('.site-header').offsetHeight")
+        assert height <= 120, height
+        assert page.locator("details.toc").get_attribute("open") is None
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Search").click()
+        page.wait_for_url("**/search/")
+    finally:
+        context.close()
+
+
+def test_on_a_desktop_the_header_stays_and_the_contents_follow_the_reader(site, page):
+    page.goto(site.url + "/concepts/kafka/")
+    assert page.locator("details.toc").get_attribute("open") is not None
+    page.locator(".prose h2").nth(3).scroll_into_view_if_needed()
+    page.mouse.wheel(0, 200)
+    header = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().top")
+    assert header == 0, "the header is still on screen"
+    heading = page.locator(".prose h2").nth(3).get_attribute("id")
+    current = page.locator('.toc a[aria-current="location"]')
+    current.wait_for()
+    assert current.count() == 1
+    marked = current.get_attribute("href").lstrip("#")
+    ids = page.eval_on_selector_all(".prose h2[id], .prose h3[id]", "els => els.map(e => e.id)")
+    assert ids.index(marked) >= ids.index(heading) - 1, (marked, heading)
+
+
+def test_the_theme_toggle_cycles_light_dark_and_system(site, page):
+    page.emulate_media(color_scheme="dark")
+    page.goto(site.url + "/")
+    toggle = page.locator("[data-theme-toggle]")
+
+    def theme():
+        return page.evaluate("document.documentElement.getAttribute('data-theme')")
+
+    assert theme() is None and "system" in toggle.get_attribute("aria-label")
+    toggle.click()
+    assert theme() == "light"
+    toggle.click()
+    assert theme() == "dark"
+    page.reload()
+    assert theme() == "dark", "the choice is remembered"
+    page.locator("[data-theme-toggle]").click()
+    assert theme() is None
+    assert page.evaluate("localStorage.getItem('theme')") is None
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)", "following the system's dark theme"
