@@ -60,10 +60,9 @@ def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
     user = site_user("phoebe")
     with site.unblock():
         doc = DesignDoc.objects.create(owner=user, title="Phone test", problem="Narrow screens.")
-        prompt_key = "business_goal"
-        doc.save_answer(doc_prompt(prompt_key), "A first goal " * 30, 0)
+        doc.save_answer(doc_prompt("business_goal"), "A first goal " * 30, 0)
         first = doc.record_revision("First")
-        doc.save_answer(doc_prompt(prompt_key), "A second goal " * 30, 1)
+        doc.save_answer(doc_prompt("business_goal"), "A second goal " * 30, 1)
         second = doc.record_revision("Second")
     context = browser.new_context(viewport={"width": 360, "height": 800})
     page = context.new_page()
@@ -73,8 +72,9 @@ def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
         page.fill("#id_password", "a-long-unusual-pass-88")
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/docs/")
-        for url in ["/docs/", f"/docs/{doc.pk}/", f"/docs/{doc.pk}/steps/problem-clarification/",
-                    f"/docs/{doc.pk}/history/?a={first.pk}&b={second.pk}", "/docs/trash/"]:  # fmt: skip
+        history = f"/docs/{doc.pk}/history/?a={first.pk}&b={second.pk}"
+        step = f"/docs/{doc.pk}/steps/problem-clarification/"
+        for url in ["/docs/", f"/docs/{doc.pk}/", step, history, "/docs/trash/"]:
             page.goto(site.url + url)
             assert sideways(page, 360) == [], url
     finally:
