@@ -2,16 +2,27 @@
 
 import math
 import re
+import time
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.content import FIXTURES_DIR, read_file
-from apps.metrics import computations
+from apps.metrics import computations, quotas
+from apps.metrics.forms import FORM_MAX_CLASSES, FORM_MAX_STEPS, FORM_MAX_VALUES
 from apps.metrics.models import Family, Metric
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits live in the cache, which outlives each test's database transaction."""
+    cache.clear()
+
 
 REQUIRED = {
     "classification": "accuracy precision recall specificity f1-score f-beta pr-auc roc-auc "
@@ -205,3 +216,124 @@ def test_chooser_rejects_an_unknown_task_at_the_field(client):
     response = client.get("/metrics/choose/", {"task": "astrology"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
+
+
+# --- Size limits and the calculators' quota ----------------------------------------------------
+
+
+def _slug(calculator: str) -> str:
+    return (
+        Metric.objects.filter(calculator=calculator)
+        .order_by("pk")
+        .values_list("slug", flat=True)[0]
+    )
+
+
+def _field_errors(text: str, field: str) -> str:
+    errors = re.search(rf'id="id_{field}-errors"[^>]*role="alert">(.*?)</div>', text, re.S)
+    return errors.group(1) if errors else ""
+
+
+def _numbers(n: int) -> str:
+    return ", ".join(str(i % 7) for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("calculator", "data", "field", "limit"),
+    [
+        ("regression", {"y_true": _numbers(FORM_MAX_VALUES + 1), "y_pred": "1"}, "y_true",
+         FORM_MAX_VALUES),
+        ("discounted-return", {"rewards": _numbers(FORM_MAX_STEPS + 1), "gamma": "0.9"},
+         "rewards", FORM_MAX_STEPS),
+        ("ranking", {"y_true": "\n".join(["1, 0"] * (FORM_MAX_VALUES // 2 + 1)),
+         "y_score": "1, 0", "k": "1"}, "y_true", FORM_MAX_VALUES),
+        ("multiclass-classification", {"y_true": _numbers(3) + ", " + " ".join(
+            f"c{i}" for i in range(FORM_MAX_CLASSES)), "y_pred": "a"}, "y_true",
+         FORM_MAX_CLASSES),
+    ],
+)  # fmt: skip
+def test_over_a_size_limit_the_form_says_so_at_the_field_and_keeps_the_text(
+    client, calculator, data, field, limit
+):
+    response = client.post(f"/metrics/{_slug(calculator)}/calculate/", data)
+    assert response.status_code == 200
+    errors = _field_errors(response.text, field)
+    assert f"at most {limit:,}" in errors, errors[:300]
+    assert data[field][:200] in response.text, "the user's input stays in the form"
+
+
+def test_every_pasted_field_states_its_limit(client):
+    text = client.get(f"/metrics/{_slug('discounted-return')}/").text
+    assert f"At most {FORM_MAX_STEPS:,} values." in text
+    text = client.get(f"/metrics/{_slug('regression')}/").text
+    assert f"At most {FORM_MAX_VALUES:,} values." in text
+
+
+def test_the_largest_forms_allowed_are_computed_quickly(client):
+    # A denial-of-service bound: the heaviest pages are a curve point or a table row per value.
+    started = time.monotonic()
+    response = client.post(
+        f"/metrics/{_slug('binary-classification')}/calculate/",
+        {
+            "y_true": _numbers(FORM_MAX_VALUES)
+            .replace("2", "1")
+            .replace("3", "0")
+            .replace("4", "1")
+            .replace("5", "0")
+            .replace("6", "1"),
+            "y_score": ", ".join(str(i / FORM_MAX_VALUES) for i in range(FORM_MAX_VALUES)),
+            "threshold": "0.5",
+            "beta": "1",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert 'data-key="roc_auc">' in response.text
+    response = client.post(
+        f"/metrics/{_slug('discounted-return')}/calculate/",
+        {"rewards": _numbers(FORM_MAX_STEPS), "gamma": "0.9"},
+    )
+    assert response.status_code == 200 and response.text.count("<tr>") > FORM_MAX_STEPS
+    assert time.monotonic() - started < 3
+
+
+def test_over_the_quota_an_address_gets_429_with_the_text_kept(client):
+    url = f"/metrics/{_slug('ctr')}/calculate/"
+    data = {"clicks": "30", "impressions": "1200"}
+    limit = quotas.CALCULATOR.anonymous.limit
+    for _ in range(limit):
+        assert client.post(url, data, headers={"HX-Request": "true"}).status_code == 200
+    refused = client.post(url, data, headers={"HX-Request": "true"})
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) == quotas.CALCULATOR.window
+    assert 'class="form-error" role="alert"><p>Too many calculations' in refused.text
+    assert 'data-key="ctr"' not in refused.text, "nothing is computed"
+    page = client.post(url, data)
+    assert page.status_code == 429 and 'value="1200"' in page.text, "the input stays"
+    elsewhere = Client(REMOTE_ADDR="192.0.2.77")
+    assert 'data-key="ctr">0.0250<' in elsewhere.post(url, data).text
+
+
+def test_the_quota_leaves_cached_pages_and_the_api_alone(client):
+    url = f"/metrics/{_slug('ctr')}/"
+    client.get(url)
+    for _ in range(quotas.CALCULATOR.anonymous.limit + 1):
+        client.post(f"{url}calculate/", {"clicks": "1", "impressions": "2"})
+    page = client.get(url)
+    assert page.status_code == 200 and page["X-Page-Cache"] == "hit"
+    api = client.post(
+        "/api/calculators/iou",
+        {"box_a": [0, 0, 1, 1], "box_b": [0, 0, 1, 1]},
+        content_type="application/json",
+    )
+    assert api.status_code == 200
+
+
+def test_a_body_over_the_upload_limit_is_a_400_not_a_500(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post(
+        f"/metrics/{_slug('regression')}/calculate/",
+        {"y_true": _numbers(600), "y_pred": _numbers(600)},
+    )
+    assert response.status_code == 400
+    assert "Bad Request" in response.text

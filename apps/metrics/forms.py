@@ -7,6 +7,7 @@ computation lands next to the field it names, and the user's text stays in the f
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -16,18 +17,39 @@ from apps.metrics.computations import InputError
 
 PASTE_HELP = "Numbers separated by commas, spaces or new lines; CSV columns work too."
 
+# A results page shows a row or a chart point per item, so the HTML calculators take less than
+# the JSON API (computations.MAX_*). At these sizes the largest form is computed and its page
+# rendered in about a quarter of a second of one core (measured on the 2-core development
+# machine); each field's help text states its limit.
+FORM_MAX_VALUES = 10_000
+"""Most values in one pasted field (all lines together for one-line-per-query fields)."""
+FORM_MAX_STEPS = 1_000
+"""Most rewards for the discounted return: the page has a table row per step."""
+FORM_MAX_CLASSES = 50
+"""Most distinct classes for multiclass classification: the confusion matrix is classes²."""
+
 
 def _textarea(rows: int = 3, placeholder: str = "") -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows, "placeholder": placeholder, "spellcheck": "false"})
 
 
-class NumbersField(forms.CharField):
-    widget = _textarea()
+class PastedField(forms.CharField):
+    """Pasted values, at most ``max_values`` of them; the help text ends by saying so."""
 
-    def __init__(self, *args, integers: bool = False, **kwargs):
+    widget = _textarea()
+    default_help = ""
+    counted = "values"
+
+    def __init__(self, *args, integers: bool = False, max_values: int = FORM_MAX_VALUES, **kwargs):
         self.integers = integers
-        kwargs.setdefault("help_text", PASTE_HELP)
+        self.max_values = max_values
+        help_text = kwargs.get("help_text", self.default_help)
+        kwargs["help_text"] = f"{help_text} At most {max_values:,} {self.counted}.".strip()
         super().__init__(*args, **kwargs)
+
+
+class NumbersField(PastedField):
+    default_help = PASTE_HELP
 
     def prepare_value(self, value):
         if isinstance(value, list):
@@ -39,7 +61,7 @@ class NumbersField(forms.CharField):
         if not text:
             return None
         try:
-            numbers = computations.parse_numbers(text, self.label or "values")
+            numbers = computations.parse_numbers(text, self.label or "values", self.max_values)
         except InputError as exc:
             raise forms.ValidationError(exc.message) from None
         if self.integers:
@@ -49,8 +71,8 @@ class NumbersField(forms.CharField):
         return numbers
 
 
-class LabelsField(forms.CharField):
-    widget = _textarea()
+class LabelsField(PastedField):
+    counted = "labels"
 
     def prepare_value(self, value):
         if isinstance(value, list):
@@ -60,19 +82,19 @@ class LabelsField(forms.CharField):
     def clean(self, value):
         text = super().clean(value)
         try:
-            return computations.parse_labels(text, self.label or "labels")
+            return computations.parse_labels(text, self.label or "labels", self.max_values)
         except InputError as exc:
             raise forms.ValidationError(exc.message) from None
 
 
-class RowsField(forms.CharField):
+_NON_BLANK_LINE = re.compile(r"^.*\S.*$", re.MULTILINE)
+
+
+class RowsField(PastedField):
     """One list of numbers per line: queries for ranking, grid rows for segmentation."""
 
     widget = _textarea(rows=4)
-
-    def __init__(self, *args, integers: bool = False, **kwargs):
-        self.integers = integers
-        super().__init__(*args, **kwargs)
+    counted = "values on all lines together"
 
     def prepare_value(self, value):
         if isinstance(value, list):
@@ -82,13 +104,22 @@ class RowsField(forms.CharField):
     def clean(self, value):
         text = super().clean(value)
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
+        values = 0
+        number, counted_to = 1, 0
+        # The regular expression skips blank lines in C: megabytes of them cost milliseconds.
+        for match in _NON_BLANK_LINE.finditer(text):
+            number += text.count("\n", counted_to, match.start())
+            counted_to, line = match.start(), match.group()
             try:
-                row = computations.parse_numbers(line, f"line {number}")
+                row = computations.parse_numbers(line, f"line {number}", self.max_values)
             except InputError as exc:
                 raise forms.ValidationError(f"Line {number}: {exc.message}") from None
+            values += len(row)
+            if values > self.max_values:
+                raise forms.ValidationError(
+                    f"There are more than {self.max_values:,} values on these lines; at most "
+                    f"{self.max_values:,} are allowed here."
+                )
             if self.integers:
                 if any(v != int(v) for v in row):
                     raise forms.ValidationError(f"Line {number}: use whole numbers.")
@@ -114,6 +145,10 @@ class JSONListField(forms.CharField):
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
+            ) from None
+        except RecursionError:
+            raise forms.ValidationError(
+                "This JSON is nested too deeply; give a list of flat objects, [ {…}, {…} ]."
             ) from None
         if not isinstance(data, list):
             raise forms.ValidationError("Enter a JSON list of objects, [ {…}, {…} ].")
@@ -179,8 +214,22 @@ class BinaryClassificationForm(CalculatorForm):
 
 class MulticlassClassificationForm(CalculatorForm):
     calculator = "multiclass-classification"
-    y_true = LabelsField(label="True labels", help_text="Labels: words or numbers.")
+    y_true = LabelsField(
+        label="True labels",
+        help_text=f"Labels: words or numbers, at most {FORM_MAX_CLASSES} different ones.",
+    )
     y_pred = LabelsField(label="Predicted labels")
+
+    def clean(self):
+        data = super().clean()
+        classes = set(data.get("y_true") or ()) | set(data.get("y_pred") or ())
+        if len(classes) > FORM_MAX_CLASSES:
+            self.add_error(
+                "y_true",
+                f"The labels name {len(classes):,} different classes; at most "
+                f"{FORM_MAX_CLASSES} are allowed here, so that the confusion matrix fits the page.",
+            )
+        return data
 
 
 class RegressionForm(CalculatorForm):
@@ -202,19 +251,28 @@ class RankingForm(CalculatorForm):
 
 class IoUForm(CalculatorForm):
     calculator = "iou"
-    box_a = NumbersField(label="Box A: x1, y1, x2, y2", help_text="Four numbers.")
-    box_b = NumbersField(label="Box B: x1, y1, x2, y2", help_text="Four numbers.")
+    box_a = NumbersField(label="Box A: x1, y1, x2, y2", help_text="Four numbers.", max_values=4)
+    box_b = NumbersField(label="Box B: x1, y1, x2, y2", help_text="Four numbers.", max_values=4)
+
+
+BOXES_HELP = (
+    f"At most {computations.MAX_BOXES:,} boxes, in at most {computations.MAX_CATEGORIES:,} "
+    "categories with the other list."
+)
 
 
 class DetectionForm(CalculatorForm):
     calculator = "detection"
     ground_truths = JSONListField(
         label="Ground truths (COCO JSON)",
-        help_text='[{"image_id": 1, "category_id": 1, "bbox": [x, y, w, h]}, …]',
+        help_text=f'[{{"image_id": 1, "category_id": 1, "bbox": [x, y, w, h]}}, …]. {BOXES_HELP}',
     )
     detections = JSONListField(
         label="Detections (COCO JSON)",
-        help_text='[{"image_id": 1, "category_id": 1, "bbox": [x, y, w, h], "score": 0.9}, …]',
+        help_text=(
+            '[{"image_id": 1, "category_id": 1, "bbox": [x, y, w, h], "score": 0.9}, …]. '
+            f"{BOXES_HELP}"
+        ),
     )
 
 
@@ -222,12 +280,14 @@ class SegmentationForm(CalculatorForm):
     calculator = "segmentation"
     y_true = RowsField(label="True mask", integers=True, help_text="One row of class ids a line.")
     y_pred = RowsField(label="Predicted mask", integers=True, help_text="Same shape.")
-    num_classes = forms.IntegerField(label="Number of classes", min_value=1, max_value=1000)
+    num_classes = forms.IntegerField(
+        label="Number of classes", min_value=1, max_value=computations.MAX_CLASSES
+    )
 
 
 class DiscountedReturnForm(CalculatorForm):
     calculator = "discounted-return"
-    rewards = NumbersField(label="Rewards, step by step")
+    rewards = NumbersField(label="Rewards, step by step", max_values=FORM_MAX_STEPS)
     gamma = forms.FloatField(label="Discount γ", min_value=0, max_value=1, initial=0.9)
 
 

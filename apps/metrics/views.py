@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core.caching import anonymous_page_cache
-from apps.metrics import chooser, results
+from apps.metrics import chooser, quotas, results
 from apps.metrics.forms import FORMS, CalculatorForm, ChooserForm
 from apps.metrics.models import Family, Metric
 
@@ -46,8 +46,25 @@ def metric_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "metrics/metric_detail.html", _detail_context(metric, form))
 
 
+def _posted_form(
+    request: HttpRequest, form_class: type[CalculatorForm]
+) -> tuple[CalculatorForm, int]:
+    """The posted form and the status to answer with. Over the caller's quota, the form says
+    so, computes nothing and keeps what the caller typed."""
+    form = form_class(request.POST)
+    if quotas.CALCULATOR.refuses(request):
+        form.add_error(
+            None,
+            f"Too many calculations from here ({quotas.CALCULATOR.describe()}). "
+            "Wait a minute and calculate again; your numbers are still in the form.",
+        )
+        return form, 429
+    return form, 200
+
+
 # The calculator computes and changes nothing, like the JSON API: no CSRF token is needed,
-# which keeps the metric pages free of per-visitor tokens and so cacheable.
+# which keeps the metric pages free of per-visitor tokens and so cacheable. Its inputs are
+# bounded by the form's size limits and its callers by quotas.CALCULATOR.
 @csrf_exempt
 @require_POST
 def metric_calculate(request: HttpRequest, slug: str) -> HttpResponse:
@@ -56,10 +73,16 @@ def metric_calculate(request: HttpRequest, slug: str) -> HttpResponse:
     form_class = FORMS.get(metric.calculator)
     if form_class is None:
         raise Http404("This metric has no calculator.")
-    context = _detail_context(metric, form_class(request.POST))
+    form, status = _posted_form(request, form_class)
+    context = _detail_context(metric, form)
     if request.htmx and not request.htmx.boosted:
-        return render(request, "metrics/metric_detail.html#calculator-results", context)
-    return render(request, "metrics/metric_detail.html", context)
+        template = "metrics/metric_detail.html#calculator-results"
+    else:
+        template = "metrics/metric_detail.html"
+    response = render(request, template, context, status=status)
+    if status == 429:
+        response["Retry-After"] = str(quotas.CALCULATOR.window)
+    return response
 
 
 @require_safe
