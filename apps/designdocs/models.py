@@ -39,6 +39,9 @@ class Step(MarkdownPage):
     title = models.CharField(max_length=120)
     order = models.PositiveSmallIntegerField(unique=True)
     minutes = models.PositiveSmallIntegerField(default=5, help_text="Suggested minutes.")
+    optional = models.BooleanField(
+        default=False, help_text="Free sections: not counted in a doc's completeness."
+    )
     concepts = models.ManyToManyField(Concept, blank=True, related_name="template_steps")
     metrics = models.ManyToManyField(Metric, blank=True, related_name="template_steps")
 
@@ -80,6 +83,15 @@ class Prompt(models.Model):
     families = models.JSONField(default=list, blank=True, help_text="Metric picker: families.")
     concepts = models.ManyToManyField(Concept, blank=True, related_name="prompts")
     metrics = models.ManyToManyField(Metric, blank=True, related_name="prompts")
+    condition = models.JSONField(
+        default=dict, blank=True,
+        help_text='Ask only when an earlier answer is one of some values, e.g. '
+        '{"prompt": "model_family", "values": ["gbdt"]}. Empty: always asked.',
+    )  # fmt: skip
+    retired = models.BooleanField(
+        default=False,
+        help_text="No longer asked; answers already written stay in their documents.",
+    )
 
     class Meta:
         ordering = ["step__order", "order"]
