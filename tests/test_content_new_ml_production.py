@@ -21,7 +21,7 @@ SECTIONS = [
     "In a design review",
 ]
 
-NEW_PAGES = ["feature-store"]
+NEW_PAGES = ["feature-store", "batch-vs-online-inference", "model-serving"]
 
 EXISTING_SLUGS = {
     path.stem for path in (FIXTURES_DIR / "concepts").glob("*.md") if path.stem not in NEW_PAGES
@@ -35,11 +35,6 @@ def data(slug: str) -> dict:
 def text(slug: str) -> str:
     """The page body with line breaks folded, so a phrase wrapped across lines still matches."""
     return re.sub(r"\s+", " ", data(slug)["body"])
-
-
-def money(value: float, digits: int = 0) -> str:
-    """A number written the way the pages write it: thousands separated by commas."""
-    return f"{value:,.{digits}f}"
 
 
 # --- Anatomy -------------------------------------------------------------------------------------
@@ -114,3 +109,79 @@ def test_feature_store_title_wins_the_glossary_term_over_the_skew_section():
 
     urls = {term.lower(): url for term, url in glossary_terms()}
     assert urls["feature store"] == Concept.objects.get(slug="feature-store").get_absolute_url()
+
+
+# --- Batch, online and streaming inference -------------------------------------------------------
+
+
+def test_batch_vs_online_numbers():
+    body = text("batch-vs-online-inference")
+    users, active, sessions, users_per_s = 10**8, 3 * 10**7, 5, 20_000
+
+    run_s = users / users_per_s
+    assert run_s == 5_000 and round(run_s / 3600, 1) == 1.4
+    assert "$10^8 / 20{,}000 = 5{,}000$ s, about 1.4 hours" in body
+
+    assert users * 100 * 8 == 80 * 10**9
+    assert "$10^8 \\times 100 \\times 8$ B = 80 GB" in body
+
+    assert 1 - active / users == pytest.approx(0.70)
+    assert "With 30% of users active on a given day, 70% of each nightly run" in body
+
+    requests = active * sessions
+    qps = requests / 86_400
+    assert requests == 1.5 * 10**8
+    assert round(qps, -1) == 1_740 and round(3 * qps, -2) == 5_200
+    assert "about 1,740 QPS on average and about 5,200 at a 3× peak" in body
+    assert "150 million scorings a day against 100 million for the batch run" in body
+
+    lag_h, period_h = run_s / 3600, 24
+    assert (round(lag_h, 1), round(lag_h + period_h, 1)) == (1.4, 25.4)
+    assert round(lag_h + period_h / 2, 1) == 13.4
+    assert "predictions are 1.4 to 25.4 hours old, 13.4 hours on average" in body
+    assert "waits up to 25.4 hours" in body
+
+
+# --- Model serving -------------------------------------------------------------------------------
+
+
+def test_model_serving_budget_and_batching_numbers():
+    body = text("model-serving")
+    stages = [15, 15, 15, 35, 5]
+    assert sum(stages) + 15 == 100
+    assert "100 ms p99 split as 15 + 15 + 15 + 35 + 5 ms plus 15 ms headroom" in body
+    for row in [
+        "| Network, gateway, auth | 15 ms |",
+        "| Ranking model | 35 ms |",
+        "| Headroom | 15 ms |",
+    ]:
+        assert row in body
+
+    batch_1_s, batch_16_s = 0.010, 0.025
+    assert (round(1 / batch_1_s), round(16 / batch_16_s)) == (100, 640)
+    assert "throughput rises from 100 to 640 inferences/s" in body
+    assert 400 * 0.005 == 2
+    assert "$400 \\times 0.005 = 2$ requests" in body
+
+
+def test_model_serving_cost_load_time_and_canary_numbers():
+    body = text("model-serving")
+    dollars_per_hour = 2
+    per_million = [dollars_per_hour / (rate * 3600) * 1e6 for rate in (100, 640)]
+    assert f"{per_million[0]:.2f}" == "5.56" and f"{per_million[1]:.2f}" == "0.87"
+    assert "\\approx 5.56$ dollars per million predictions at 100/s" in body
+    assert "about 0.87 dollars per million at 640/s" in body
+
+    weights_gb = 14
+    assert f"{weights_gb / 3:.1f}" == "4.7" and f"{weights_gb / 1.25:.1f}" == "11.2"
+    assert "about 4.7 s at 3 GB/s from local NVMe, about 11.2 s at 1.25 GB/s" in body
+
+    canary_per_hour = 0.01 * 2000 * 3600
+    baseline_errors = canary_per_hour * 0.001
+    assert canary_per_hour == 72_000 and baseline_errors == pytest.approx(72)
+    sigma = baseline_errors**0.5
+    assert (2 * baseline_errors - baseline_errors) / sigma > 8
+    assert (1.1 * baseline_errors - baseline_errors) / sigma < 1
+    assert round(1.1 * baseline_errors) == 79
+    assert "sees 72,000 requests an hour, about 72 errors at a 0.1% error rate" in body
+    assert "A doubling to 144 stands out by more than 8 standard deviations" in body
