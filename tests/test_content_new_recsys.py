@@ -15,6 +15,7 @@ from apps.core.content import FIXTURES_DIR, read_file
 
 NEW_SLUGS = [
     "calibration",
+    "embeddings",
 ]
 
 SECTIONS = [
@@ -214,3 +215,56 @@ def test_impressions_needed_per_calibration_bin():
     n = ctr * (1 - ctr) / standard_error**2
     assert round(n) == 9_900
     states("calibration", "$n = 0.0099 / 10^{-6} = 9{,}900$ impressions in that bin")
+
+
+# --- Embeddings ----------------------------------------------------------------------------------
+
+
+def test_embedding_table_memory_with_and_without_optimizer_state():
+    rows, dim, float32 = 10**9, 64, 4
+    table = rows * dim * float32
+    assert table / 1e9 == 256
+    assert 3 * table / 1e9 == 768  # Adam: the weights plus two moments per parameter
+    assert 2 * table / 1e9 == 512  # AdaGrad: the weights plus one accumulator
+    assert 10**8 * 32 * float32 / 1e9 == pytest.approx(12.8)
+    assert dim * float32 == 256  # bytes read by one lookup
+    states(
+        "embeddings",
+        "$10^9 \\times 64 \\times 4 = 256$ GB",
+        "the table needs 768 GB while it trains; AdaGrad keeps one, for 512 GB",
+        "$10^8$ buckets × 32 dimensions in float32 is 12.8 GB",
+        "reads 256 bytes",
+    )
+
+
+def collision_share(ids: int, buckets: int) -> float:
+    """Probability that one ID shares its bucket with at least one of the other ids - 1."""
+    return 1 - (1 - 1 / buckets) ** (ids - 1)
+
+
+def test_hashing_collision_rates():
+    n = 10**7
+    assert f"{collision_share(n, n):.0%}" == "63%"
+    assert f"{(1 - 1 / n) ** n:.0%}" == "37%"  # share of buckets no ID lands in
+    assert f"{collision_share(n, 10 * n):.1%}" == "9.5%"
+    # The page's approximation 1 - exp(-n/m) agrees to three decimals.
+    assert collision_share(n, n) == pytest.approx(1 - math.exp(-1), abs=1e-3)
+    states(
+        "embeddings",
+        "about 63 % of IDs share a row while about 37 % of rows stay empty",
+        "brings sharing down to about 9.5 %",
+    )
+
+
+def test_feature_cross_and_dimension_rules_of_thumb():
+    assert 200 * 4 == 800
+    assert round(10_000**0.25, 9) == 10
+    assert round(1_000_000**0.25) == 32
+    fastai = [min(600, round(1.6 * n**0.56)) for n in (10_000, 1_000_000)]
+    assert fastai == [278, 600]
+    states(
+        "embeddings",
+        "200 × 4 = 800 values",
+        "10 dimensions for 10,000 values, about 32 for a million",
+        "278 for 10,000 values and the 600 cap for a million",
+    )
