@@ -9,12 +9,14 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from apps.core.content import FIXTURES_DIR, read_file
 
 NEW_PAGES = [
     "back-of-the-envelope",
+    "caching",
 ]
 
 SECTIONS = [
@@ -197,6 +199,61 @@ def test_ml_estimates_training_compute_and_data_loading():
     assert f"{slow / 3600:.1f}" == "13.9"
     assert "takes 2,000 s, about 33 minutes" in text and "about 13.9 hours" in text
     assert 16 * 7e9 == 112e9 and "112 GB for 7 billion parameters" in text
+
+
+# --- Caching -------------------------------------------------------------------------------------
+
+
+def test_hit_ratio_sets_the_mean_but_not_the_p99():
+    text = page("caching")
+    hit, miss = 1.0, 1.0 + 40.0
+    for ratio, mean in ((0.8, "9.0"), (0.95, "3.0")):
+        assert f"{ratio * hit + (1 - ratio) * miss:.1f}" == mean
+    assert "$0.8 \\times 1 + 0.2 \\times 41 = 9.0$ ms" in text
+    assert "at $h = 0.95$ the mean is 3.0 ms" in text
+    assert "80% hits give 9.0 ms and 95% give 3.0 ms" in text
+    # Below 99% hits, more than 1% of requests miss, so the 99th percentile is a miss.
+    rng = np.random.default_rng(0)
+    for ratio in (0.8, 0.95):
+        latencies = np.where(rng.random(100_000) < ratio, hit, miss)
+        assert np.percentile(latencies, 99) == miss
+        assert np.percentile(latencies, 50) == hit
+    assert "the [[metric:latency-percentiles|p99]] is a miss: 41 ms at both ratios" in text
+    load_cut = (1 - 0.9) / (1 - 0.99)
+    assert round(load_cut, 9) == 10
+    assert "Going from 90% to 99% hits cuts the load on the store tenfold" in text
+
+
+def test_zipf_popularity_gives_the_stated_hit_ratios():
+    text = page("caching")
+    weights = 1 / np.arange(1, 1_000_001)
+    total = weights.sum()
+    top_1 = weights[:10_000].sum() / total
+    top_10 = weights[:100_000].sum() / total
+    assert round(top_1 * 100) == 68 and round(top_10 * 100) == 84
+    assert "caching the top 1% serves about 68% of requests and the top 10% about 84%" in text
+    assert "the top 1% serves about 68% of requests, the top 10% about 84%" in text
+
+
+def test_stampede_size_jitter_spread_and_early_refresh_probability():
+    text = page("caching")
+    assert 2_000 * 0.2 == 400
+    assert "sends about 400 identical queries" in text
+    assert "2,000/s × 0.2 s = 400 duplicate queries" in text
+    spread = 2 * 0.10 * 3_600
+    assert spread == pytest.approx(720) and round(1e6 / spread, -2) == 1_400
+    assert "spreads a million expiries over 720 s, about 1,400 per second" in text
+    # XFetch: refresh when -delta * beta * ln(U) >= r, i.e. U <= exp(-r / (beta * delta)).
+    delta, beta = 0.2, 1.0
+    rng = np.random.default_rng(1)
+    u = 1 - rng.random(1_000_000)  # uniform on (0, 1]
+    for r, stated in ((1.0, 0.7), (0.2, 37)):
+        exact = math.exp(-r / (beta * delta))
+        simulated = np.mean(-delta * beta * np.log(u) >= r)
+        assert simulated == pytest.approx(exact, rel=0.05)
+        assert round(exact * 100, 1 if stated < 1 else 0) == stated
+    assert "about 0.7% per read one second out and 37% at 200 ms out" in text
+    assert "17K/s to 1.3K/s" in text and "at most once every 10 seconds" in text
 
 
 def test_the_test_file_checks_every_page_it_lists():
