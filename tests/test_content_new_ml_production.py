@@ -7,6 +7,7 @@ distribution-shift, fairness.
 
 import re
 
+import numpy as np
 import pytest
 
 from apps.concepts.models import Concept
@@ -21,7 +22,12 @@ SECTIONS = [
     "In a design review",
 ]
 
-NEW_PAGES = ["feature-store", "batch-vs-online-inference", "model-serving"]
+NEW_PAGES = [
+    "feature-store",
+    "batch-vs-online-inference",
+    "model-serving",
+    "model-compression",
+]
 
 EXISTING_SLUGS = {
     path.stem for path in (FIXTURES_DIR / "concepts").glob("*.md") if path.stem not in NEW_PAGES
@@ -185,3 +191,63 @@ def test_model_serving_cost_load_time_and_canary_numbers():
     assert round(1.1 * baseline_errors) == 79
     assert "sees 72,000 requests an hour, about 72 errors at a 0.1% error rate" in body
     assert "A doubling to 144 stands out by more than 8 standard deviations" in body
+
+
+# --- Model compression ---------------------------------------------------------------------------
+
+
+def test_distillation_softmax_at_two_temperatures():
+    body = text("model-compression")
+    logits = np.array([4.0, 2.0, 0.0])
+    for temperature, stated in [(1, "(0.867, 0.117, 0.016)"), (4, "(0.506, 0.307, 0.186)")]:
+        probs = np.exp(logits / temperature) / np.exp(logits / temperature).sum()
+        assert "(" + ", ".join(f"{p:.3f}" for p in probs) + ")" == stated
+        assert f"$T = {temperature}$ gives ${stated}$" in body
+
+
+def test_quantisation_scale_and_rounding_error():
+    body = text("model-compression")
+    for max_abs, scale, error in [(0.5, "0.00394", "0.00197"), (8.0, "0.063", "0.0315")]:
+        s = max_abs / 127
+        assert f"{s:.3g}" == scale and f"{s / 2:.3g}" == error
+    assert "$s \\approx 0.00394$ and rounding errs by at most $s/2 \\approx 0.00197$" in body
+    assert "$s \\approx 0.063$, and every weight can be off by up to 0.0315" in body
+
+
+def test_model_size_bandwidth_sparsity_and_low_rank_arithmetic():
+    body = text("model-compression")
+    params = 7e9
+    sizes = {bits: params * bits / 8 / 1e9 for bits in (32, 16, 8, 4)}
+    assert sizes == {32: 28, 16: 14, 8: 7, 4: 3.5}
+    assert "28 GB in fp32, 14 GB in fp16 or bf16, 7 GB in int8 or fp8, 3.5 GB in int4" in body
+    bits_with_scales = 4 + 16 / 128
+    assert bits_with_scales == 4.125 and round(params * bits_with_scales / 8 / 1e9, 2) == 3.61
+    assert "$4 + 16/128 = 4.125$ bits, about 3.61 GB" in body
+
+    bert = 110e6
+    assert (bert * 4 / 1e6, bert * 1 / 1e6) == (440, 110)
+    assert "440 MB in fp32, 110 MB in int8" in body
+
+    bandwidth = 2e12
+    ms_per_token = [gb * 1e9 / bandwidth * 1e3 for gb in (14, 7, 3.5)]
+    assert ms_per_token == [7, 3.5, 1.75]
+    assert "at least 7 ms per token for 14 GB, 3.5 ms for 7 GB, 1.75 ms for 3.5 GB" in body
+
+    sparse_bytes = 0.1 * (2 + 4)
+    assert sparse_bytes == pytest.approx(0.6) and f"{2 / sparse_bytes:.1f}" == "3.3"
+    assert "$0.1 \\times (2 + 4) = 0.6$ bytes per original weight against 2: a 3.3× saving" in body
+
+    m = n = 4096
+    rank = 256
+    assert m * n == 16_777_216 and rank * (m + n) == 2_097_152
+    assert m * n / (rank * (m + n)) == 8 and m * n / (m + n) == 2048
+    assert "16,777,216 weights; rank 256 needs $2 \\times 4096 \\times 256 = 2{,}097{,}152$" in body
+    assert "8× fewer. The break-even rank is 2,048" in body
+
+
+def test_compression_page_quotes_published_results_as_published():
+    body = text("model-compression")
+    assert "40% smaller and 60% faster than BERT and kept 97%" in body
+    assert "from 61 million to 6.7 million weights (9×)" in body
+    assert "from 138 million to 10.3 million (13×)" in body
+    assert round(61 / 6.7) == 9 and round(138 / 10.3) == 13
