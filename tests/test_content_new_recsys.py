@@ -16,6 +16,7 @@ from apps.core.content import FIXTURES_DIR, read_file
 NEW_SLUGS = [
     "calibration",
     "embeddings",
+    "candidate-retrieval",
 ]
 
 SECTIONS = [
@@ -267,4 +268,75 @@ def test_feature_cross_and_dimension_rules_of_thumb():
         "200 × 4 = 800 values",
         "10 dimensions for 10,000 values, about 32 for a million",
         "278 for 10,000 values and the 600 cap for a million",
+    )
+
+
+# --- Candidate retrieval -------------------------------------------------------------------------
+
+
+def test_exact_scan_cost_rules_out_brute_force_at_scale():
+    items, dim, float32, qps = 10**7, 64, 4, 1_000
+    assert items * dim == 640_000_000  # multiply-adds per query
+    per_query = items * dim * float32
+    assert per_query / 1e9 == pytest.approx(2.56)
+    assert per_query * qps / 1e12 == pytest.approx(2.56)
+    states(
+        "candidate-retrieval",
+        "640 million multiply-adds and 2.56 GB read from memory per query; at 1,000 QPS that is "
+        "2.56 TB/s",
+    )
+
+
+def test_hnsw_and_ivf_pq_memory():
+    items, dim, links = 10**7, 64, 32
+    hnsw = dim * 4 + links * 2 * 4  # Faiss IndexHNSWFlat, bytes per vector
+    assert hnsw == 512
+    assert items * hnsw / 1e9 == pytest.approx(5.12)
+    flat = dim * 4
+    assert hnsw / flat == 2
+    pq = 16 + 8  # 16 one-byte codes and a 64-bit id
+    assert items * pq / 1e6 == pytest.approx(240)
+    assert f"{flat / pq:.1f}" == "10.7"
+    states(
+        "candidate-retrieval",
+        "$256 + 256 = 512$ bytes per vector, 5.12 GB for 10 million items",
+        "24 bytes per vector, 240 MB for 10 million items, about 10.7 times less",
+        "about twice flat at $M = 32$, $d = 64$",
+    )
+
+
+def test_ivf_list_sizes_and_training_sample():
+    items, lists, nprobe = 10**7, 65_536, 64
+    per_list = items / lists
+    assert round(per_list) == 153
+    scanned = nprobe * per_list
+    assert round(scanned, -2) == 9_800
+    assert f"{scanned / items:.1%}" == "0.1%"
+    assert round(30 * lists, -6) == 2_000_000
+    states(
+        "candidate-retrieval",
+        "about 153 vectors per list at 10 million, so `nprobe` = 64 scans about 9,800 codes, "
+        "0.1 % of the catalogue",
+        "$30 \\times 65{,}536 \\approx 2$ million vectors",
+    )
+
+
+def test_logq_correction_offsets_how_often_an_item_is_a_negative():
+    frequent, rare = 0.1, 1e-4
+    assert f"{-math.log(frequent):.2f}" == "2.30"
+    assert f"{-math.log(rare):.2f}" == "9.21"
+    weight_ratio = math.exp(-math.log(rare) - -math.log(frequent))
+    assert weight_ratio == pytest.approx(1_000)
+    # Expected pull on the softmax denominator: appearances x exp(corrected logit). With equal
+    # raw scores, the correction makes it the same for both items.
+    score = 0.7
+    pulls = [p * math.exp(score - math.log(p)) for p in (frequent, rare)]
+    assert pulls[0] == pytest.approx(pulls[1])
+    assert f"{math.log(10_000) - math.log(10):.1f}" == "6.9"
+    states(
+        "candidate-retrieval",
+        "$-\\log 0.1 \\approx 2.30$",
+        "$-\\log 10^{-4} \\approx 9.21$",
+        "$e^{9.21 - 2.30} = 1{,}000$ times less",
+        "$\\ln 10{,}000 - \\ln 10 \\approx 6.9$ logits",
     )
