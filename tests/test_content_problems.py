@@ -47,12 +47,10 @@ PLANNED_CONCEPTS = {
     "sharding-and-partitioning",
     "replication",
     "sql-vs-nosql",
-    "cdn",
     "scaling",
     "learning-to-rank",
     "position-bias-and-counterfactual-evaluation",
     "exploration-and-bandits",
-    "distribution-shift",
     "fairness",
 }
 PLANNED_METRICS = {
