@@ -48,7 +48,6 @@ PLANNED_CONCEPTS = {
     "replication",
     "sql-vs-nosql",
     "scaling",
-    "learning-to-rank",
     "position-bias-and-counterfactual-evaluation",
     "exploration-and-bandits",
     "fairness",
