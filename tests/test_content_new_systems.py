@@ -17,6 +17,7 @@ from apps.core.content import FIXTURES_DIR, read_file
 NEW_PAGES = [
     "back-of-the-envelope",
     "caching",
+    "cdn",
 ]
 
 SECTIONS = [
@@ -254,6 +255,34 @@ def test_stampede_size_jitter_spread_and_early_refresh_probability():
         assert round(exact * 100, 1 if stated < 1 else 0) == stated
     assert "about 0.7% per read one second out and 37% at 200 ms out" in text
     assert "17K/s to 1.3K/s" in text and "at most once every 10 seconds" in text
+
+
+# --- CDN -----------------------------------------------------------------------------------------
+
+
+def test_cdn_handshake_savings_origin_load_and_ttls():
+    text = page("cdn")
+    tls = one_line(read_file(FIXTURES_DIR / "concepts" / "https-tls.md")["body"])
+    assert "TCP plus TLS 1.3 means 200 ms before the first request byte" in tls
+    setup_round_trips, far_ms, near_ms = 2, 100, 10
+    saved = setup_round_trips * (far_ms - near_ms)
+    assert saved == 180 and "$2 \\times (100 - 10) = 180$ ms" in text
+    assert "~70–150 ms for a round trip across a continent or ocean" in text
+    origin_share = {0.95: 1 - 0.95, 0.99: 1 - 0.99}
+    assert round(origin_share[0.95] / origin_share[0.99]) == 5
+    assert "at 99%, 1%, five times less" in text
+    assert 365 * 86_400 == 31_536_000 and "`max-age=31536000` is one year of 365 days" in text
+    assert "up to 300 origin fetches without a shield, one per shield" in text
+    assert "CloudFront's is 24 hours" in text and "1,000 invalidation paths a month" in text
+
+
+def test_cdn_delivery_volumes_for_models_and_thumbnails():
+    text = page("cdn")
+    model_release = 20e6 * 10e6
+    assert model_release == 200e12
+    assert "a 20 MB model sent to 10 million devices is 200 TB of delivery" in text
+    thumbnails = 1e9 * 20e3
+    assert thumbnails == 20e12 and "a billion images at 20 KB each is 20 TB" in text
 
 
 def test_the_test_file_checks_every_page_it_lists():
