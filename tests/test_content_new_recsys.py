@@ -17,6 +17,7 @@ NEW_SLUGS = [
     "calibration",
     "embeddings",
     "candidate-retrieval",
+    "learning-to-rank",
 ]
 
 SECTIONS = [
@@ -339,4 +340,74 @@ def test_logq_correction_offsets_how_often_an_item_is_a_negative():
         "$-\\log 10^{-4} \\approx 9.21$",
         "$e^{9.21 - 2.30} = 1{,}000$ times less",
         "$\\ln 10{,}000 - \\ln 10 \\approx 6.9$ logits",
+    )
+
+
+# --- Learning to rank ----------------------------------------------------------------------------
+
+
+def dcg(grades) -> float:
+    """Exponential gain 2^g - 1 and discount 1 / log2(1 + rank), as in LambdaMART."""
+    grades = np.asarray(grades, dtype=float)
+    discounts = 1 / np.log2(np.arange(2, len(grades) + 2))
+    return float(np.sum((2**grades - 1) * discounts))
+
+
+def test_lambda_weights_favour_swaps_at_the_top():
+    current = [1, 3, 0, 2]
+    ideal = dcg(sorted(current, reverse=True))
+    ndcg = dcg(current) / ideal
+    top = dcg([3, 1, 0, 2]) / ideal
+    bottom = dcg([1, 3, 2, 0]) / ideal
+    assert f"{ndcg:.3f}" == "0.714"
+    assert f"{top:.3f}" == "0.950" and f"{top - ndcg:.3f}" == "0.236"
+    assert f"{bottom:.3f}" == "0.736" and f"{bottom - ndcg:.3f}" == "0.022"
+    assert round((top - ndcg) / (bottom - ndcg)) == 11
+
+    # The closed form |G_i - G_j| |D_i - D_j| / IDCG gives the same changes.
+    gain = [2**g - 1 for g in current]
+    discount = [1 / math.log2(1 + rank) for rank in range(1, 5)]
+    for (i, j), change in [((0, 1), top - ndcg), ((2, 3), bottom - ndcg)]:
+        closed = abs(gain[i] - gain[j]) * abs(discount[i] - discount[j]) / ideal
+        assert closed == pytest.approx(change)
+    states(
+        "learning-to-rank",
+        "grades 1, 3, 0, 2, with gain $2^g - 1$",
+        "NDCG is 0.714. Swapping the first two items would raise it to 0.950, a change of 0.236;"
+        " swapping the last two would raise it to 0.736, a change of 0.022",
+        "about 11 times harder",
+        "a top swap moves NDCG by 0.236 and a bottom swap by 0.022, about 11 times less",
+    )
+
+
+def test_ranknet_gradient_depends_only_on_the_score_gap():
+    def gradient(s_i, s_j):  # d/ds_i of -log sigmoid(s_i - s_j)
+        return -1 / (1 + math.exp(s_i - s_j))
+
+    assert gradient(2.0, 1.5) == pytest.approx(gradient(-0.3, -0.8))
+
+
+def test_share_of_misordered_pairs_is_one_minus_auc():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 40)
+    scores = rng.normal(size=40) + labels
+    positives, negatives = scores[labels == 1], scores[labels == 0]
+    misordered = np.mean(positives[:, None] < negatives[None, :])
+    ranks = scores.argsort().argsort() + 1  # no ties in continuous scores
+    n_pos, n_neg = len(positives), len(negatives)
+    auc = (ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    assert misordered == pytest.approx(1 - auc)
+    states("learning-to-rank", "the share of misordered pairs is one minus the query's")
+
+
+def test_pair_counts_discounts_and_label_gains():
+    assert 100 * 99 // 2 == 4_950
+    assert f"{1 / math.log2(3):.2f}" == "0.63"
+    assert f"{1 / math.log2(11):.2f}" == "0.29"
+    assert [2**g - 1 for g in range(5)] == [0, 1, 3, 7, 15]
+    states(
+        "learning-to-rank",
+        "4,950 for 100 candidates",
+        "1 at rank 1, 0.63 at rank 2, 0.29 at rank 10",
+        "0, 1, 3, 7, 15, so a grade-4 item is worth 15 grade-1 items",
     )
