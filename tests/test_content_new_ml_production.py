@@ -27,6 +27,7 @@ NEW_PAGES = [
     "batch-vs-online-inference",
     "model-serving",
     "model-compression",
+    "distribution-shift",
 ]
 
 EXISTING_SLUGS = {
@@ -251,3 +252,64 @@ def test_compression_page_quotes_published_results_as_published():
     assert "from 61 million to 6.7 million weights (9×)" in body
     assert "from 138 million to 10.3 million (13×)" in body
     assert round(61 / 6.7) == 9 and round(138 / 10.3) == 13
+
+
+# --- Distribution shift --------------------------------------------------------------------------
+
+
+def _psi(current: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    current = np.where(current == 0, 1e-4, current)
+    return np.sum((current - reference) * np.log(current / reference), axis=-1)
+
+
+def test_psi_under_no_shift_depends_on_window_size():
+    from scipy import stats
+
+    body = text("distribution-shift")
+    bins, reference = 10, np.full(10, 0.1)
+    assert f"{stats.chi2.ppf(0.95, bins - 1) / 1000:.3f}" == "0.017"
+    rng = np.random.default_rng(2024)
+    windows_1000 = rng.multinomial(1000, reference, size=20_000) / 1000
+    assert np.quantile(_psi(windows_1000, reference), 0.95) == pytest.approx(0.017, abs=0.001)
+    windows_100 = rng.multinomial(100, reference, size=20_000) / 100
+    above = np.mean(_psi(windows_100, reference) > 0.1)
+    assert 1 / 3 < above < 0.45, above
+    assert stats.chi2.sf(0.1 * 100, bins - 1) > 1 / 3
+    assert "its 95th percentile is about 0.017" in body
+    assert "a simulation with no shift crossed 0.1 in more than a third of windows" in body
+    assert "below 0.1 stable, 0.1 to 0.25 moderate, above 0.25 major" in body
+
+
+def test_ks_critical_values_and_classifier_test_standard_error():
+    body = text("distribution-shift")
+    c = np.sqrt(-np.log(0.05 / 2) / 2)
+    assert f"{c:.3f}" == "1.358"
+    assert "about 1.358 at $\\alpha = 0.05$" in body
+    critical = [c * np.sqrt((n + n) / (n * n)) for n in (1_000, 1_000_000)]
+    assert f"{critical[0]:.4f}" == "0.0607" and f"{critical[1]:.5f}" == "0.00192"
+    assert "The critical value is 0.0607 for two samples of 1,000 and 0.00192" in body
+
+    se = np.sqrt(0.25 / 10_000)
+    assert se == pytest.approx(0.005)
+    assert 0.5 + 2 * se == pytest.approx(0.51)
+    assert "0.005 for 10,000 held-out rows, so accuracy above about 0.51" in body
+
+
+def test_label_shift_correction_weights_and_effective_sample_size():
+    body = text("distribution-shift")
+    p, prior, new_prior = 0.10, 0.01, 0.02
+    up = p * new_prior / prior
+    down = (1 - p) * (1 - new_prior) / (1 - prior)
+    assert round((1 - new_prior) / (1 - prior), 4) == 0.9899
+    assert round(up / (up + down), 3) == 0.183
+    assert "$p' = 0.2 / (0.2 + 0.9 \\times 0.9899) \\approx 0.183$" in body
+    assert "turns a score of 0.10 into about 0.183" in body
+
+    c = 0.8
+    assert c / (1 - c) * 1 == pytest.approx(4)
+    assert "with $c = 0.8$ and equal sample sizes, $w = 4$" in body
+
+    weights = np.array([0.5] * 900 + [5.5] * 100)
+    ess = weights.sum() ** 2 / np.sum(weights**2)
+    assert weights.sum() == 1000 and round(ess) == 308
+    assert "900 weighted 0.5 and 100 weighted 5.5, are worth about 308 unweighted rows" in body
