@@ -1,0 +1,169 @@
+"""Top-k ranking metrics over many queries, computed for all queries at once."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from apps.metrics.computations.inputs import (
+    MAX_VALUES,
+    InputError,
+    bounded_list,
+    finite_floats,
+    show_value,
+    whole_number,
+)
+from apps.metrics.computations.outputs import calculation
+
+
+def _queries(value: Any, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query lists of numbers as one flat float64 array and the length of each query."""
+    queries = bounded_list(value, field, limit=MAX_VALUES, what="queries (lists of numbers)")
+    # Checked with map() first: a loop in Python costs as much as the ranking itself.
+    if not set(map(type, queries)) <= {list, tuple} or not all(queries):
+        for q, query in enumerate(queries, start=1):
+            if not isinstance(query, list | tuple) or not query:
+                raise InputError(
+                    field,
+                    f"query {q} is {show_value(query) if query else 'empty'}; each query must be a "
+                    "non-empty list of numbers",
+                )
+    lengths = np.fromiter(map(len, queries), dtype=np.int64, count=len(queries))
+    if lengths.sum() > MAX_VALUES:
+        raise InputError(
+            field, f"has more than {MAX_VALUES:,} values in all; at most that many are allowed"
+        )
+    try:
+        return finite_floats(list(itertools.chain.from_iterable(queries)), field), lengths
+    except InputError:
+        pass
+    # Say which query, and the position within it, that holds the first bad value.
+    for q, query in enumerate(queries, start=1):
+        try:
+            finite_floats(query, field)
+        except InputError as error:
+            raise InputError(field, f"query {q}: {error.message}") from None
+    raise AssertionError("unreachable: some query holds the bad value")
+
+
+def _ranking_per_query(
+    grades: np.ndarray, scores: np.ndarray, lengths: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """Every metric of every query at once, on the queries laid end to end.
+
+    Sorting by (query, descending score) keeps each query's items together, so a per-query sum
+    is ``np.add.reduceat`` at the query starts. Queries without a relevant item get NaN or inf,
+    which the caller leaves out.
+    """
+    n = grades.size
+    starts = np.cumsum(lengths) - lengths
+    query = np.repeat(np.arange(lengths.size), lengths)
+    # Queries are laid out in order and sorting keeps them so: rank i of a query sits at
+    # starts[query] + i both before and after sorting.
+    position = np.arange(n) - starts[query]
+    discount = np.where(position < k, 1 / (np.log(position + 2) / np.log(2)), 0.0)
+
+    relevant = grades > 0
+    n_relevant = np.add.reduceat(relevant, starts, dtype=np.int64)
+    # Descending score; lexsort is stable, so tied scores keep their input order.
+    order = np.lexsort((-scores, query))
+    ranked_grades, ranked_scores, ranked_relevant = grades[order], scores[order], relevant[order]
+
+    hits = ranked_relevant & (position < k)
+    hits_cumulative = np.cumsum(hits)
+    hits_before = np.r_[0, hits_cumulative][starts]
+    hits_within = hits_cumulative - hits_before[query]
+    hits_per_query = np.add.reduceat(hits, starts, dtype=np.int64)
+    precision_at_i = np.where(hits, hits_within / (position + 1), 0.0)
+    first_relevant = np.minimum.reduceat(np.where(ranked_relevant, position, n), starts)
+
+    # NDCG with tied scores sharing the average gain of their group: the expectation over every
+    # order in which the ties could be broken (McSherry & Najork 2008), as scikit-learn does.
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = (query[1:] != query[:-1]) | (ranked_scores[1:] != ranked_scores[:-1])
+    group_starts = np.flatnonzero(new_group)
+    group_size = np.diff(np.r_[group_starts, n])
+    group_gain = np.add.reduceat(ranked_grades, group_starts) / group_size
+    group_discount = np.add.reduceat(discount, group_starts)
+    dcg = np.bincount(
+        query[group_starts], weights=group_gain * group_discount, minlength=lengths.size
+    )
+    ideal_grades = grades[np.lexsort((-grades, query))]
+    ideal = np.add.reduceat(discount * ideal_grades, starts)
+
+    return {
+        "ndcg_at_k": dcg / ideal,
+        "precision_at_k": hits_per_query / k,
+        "recall_at_k": hits_per_query / n_relevant,
+        "mrr": 1 / (first_relevant + 1),
+        "map_at_k": np.add.reduceat(precision_at_i, starts) / np.minimum(k, n_relevant),
+        "evaluated": n_relevant > 0,
+    }
+
+
+@calculation
+def ranking(y_true: Any, y_score: Any, k: Any) -> dict:
+    """Top-k ranking metrics averaged over queries.
+
+    ``y_true`` and ``y_score`` are lists of per-query lists: graded relevance (≥ 0; an item is
+    relevant when its grade is above 0) and the model's scores. ``ndcg_at_k`` is scikit-learn's
+    ``ndcg_score(k=k)``: gain = grade, log2 discount, tied scores averaged. The other metrics
+    rank by descending score with ties kept in input order: ``precision_at_k`` (relevant in the
+    top k / k, so a query shorter than k counts the missing places as misses),
+    ``recall_at_k``, ``mrr`` (1 / rank of the first relevant item in the whole ranking) and
+    ``map_at_k`` (Σ_{i≤k} P@i·rel_i / min(k, number relevant)).
+
+    A query with no relevant item has no recall, no reciprocal rank and no average precision,
+    and its NDCG is 0/0. Such queries are left out of every average (scikit-learn would count
+    their NDCG as 0) and a warning says how many; ``queries_evaluated`` is the number kept.
+    When no query has a relevant item, every metric is None.
+    """
+    grades, lengths = _queries(y_true, "y_true")
+    scores, score_lengths = _queries(y_score, "y_score")
+    if lengths.size != score_lengths.size:
+        raise InputError(
+            "y_score",
+            f"the number of queries differs: y_true has {lengths.size:,}, y_score has "
+            f"{score_lengths.size:,}; they must match",
+        )
+    differ = np.flatnonzero(lengths != score_lengths)
+    if differ.size:
+        q = int(differ[0])
+        raise InputError(
+            "y_score",
+            f"query {q + 1} has {lengths[q]} grades in y_true but {score_lengths[q]} "
+            "scores in y_score; they must have the same length",
+        )
+    negative = np.flatnonzero(grades < 0)
+    if negative.size:
+        ends = np.cumsum(lengths)
+        q = int(np.searchsorted(ends, negative[0], side="right"))
+        lowest = grades[ends[q] - lengths[q] : ends[q]].min()
+        raise InputError(
+            "y_true", f"query {q + 1} has the grade {lowest:g}; relevance grades must be ≥ 0"
+        )
+    k = whole_number(k, "k", minimum=1)
+
+    per_query = _ranking_per_query(grades, scores, lengths, k)
+    evaluated = per_query.pop("evaluated")
+    queries_evaluated = int(np.count_nonzero(evaluated))
+    warnings: list[str] = []
+    skipped = lengths.size - queries_evaluated
+    if skipped:
+        warnings.append(
+            f"{skipped} of {lengths.size} queries have no relevant item (every grade is 0); "
+            "recall, reciprocal rank, average precision and NDCG are undefined for them, so "
+            "they are left out of every average"
+        )
+    if lengths.min() < k:
+        warnings.append(
+            f"some queries have fewer than k = {k} items; precision_at_k still divides by k"
+        )
+    result: dict[str, Any] = {
+        name: (np.mean(values[evaluated]) if queries_evaluated else None)
+        for name, values in per_query.items()
+    }
+    result.update(k=k, queries_evaluated=queries_evaluated, warnings=warnings)
+    return result
