@@ -7,6 +7,8 @@ result. Change an assumption on the page and the test tells you which figures to
 
 import math
 import re
+from fractions import Fraction
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ NEW_PAGES = [
     "back-of-the-envelope",
     "caching",
     "cdn",
+    "replication",
 ]
 
 SECTIONS = [
@@ -283,6 +286,58 @@ def test_cdn_delivery_volumes_for_models_and_thumbnails():
     assert "a 20 MB model sent to 10 million devices is 200 TB of delivery" in text
     thumbnails = 1e9 * 20e3
     assert thumbnails == 20e12 and "a billion images at 20 KB each is 20 TB" in text
+
+
+# --- Replication ---------------------------------------------------------------------------------
+
+
+def _every_read_meets_every_write(n: int, r: int, w: int) -> bool:
+    reads = [set(chosen) for chosen in combinations(range(n), r)]
+    writes = [set(chosen) for chosen in combinations(range(n), w)]
+    return all(read & write for read in reads for write in writes)
+
+
+def test_quorums_overlap_exactly_when_r_plus_w_exceeds_n():
+    text = page("replication")
+    for n in range(1, 6):
+        for r in range(1, n + 1):
+            for w in range(1, n + 1):
+                assert _every_read_meets_every_write(n, r, w) == (r + w > n), (n, r, w)
+    assert _every_read_meets_every_write(3, 2, 2)
+    assert "$(N, R, W) = (3, 2, 2)$" in text and "$R + W > N$" in text
+    n, r, w = 3, 2, 2
+    assert (n - w, n - r) == (1, 1)
+    assert "$W = 2, R = 2$ tolerates one replica down for both reads and writes" in text
+
+
+def test_chance_that_a_read_misses_a_write_without_overlap():
+    text = page("replication")
+    n, w = 3, 1
+
+    def miss(r: int) -> Fraction:
+        """Chance that ``r`` replicas picked at random include none of the ``w`` that have it."""
+        return Fraction(math.comb(n - w, r), math.comb(n, r))
+
+    assert (miss(1), miss(2), miss(3)) == (Fraction(2, 3), Fraction(1, 3), 0)
+    sets = list(combinations(range(n), 2))
+    assert Fraction(sum(0 not in chosen for chosen in sets), len(sets)) == miss(2)
+    assert "misses it with probability 2/3 and $R = 2$ with probability 1/3; $R = 3$ always" in text
+
+
+def test_replication_lag_loss_window_and_costs():
+    text = page("replication")
+    assert 5_000 * 0.2 == 1_000
+    assert "at 5,000 writes per second and 200 ms of lag, about 1,000 acknowledged writes" in text
+    assert "5,000 writes/s × 0.2 s = 1,000 writes" in text
+    assert round(2 - 0.1, 1) == 1.9 and "The second read is 1.9 s older than the first" in text
+    fibre_km_per_s = 200_000
+    assert 2 * 5_000 / fibre_km_per_s == 0.05
+    assert "at least 50 ms of round trip" in text and "at least 50 ms per write" in text
+    consistency = one_line(read_file(FIXTURES_DIR / "concepts" / "consistency.md")["body"])
+    assert "$2 \\times 5{,}000 / 200{,}000 = 50$ ms" in consistency
+    heartbeat_s, misses = 1, 3
+    assert heartbeat_s * misses == 3 and "about 3 s with 1 s heartbeats and three misses" in text
+    assert "after 10 s without an acknowledgement" in text and "hints for three hours" in text
 
 
 def test_the_test_file_checks_every_page_it_lists():
