@@ -28,6 +28,7 @@ NEW_PAGES = [
     "model-serving",
     "model-compression",
     "distribution-shift",
+    "fairness",
 ]
 
 EXISTING_SLUGS = {
@@ -313,3 +314,72 @@ def test_label_shift_correction_weights_and_effective_sample_size():
     ess = weights.sum() ** 2 / np.sum(weights**2)
     assert weights.sum() == 1000 and round(ess) == 308
     assert "900 weighted 0.5 and 100 weighted 5.5, are worth about 308 unweighted rows" in body
+
+
+# --- Algorithmic fairness ------------------------------------------------------------------------
+
+GROUPS = {
+    "A": {"tp": 168, "fn": 42, "fp": 72, "tn": 418},
+    "B": {"tp": 280, "fn": 70, "fp": 120, "tn": 230},
+}
+
+
+def _rates(cells: dict) -> dict:
+    n = sum(cells.values())
+    positives, negatives = cells["tp"] + cells["fn"], cells["fp"] + cells["tn"]
+    return {
+        "n": n,
+        "base": positives / n,
+        "tpr": cells["tp"] / positives,
+        "fpr": cells["fp"] / negatives,
+        "ppv": cells["tp"] / (cells["tp"] + cells["fp"]),
+        "selection": (cells["tp"] + cells["fp"]) / n,
+    }
+
+
+def test_worked_example_meets_two_criteria_and_fails_two():
+    body = text("fairness")
+    a, b = _rates(GROUPS["A"]), _rates(GROUPS["B"])
+    assert a["n"] == b["n"] == 700
+    assert (a["base"], b["base"]) == (0.3, 0.5)
+    assert a["tpr"] == b["tpr"] == 0.8 and a["ppv"] == pytest.approx(b["ppv"]) == pytest.approx(0.7)
+    assert (f"{a['fpr']:.3f}", f"{b['fpr']:.3f}") == ("0.147", "0.343")
+    assert (f"{a['selection']:.1%}", f"{b['selection']:.1%}") == ("34.3%", "57.1%")
+    assert "| TP, FN, FP, TN | 168, 42, 72, 418 | 280, 70, 120, 230 |" in body
+    assert "| False positive rate | 72 / 490 ≈ 0.147 | 120 / 350 ≈ 0.343 |" in body
+    assert "| Selection rate | 240 / 700 ≈ 34.3% | 400 / 700 ≈ 57.1% |" in body
+
+    ratio = a["selection"] / b["selection"]
+    assert round(ratio, 2) == 0.6 and ratio < 0.8
+    assert "$34.3\\% / 57.1\\% = 0.6$, well under 0.8" in body
+
+
+def test_chouldechova_identity_gives_the_table_fprs():
+    body = text("fairness")
+    for group in GROUPS.values():
+        r = _rates(group)
+        p, ppv, fnr = r["base"], r["ppv"], 1 - r["tpr"]
+        assert p / (1 - p) * (1 - ppv) / ppv * (1 - fnr) == pytest.approx(r["fpr"])
+    assert "\\frac{0.3}{0.7} \\cdot \\frac{0.3}{0.7} \\cdot 0.8 \\approx 0.147" in body
+    assert "1 \\cdot \\frac{0.3}{0.7} \\cdot 0.8 \\approx 0.343" in body
+
+
+def test_recall_intervals_and_reweighing_weights():
+    body = text("fairness")
+    for positives, stated in [(200, "0.055"), (20, "0.175")]:
+        assert f"{1.96 * np.sqrt(0.8 * 0.2 / positives):.3f}" == stated
+    assert "with 200 positives and recall 0.80, the 95% interval is about ±0.055" in body
+    assert "with 20 positives, about ±0.175" in body
+
+    total = 1400
+    p_group, p_pos = 700 / total, (210 + 350) / total
+    cells = {("A", 1): 210, ("B", 1): 350, ("A", 0): 490, ("B", 0): 350}
+    weights = {
+        key: p_group * (p_pos if key[1] else 1 - p_pos) / (count / total)
+        for key, count in cells.items()
+    }
+    stated = {("A", 1): "1.333", ("B", 1): "0.8", ("A", 0): "0.857", ("B", 0): "1.2"}
+    for key, value in stated.items():
+        assert f"{weights[key]:.3f}".rstrip("0").rstrip(".") == value
+    assert "1.333 for group A positives, 0.8 for group B positives, 0.857 for A negatives" in body
+    assert "and 1.2 for B negatives" in body
