@@ -21,6 +21,7 @@ NEW_PAGES = [
     "caching",
     "cdn",
     "replication",
+    "sharding-and-partitioning",
 ]
 
 SECTIONS = [
@@ -338,6 +339,86 @@ def test_replication_lag_loss_window_and_costs():
     heartbeat_s, misses = 1, 3
     assert heartbeat_s * misses == 3 and "about 3 s with 1 s heartbeats and three misses" in text
     assert "after 10 s without an acknowledgement" in text and "hints for three hours" in text
+
+
+# --- Sharding and partitioning --------------------------------------------------------------------
+
+
+def _ring_owner(nodes: int, vnodes: int, keys: np.ndarray, seed: int) -> np.ndarray:
+    """Owner of each key on a ring where node ``i``'s points come from ``seed`` and ``i``.
+
+    Seeding per node keeps a node's points fixed when another node joins, as hashing its
+    name would.
+    """
+    points, owners = [], []
+    for node in range(nodes):
+        points.append(np.random.default_rng([seed, node]).random(vnodes))
+        owners.append(np.full(vnodes, node))
+    points, owners = np.concatenate(points), np.concatenate(owners)
+    order = np.argsort(points)
+    points, owners = points[order], owners[order]
+    # A key belongs to the first point clockwise from it (wrapping past 1 to the first point).
+    return owners[np.searchsorted(points, keys) % len(points)]
+
+
+def test_a_joining_node_takes_about_one_in_n_plus_one_keys_from_its_neighbours():
+    text = page("sharding-and-partitioning")
+    keys = np.random.default_rng(99).random(200_000)
+    moved_shares = []
+    for seed in range(20):
+        before = _ring_owner(10, 100, keys, seed)
+        after = _ring_owner(11, 100, keys, seed)
+        moved = before != after
+        assert set(np.unique(after[moved])) <= {10}, "keys move only to the new node"
+        moved_shares.append(moved.mean())
+    assert np.mean(moved_shares) == pytest.approx(1 / 11, rel=0.05)
+    assert round(100 / 11) == 9 and "about 9% going from 10 to 11 nodes instead of 91%" in text
+
+    ids = np.arange(1_000_000)
+    modulo_moved = np.mean(ids % 10 != ids % 11)
+    assert modulo_moved == pytest.approx(10 / 11, abs=1e-3) and round(modulo_moved * 100) == 91
+    assert "going from 10 to 11 shards moves about 91% of them" in text
+    assert "about 9% of keys move with consistent hashing, about 91% with modulo hashing" in text
+    balancing = one_line(read_file(FIXTURES_DIR / "concepts" / "load-balancing.md")["body"])
+    assert "about 91 % with modulo hashing, about 9 % with consistent hashing" in balancing
+    assert 1 / math.sqrt(100) == 0.1 and "10% at $V = 100$" in text
+
+
+def test_hot_key_salting_and_scatter_gather_tail():
+    text = page("sharding-and-partitioning")
+    writes, sub_keys, limit = 10_000, 16, 1_000
+    assert writes / sub_keys == 625 < limit and math.ceil(writes / limit) == 10
+    assert "puts 625 on each sub-key, under a 1,000-per-second limit" in text
+    slow = 1 - 0.99**64
+    assert round(slow * 100) == 47
+    assert "$1 - 0.99^{64} \\approx 47\\%$" in text and "about 47% of queries" in text
+
+
+def test_resharding_moves_the_stated_data_in_the_stated_time():
+    text = page("sharding-and-partitioning")
+    total_tb, old_nodes, new_nodes, rate_mb_s = 10, 10, 20, 100
+    moved_tb = total_tb * (new_nodes - old_nodes) / new_nodes
+    assert moved_tb == 5
+    per_old_node_tb = moved_tb / old_nodes
+    seconds = per_old_node_tb * 1e12 / (rate_mb_s * 1e6)
+    assert per_old_node_tb == 0.5 and seconds == 5_000 and round(seconds / 60) == 83
+    assert (
+        "With 10 TB that is 5 TB: each old node sends 0.5 TB, which at 100 MB/s takes 5,000 s"
+        in text
+    )
+    assert "about 83 minutes" in text
+    assert f"{total_tb / 11:.2f}" == "0.91" and f"{total_tb * 10 / 11:.1f}" == "9.1"
+    assert "moves about 0.91 TB with consistent hashing and 9.1 TB with modulo hashing" in text
+    ids = np.arange(1_000_000)
+    assert np.mean(ids % 10 != ids % 20) == 0.5, "doubling under modulo also moves half"
+
+
+def test_sharded_embedding_table_size():
+    text = page("sharding-and-partitioning")
+    table = 1e9 * 64 * 4
+    assert table == 256e9 and table / 8 == 32e9
+    assert "is 256 GB" in text and "across 8 hosts at 32 GB each" in text
+    assert 10 * 3 == 30 and "30 nodes might hold 10 shards with three copies each" in text
 
 
 def test_the_test_file_checks_every_page_it_lists():
