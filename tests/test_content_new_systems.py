@@ -22,6 +22,7 @@ NEW_PAGES = [
     "cdn",
     "replication",
     "sharding-and-partitioning",
+    "sql-vs-nosql",
 ]
 
 SECTIONS = [
@@ -419,6 +420,36 @@ def test_sharded_embedding_table_size():
     assert table == 256e9 and table / 8 == 32e9
     assert "is 256 GB" in text and "across 8 hosts at 32 GB each" in text
     assert 10 * 3 == 30 and "30 nodes might hold 10 shards with three copies each" in text
+
+
+# --- SQL and NoSQL databases ----------------------------------------------------------------------
+
+
+def test_write_amplification_of_copies_and_indexes():
+    text = page("sql-vs-nosql")
+    posts = 2_000
+    assert posts + 1 == 2_001
+    assert "renaming a user who wrote 2,000 posts costs 2,001 writes instead of 1" in text
+    assert "2,000 copies make a rename 2,001 writes" in text
+    indexes = 4
+    assert 1 + indexes == 5
+    assert "a table with four secondary indexes is five writes" in text
+    assert "Four secondary indexes make every insert five writes" in text
+
+
+def test_graph_fan_out_and_sizes_of_ml_data():
+    text = page("sql-vs-nosql")
+    assert 200**2 == 40_000 and 200**3 == 8_000_000
+    assert "friends of friends is 40,000 paths and three hops is 8 million" in text
+    assert "40,000 two-hop paths, 8 million three-hop paths" in text
+    assert 1e8 * 100 == 10e9 and "$10^8$ labels × 100 bytes = 10 GB" in text
+    per_day = 1e9 * 1e3
+    assert per_day == 1e12 and per_day * 365 == 365e12
+    assert "$10^9$ events a day × 1 KB = 1 TB a day, about 365 TB a year" in text
+    vectors = 1e7 * 768 * 4
+    assert f"{vectors / 1e9:.1f}" == "30.7" and "is about 30.7 GB of raw vectors" in text
+    for limit in ("16 MB", "400 KB", "100 actions and 4 MB"):
+        assert limit in text
 
 
 def test_the_test_file_checks_every_page_it_lists():
