@@ -19,6 +19,7 @@ NEW_SLUGS = [
     "candidate-retrieval",
     "learning-to-rank",
     "position-bias-and-counterfactual-evaluation",
+    "exploration-and-bandits",
 ]
 
 SECTIONS = [
@@ -518,3 +519,86 @@ def test_position_page_avoids_words_the_glossary_would_misread():
     # "logging" links to logging infrastructure and "sensitivity" to the recall metric.
     assert "logging" not in body
     assert "sensitivity" not in body
+
+
+# --- Exploration and bandits ---------------------------------------------------------------------
+
+BANDITS = "exploration-and-bandits"
+
+
+def test_epsilon_greedy_propensities_and_weight_cap():
+    arms, epsilon = 5, 0.1
+    greedy = 1 - epsilon + epsilon / arms
+    other = epsilon / arms
+    assert greedy == pytest.approx(0.92) and other == pytest.approx(0.02)
+    assert greedy + (arms - 1) * other == pytest.approx(1)
+    assert round(1 / other) == arms / epsilon == 50
+    states(
+        BANDITS,
+        "$1 - \\varepsilon + \\varepsilon/K = 0.92$ and each other arm with $0.02$",
+        "caps the weights at $K/\\varepsilon$, 50 for the example above",
+    )
+
+
+def test_regret_of_an_even_split_against_epsilon_greedy():
+    impressions, gap, arms, epsilon = 10**6, 0.05 - 0.03, 5, 0.1
+    even_split = (arms - 1) / arms * gap * impressions
+    greedy = epsilon * (arms - 1) / arms * gap * impressions
+    assert round(even_split) == 16_000
+    assert round(greedy) == 1_600
+    states(
+        BANDITS,
+        "$0.8 \\times 0.02 \\times 10^6 = 16{,}000$ clicks",
+        "$0.1 \\times 0.8 \\times 0.02 \\times 10^6 = 1{,}600$",
+    )
+
+
+def test_ucb1_bonus_picks_the_less_pulled_arm():
+    total = 1_000
+
+    def index(mean, pulls):
+        return mean + math.sqrt(2 * math.log(total) / pulls)
+
+    assert f"{math.sqrt(2 * math.log(total) / 800):.3f}" == "0.131"
+    assert f"{math.sqrt(2 * math.log(total) / 200):.3f}" == "0.263"
+    assert f"{index(0.050, 800):.3f}" == "0.181"
+    assert f"{index(0.045, 200):.3f}" == "0.308"
+    assert index(0.045, 200) > index(0.050, 800)
+    states(
+        BANDITS,
+        "scores $0.050 + 0.131 = 0.181$",
+        "scores $0.045 + 0.263 = 0.308$ and is chosen",
+        "0.131 for an arm pulled 800 times, 0.263 for one pulled 200 times",
+    )
+
+
+def beta_density(x, a, b):
+    log_norm = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    return np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - log_norm)
+
+
+def test_thompson_sampling_keeps_choosing_the_uncertain_arm():
+    # P(theta_B > theta_A) = integral of f_B(x) F_A(x) dx, on a fine grid.
+    x = np.linspace(1e-6, 0.3, 300_001)
+    dx = x[1] - x[0]
+    density_a = beta_density(x, 1 + 40, 1 + 760)
+    density_b = beta_density(x, 1 + 9, 1 + 191)
+    assert density_a.sum() * dx == pytest.approx(1, abs=1e-6)
+    b_best = float(np.sum(density_b * np.cumsum(density_a) * dx) * dx)
+    assert round(b_best * 100) == 44
+    # The same from sampling, as Thompson sampling itself would estimate it.
+    rng = np.random.default_rng(5)
+    draws = rng.beta(10, 192, 400_000) > rng.beta(41, 761, 400_000)
+    assert draws.mean() == pytest.approx(b_best, abs=0.005)
+    assert 41 / 802 > 10 / 202  # the first arm has the higher posterior mean
+    states(
+        BANDITS,
+        "$\\mathrm{Beta}(41, 761)$ and $\\mathrm{Beta}(10, 192)$",
+        "the second arm is chosen about 44 % of the time",
+    )
+
+
+def test_linucb_scoring_cost():
+    d = 100
+    assert d * d == 10_000
+    states(BANDITS, "about $d^2$ multiply-adds: 10,000 at $d = 100$")
