@@ -23,6 +23,7 @@ NEW_PAGES = [
     "replication",
     "sharding-and-partitioning",
     "sql-vs-nosql",
+    "scaling",
 ]
 
 SECTIONS = [
@@ -450,6 +451,56 @@ def test_graph_fan_out_and_sizes_of_ml_data():
     assert f"{vectors / 1e9:.1f}" == "30.7" and "is about 30.7 GB of raw vectors" in text
     for limit in ("16 MB", "400 KB", "100 actions and 4 MB"):
         assert limit in text
+
+
+# --- Horizontal and vertical scaling --------------------------------------------------------------
+
+
+def amdahl(p: float, n: float) -> float:
+    """Speedup of ``n`` workers when a fraction ``p`` of the work runs in parallel."""
+    return 1 / ((1 - p) + p / n)
+
+
+def test_amdahls_law_and_the_batch_job_it_limits():
+    text = page("scaling")
+    assert f"{amdahl(0.95, 16):.1f}" == "9.1" and round(1 / (1 - 0.95)) == 20
+    assert amdahl(0.95, 1e9) == pytest.approx(20, rel=1e-6)
+    assert "16 workers give 9.1 times and no number of workers gives more than" in text
+    assert "9.1× on 16 workers, never more than 20×" in text
+
+    gpu_seconds = 1e8 / 5_000
+    assert gpu_seconds == 20_000 and f"{gpu_seconds / 3600:.1f}" == "5.6"
+    assert round(gpu_seconds / 20 / 60) == 17
+    assert "is 20,000 GPU-seconds, about 5.6 GPU-hours: about 17 minutes on 20 GPUs" in text
+    serial = 5 * 60
+    with_200 = gpu_seconds / 200 + serial
+    assert f"{with_200 / 60:.1f}" == "6.7" and f"{gpu_seconds / 200 / 60:.1f}" == "1.7"
+    assert "200 GPUs finish in about 6.7 minutes, not 1.7" in text
+
+
+def test_autoscaler_arithmetic_and_headroom():
+    text = page("scaling")
+    current, utilisation, target, tolerance = 10, 0.90, 0.60, 0.10
+    assert abs(utilisation / target - 1) > tolerance
+    assert math.ceil(current * utilisation / target) == 15
+    assert "10 replicas at 90% utilisation against a 60% target become 15" in text
+    assert "15 s loop, 10% tolerance, 300 s scale-down window" in text
+    growth = 2 ** (5 / 10)
+    assert f"{growth:.2f}" == "1.41" and round(100 / growth) == 71
+    assert "$2^{5/10} \\approx 1.41$" in text and "$1/1.41 \\approx 71\\%$" in text
+
+
+def test_cells_shuffle_shards_gpu_memory_and_weight_loading():
+    text = page("scaling")
+    assert 100 / 20 == 5 and "with 20 cells, one failure reaches 5% of users" in text
+    assert math.comb(8, 2) == 28 and "8 cells taken 2 at a time there are 28 combinations" in text
+    assert 8 * 80 == 640 and "640 GB of GPU memory" in text
+    assert 10 / 2 == 5 and 10e9 / 200e6 == 50
+    assert "5 s at 2 GB/s from local NVMe, 50 s at 200 MB/s from remote storage" in text
+    disk = one_line(read_file(FIXTURES_DIR / "concepts" / "disk-memory-indexes.md")["body"])
+    assert "Loading 10 GB of weights at 2 GB/s from local NVMe takes 5 s" in disk
+    redundancy = one_line(read_file(FIXTURES_DIR / "concepts" / "redundancy.md")["body"])
+    assert "three need 150%" in redundancy and "takes 150% of peak capacity" in text
 
 
 def test_the_test_file_checks_every_page_it_lists():
