@@ -85,6 +85,16 @@ def test_new_aliases_are_not_already_taken():
             assert taken[term] == {slug}, f"{alias!r} is also used by {taken[term] - {slug}}"
 
 
+def test_new_pages_take_reading_orders_no_other_ml_page_uses():
+    orders = {}
+    for path in sorted((FIXTURES_DIR / "concepts").glob("*.md")):
+        page = read_file(path)
+        if page["level"] == "ml-lifecycle":
+            orders.setdefault(page["order"], []).append(path.stem)
+    for slug in NEW_SLUGS:
+        assert orders[data(slug)["order"]] == [slug]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("slug", NEW_SLUGS)
 def test_new_page_loads_without_broken_links(slug):
