@@ -9,7 +9,34 @@ from apps.core.content import ContentFileError, ContentKind
 from apps.designdocs.models import Answer, DesignDoc, Prompt, Step
 from apps.metrics.models import Metric
 
-PROMPT_FIELDS = ("question", "help", "kind", "units", "choices", "families")
+PROMPT_FIELDS = ("question", "help", "kind", "units", "choices", "families", "condition", "retired")
+
+
+# Fields added after content was first loaded: left out of a prompt's data while they hold
+# their default, so pages loaded before they existed do not look edited in the admin.
+NEW_FIELD_DEFAULTS = {"condition": {}, "retired": False}
+
+
+def _without_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if NEW_FIELD_DEFAULTS.get(k, object()) != v}
+
+
+def _condition(prompt: dict[str, Any], where: str) -> dict[str, Any]:
+    """``{prompt: key, in: [...]}`` or ``{prompt: key, not_in: [...]}``, or {} (always asked)."""
+    condition = prompt.get("condition") or {}
+    if not condition:
+        return {}
+    if (
+        not isinstance(condition, dict)
+        or "prompt" not in condition
+        or not (("in" in condition) ^ ("not_in" in condition))
+    ):
+        raise ContentFileError(
+            f"{where}: prompt {prompt['key']!r} has a condition that is not "
+            "{prompt: key, in: [values]} or {prompt: key, not_in: [values]}"
+        )
+    which = "in" if "in" in condition else "not_in"
+    return {"prompt": str(condition["prompt"]), which: [str(v) for v in condition[which]]}
 
 
 def _prompt_data(prompt: dict[str, Any], order: int, where: str) -> dict[str, Any]:
@@ -30,6 +57,9 @@ def _prompt_data(prompt: dict[str, Any], order: int, where: str) -> dict[str, An
             for c in prompt.get("choices") or []
         ],
         "families": list(prompt.get("families") or []),
+        **_without_defaults(
+            {"condition": _condition(prompt, where), "retired": bool(prompt.get("retired"))}
+        ),
         "concepts": sorted(prompt.get("concepts") or []),
         "metrics": sorted(prompt.get("metrics") or []),
     }
@@ -50,6 +80,7 @@ class StepKind(ContentKind):
             "title": page.title,
             "order": page.order,
             "minutes": page.minutes,
+            **({"optional": True} if page.optional else {}),
             "summary": page.summary,
             "concepts": sorted(c.slug for c in page.concepts.all()),
             "metrics": sorted(m.slug for m in page.metrics.all()),
@@ -57,7 +88,7 @@ class StepKind(ContentKind):
                 {
                     "key": p.key,
                     "order": p.order,
-                    **{name: getattr(p, name) for name in PROMPT_FIELDS},
+                    **_without_defaults({name: getattr(p, name) for name in PROMPT_FIELDS}),
                     "concepts": sorted(c.slug for c in p.concepts.all()),
                     "metrics": sorted(m.slug for m in p.metrics.all()),
                 }
@@ -75,6 +106,7 @@ class StepKind(ContentKind):
             "title": str(data["title"]).strip(),
             "order": int(data["order"]),
             "minutes": int(data.get("minutes", 5)),
+            **({"optional": True} if data.get("optional") else {}),
             "summary": str(data.get("summary") or "").strip(),
             "concepts": sorted(data.get("concepts") or []),
             "metrics": sorted(data.get("metrics") or []),
@@ -89,9 +121,12 @@ class StepKind(ContentKind):
         page = page or Step(slug=data["slug"])
         for name in ("title", "order", "minutes", "summary", "body"):
             setattr(page, name, data[name])
+        page.optional = data.get("optional", False)
         page.save()
         for prompt_data in data["prompts"]:
-            values = {k: prompt_data[k] for k in ("order", *PROMPT_FIELDS)}
+            values = {
+                k: prompt_data.get(k, NEW_FIELD_DEFAULTS.get(k)) for k in ("order", *PROMPT_FIELDS)
+            }
             Prompt.objects.update_or_create(
                 key=prompt_data["key"], defaults={"step": page, **values}
             )

@@ -8,20 +8,34 @@ from apps.designdocs.models import DesignDoc, Prompt, Step
 from apps.metrics.models import Metric
 
 
+def _text(answers: dict, prompt: Prompt) -> str:
+    answer = answers.get(prompt.key)
+    return answer.value.strip() if answer else ""
+
+
 def markdown(doc: DesignDoc) -> str:
-    """Every step and every answer, in the template's order; unanswered prompts marked."""
+    """Every step and every answer, in the template's order; unanswered prompts marked.
+
+    Prompts not asked of this doc (a condition on the model family) appear only when they
+    hold an answer; optional sections only when written.
+    """
     answers = doc.answers_by_key()
     metric_names = dict(Metric.objects.values_list("slug", "name"))
     lines = [f"# {doc.title}", ""]
     if doc.problem:
         lines += [doc.problem.strip(), ""]
     lines += [f"_Exported from MLSD Handbook on {timezone.localdate():%d %B %Y}._", ""]
-    for step in Step.objects.prefetch_related("prompts").order_by("order"):
-        lines += [f"## {step.order}. {step.title}", ""]
-        for prompt in sorted(step.prompts.all(), key=lambda p: p.order):
+    steps = list(Step.objects.prefetch_related("prompts").order_by("order"))
+    for item in doc.progress(steps, answers):
+        written = [p for p in item.prompts if _text(answers, p)] + item.not_asked
+        if item.step.optional and not written:
+            continue  # free sections nobody wrote
+        lines += [f"## {item.step.order}. {item.step.title}", ""]
+        shown = written if item.step.optional else [*item.prompts, *item.not_asked]
+        for prompt in sorted(shown, key=lambda p: p.order):
             lines += [f"### {prompt.question}", ""]
             answer = answers.get(prompt.key)
-            value = answer.value.strip() if answer else ""
+            value = _text(answers, prompt)
             if not value:
                 lines += ["_Not answered yet._", ""]
             elif prompt.kind == Prompt.Kind.CHOICE:

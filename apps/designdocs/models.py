@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils.html import escape, format_html_join, linebreaks
 from apps.concepts.models import Concept
 from apps.core.markdown import Link, render, render_inline
 from apps.core.models import MarkdownPage
+from apps.designdocs import numbers
 from apps.metrics.models import Metric
 
 TRASH_DAYS = 30
@@ -61,6 +61,13 @@ class Step(MarkdownPage):
         return super().link_targets() | declared
 
 
+class PromptQuerySet(models.QuerySet):
+    def counted(self):
+        """The prompts a new doc is asked in the required steps: what "N of M answered" counts
+        in lists (a doc's own page counts exactly, after its conditions)."""
+        return self.filter(retired=False, step__optional=False).exclude(condition__has_key="in")
+
+
 class Prompt(models.Model):
     """A question of a step. Answers point at it, so rewording keeps what users wrote."""
 
@@ -93,6 +100,8 @@ class Prompt(models.Model):
         help_text="No longer asked; answers already written stay in their documents.",
     )
 
+    objects = PromptQuerySet.as_manager()
+
     class Meta:
         ordering = ["step__order", "order"]
 
@@ -102,6 +111,28 @@ class Prompt(models.Model):
     def save(self, *args, **kwargs):
         self.help_html = render_inline(self.help) if self.help else ""
         super().save(*args, **kwargs)
+
+    def is_asked(self, answers: dict[str, Answer]) -> bool:
+        """Whether the wizard asks this prompt, given the doc's answers so far.
+
+        A condition names an earlier prompt and the values that show (``in``) or hide
+        (``not_in``) this one; while that prompt is unanswered, ``not_in`` prompts show and
+        ``in`` prompts wait. A hidden prompt keeps any answer it already has.
+        """
+        if self.retired:
+            return False
+        condition = self.condition or {}
+        if not condition:
+            return True
+        answer = answers.get(condition.get("prompt", ""))
+        value = answer.value if answer and not answer.error else ""
+        if "in" in condition:
+            return value in condition["in"]
+        return value not in condition.get("not_in", [])
+
+    def meaning(self, value: str) -> str:
+        """What a number answer's shorthand stands for ("35,000 QPS" for "35k QPS"), or ""."""
+        return numbers.meaning(value, self.units) if self.kind == self.Kind.NUMBER else ""
 
     def choice_label(self, value: str) -> str:
         return next((c["label"] for c in self.choices if c["value"] == value), value)
@@ -118,32 +149,9 @@ class Prompt(models.Model):
         return ""
 
 
-# Anchored at the start only, with no quantifier that can re-scan what another one took: the
-# unit is simply the rest of the (stripped) text, so the match is linear in the input.
-_NUMBER_RE = re.compile(r"(?P<number>[-+]?(?:\d[\d,_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?)")
-
-
 def check_number(value: str, units: list[str]) -> str:
-    """Validate "12,000 QPS" against the allowed units; "" when valid."""
-    value = value.strip()
-    match = _NUMBER_RE.match(value)
-    number = match.group("number").replace(",", "").replace("_", "") if match else ""
-    try:
-        parsed = float(number)
-    except ValueError:
-        allowed = f" followed by {' or '.join(units)}" if units else ""
-        return f"Enter a number{allowed}, for example “{_example(units)}”."
-    if parsed < 0:
-        return "Enter zero or a positive number."
-    unit = value[match.end() :].strip()
-    if units and unit and unit.lower() not in {u.lower() for u in units}:
-        shown = unit if len(unit) <= 20 else unit[:19] + "…"
-        return f"“{shown}” is not a unit here; use {', '.join(units)}."
-    return ""
-
-
-def _example(units: list[str]) -> str:
-    return f"1200 {units[0]}" if units else "1200"
+    """Validate "12,000 QPS" or "35k QPS" against the allowed units; "" when valid."""
+    return numbers.check(value, units)
 
 
 class DesignDocQuerySet(models.QuerySet):
@@ -259,13 +267,20 @@ class DesignDoc(models.Model):
         return ""
 
     def progress(self, steps: list[Step], answers: dict[str, Answer]) -> list[StepProgress]:
-        """Answered prompts per step (valid, non-empty answers only)."""
+        """Per step: the prompts asked of this doc and how many have valid, non-empty answers.
+
+        Prompts hidden by a condition (or retired) do not count, but keep their answers: they
+        are listed apart so the document still shows them.
+        """
         result = []
         for step in steps:
             prompts = list(step.prompts.all())
-            done = [p for p in prompts if _is_answered(answers.get(p.key))]
-            result.append(StepProgress(step=step, answered=len(done), total=len(prompts),
-                                       missing=[p for p in prompts if p not in done]))  # fmt: skip
+            asked = [p for p in prompts if p.is_asked(answers)]
+            kept = [p for p in prompts if p not in asked and _has_text(answers.get(p.key))]
+            done = [p for p in asked if _is_answered(answers.get(p.key))]
+            result.append(StepProgress(step=step, answered=len(done), total=len(asked),
+                                       missing=[p for p in asked if p not in done],
+                                       prompts=asked, not_asked=kept))  # fmt: skip
         return result
 
     # --- Revisions ---------------------------------------------------------------------------
@@ -372,6 +387,10 @@ def _is_answered(answer: Answer | None) -> bool:
     return bool(answer and answer.value.strip() and not answer.error)
 
 
+def _has_text(answer: Answer | None) -> bool:
+    return bool(answer and answer.value.strip())
+
+
 @dataclass
 class SaveResult:
     answer: Answer | None
@@ -391,6 +410,8 @@ class StepProgress:
     answered: int
     total: int
     missing: list[Prompt]
+    prompts: list[Prompt] = field(default_factory=list)  # asked of this doc, in order
+    not_asked: list[Prompt] = field(default_factory=list)  # hidden or retired, with an answer
 
     @property
     def percent(self) -> int:

@@ -33,7 +33,7 @@ def doc_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(docs, DOCS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "docs": page,
-        "prompt_count": Prompt.objects.count(),
+        "prompt_count": Prompt.objects.counted().count(),
         "examples": DesignDoc.objects.examples().only("slug", "title", "problem"),
         "trash_count": DesignDoc.objects.in_trash().filter(owner=request.user).count(),
         "form": DocForm(),
@@ -62,8 +62,9 @@ def _document_context(doc: DesignDoc) -> dict:
     steps = list(Step.objects.prefetch_related(Prefetch("prompts", queryset=ordered)))
     answers = doc.answers_by_key()
     progress = doc.progress(steps, answers)
-    answered = sum(p.answered for p in progress)
-    total = sum(p.total for p in progress)
+    # Optional steps (free sections) never make a doc look unfinished.
+    answered = sum(p.answered for p in progress if not p.step.optional)
+    total = sum(p.total for p in progress if not p.step.optional)
     return {
         "doc": doc,
         "progress": progress,

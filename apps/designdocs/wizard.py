@@ -75,7 +75,7 @@ def _step_context(
     answers = doc.answers_by_key()
     prompts = list(step.prompts.prefetch_related("concepts", "metrics").order_by("order"))
     fields = []
-    for prompt in prompts:
+    for prompt in (p for p in prompts if p.is_asked(answers)):
         field = {
             "prompt": prompt,
             "answer": answers.get(prompt.key),
@@ -86,6 +86,8 @@ def _step_context(
             field["base_version"] = _posted_version(request, prompt)
         if prompt.kind == Prompt.Kind.METRICS:
             field["options"], field["note"] = picker.options(prompt, answers)
+        if field["answer"]:
+            field["meaning"] = prompt.meaning(field["answer"].value)
         fields.append(field)
     index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
     return {
@@ -98,7 +100,12 @@ def _step_context(
         "concepts": step.concepts.only("slug", "title"),
         "metrics": step.metrics.only("slug", "name"),
         "answer_max_chars": ANSWER_MAX_CHARS,
+        "not_asked": [p for p in prompts if not p.is_asked(answers) and _written(answers, p)],
     }
+
+
+def _written(answers: dict, prompt: Prompt) -> bool:
+    return prompt.key in answers and bool(answers[prompt.key].value.strip())
 
 
 @doc_view(("GET", "POST"))
@@ -166,6 +173,7 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         "result": result,
         "mine": _posted_value(request, prompt),
         "now": timezone.localtime(),
+        "meaning": prompt.meaning(result.answer.value) if result.answer else "",
     }
     status = 409 if result.conflict else 413 if result.refused else 200
     response = render(request, "designdocs/_save_status.html", context, status=status)

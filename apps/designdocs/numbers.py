@@ -1,0 +1,97 @@
+"""Numbers as engineers write them in interviews: "35k QPS", "1.2M", "3e6", "10 GB/day".
+
+A number answer is kept exactly as typed; this module checks it and says what it means
+("35,000 QPS") so the writer sees the value the shorthand stands for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Anchored at the start, no quantifier that can re-scan what another took: linear in the input.
+_NUMBER = re.compile(r"[-+]?(?:\d[\d,_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# A multiplier written straight after the digits: 35k, 1.2M, 3bn.
+_SCALE = re.compile(r"(k|K|M|bn|B|T)(?![A-Za-z])")
+SCALES = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9, "T": 1e12}
+PERIODS = {
+    "s": "second", "sec": "second", "second": "second",
+    "min": "minute", "minute": "minute", "h": "hour", "hr": "hour", "hour": "hour",
+    "day": "day", "d": "day", "week": "week", "wk": "week", "month": "month", "mo": "month",
+    "year": "year", "yr": "year",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Number:
+    value: float
+    unit: str  # as allowed ("GB"), or "" when the prompt has no units
+    per: str = ""  # "day" in "10 GB/day"
+
+    def __str__(self) -> str:
+        value = f"{self.value:,.0f}" if self.value == int(self.value) else f"{self.value:,.6g}"
+        text = f"{value} {self.unit}".strip()
+        return f"{text} per {self.per}" if self.per else text
+
+
+class NumberError(ValueError):
+    """What is wrong with a number answer, worded for the writer."""
+
+
+def parse(text: str, units: list[str]) -> Number:
+    """The number an answer stands for, or :class:`NumberError` saying what is wrong."""
+    text = text.strip()
+    match = _NUMBER.match(text)
+    digits = match.group(0).replace(",", "").replace("_", "")
+    try:
+        value = float(digits)
+    except ValueError:
+        allowed = f" followed by {' or '.join(units)}" if units else ""
+        raise NumberError(f"Enter a number{allowed}, for example “{_example(units)}”.") from None
+    rest = text[match.end() :]
+    if scale := _SCALE.match(rest):
+        value *= SCALES[scale.group(1)]
+        rest = rest[scale.end() :]
+    if value < 0:
+        raise NumberError("Enter zero or a positive number.")
+    unit, per = _rate(rest.strip())
+    if units and unit:
+        known = {u.lower(): u for u in units}
+        if unit.lower() not in known:
+            shown = unit if len(unit) <= 20 else unit[:19] + "…"
+            raise NumberError(f"“{shown}” is not a unit here; use {', '.join(units)}.")
+        unit = known[unit.lower()]
+    return Number(value, unit, per)
+
+
+def _rate(unit: str) -> tuple[str, str]:
+    """ "GB/day" or "GB per day" → ("GB", "day"); anything else is all unit. String
+    operations, not a regex: a pattern here would backtrack on a long run of slashes."""
+    for separator in ("/", " per "):
+        head, found, period = unit.lower().rpartition(separator)
+        if found and period.strip() in PERIODS:
+            return unit[: len(head)].strip(), PERIODS[period.strip()]
+    return unit, ""
+
+
+def check(text: str, units: list[str]) -> str:
+    """ "" when ``text`` is a valid number answer, else what is wrong."""
+    try:
+        parse(text, units)
+    except NumberError as error:
+        return str(error)
+    return ""
+
+
+def meaning(text: str, units: list[str]) -> str:
+    """ "35,000 QPS" for "35k QPS"; "" when the text is invalid or already says it plainly."""
+    try:
+        number = parse(text, units)
+    except NumberError:
+        return ""
+    shown = str(number)
+    return "" if shown.replace(",", "") == " ".join(text.split()).replace(",", "") else shown
+
+
+def _example(units: list[str]) -> str:
+    return f"1200 {units[0]}" if units else "1200"
