@@ -142,6 +142,9 @@ def test_batch_vs_online_numbers():
     assert round(qps, -1) == 1_740 and round(3 * qps, -2) == 5_200
     assert "about 1,740 QPS on average and about 5,200 at a 3× peak" in body
     assert "150 million scorings a day against 100 million for the batch run" in body
+    reads_per_prediction = requests / users
+    assert reads_per_prediction == 1.5 and reads_per_prediction > 1
+    assert "read more than once on average before the next run replaces it" in body
 
     lag_h, period_h = run_s / 3600, 24
     assert (round(lag_h, 1), round(lag_h + period_h, 1)) == (1.4, 25.4)
@@ -170,6 +173,8 @@ def test_model_serving_budget_and_batching_numbers():
     assert "throughput rises from 100 to 640 inferences/s" in body
     assert 400 * 0.005 == 2
     assert "$400 \\times 0.005 = 2$ requests" in body
+    assert "TorchServe's documentation warns" not in body
+    assert "in limited maintenance since February 2025" in body
 
 
 def test_model_serving_cost_load_time_and_canary_numbers():
@@ -180,9 +185,14 @@ def test_model_serving_cost_load_time_and_canary_numbers():
     assert "\\approx 5.56$ dollars per million predictions at 100/s" in body
     assert "about 0.87 dollars per million at 640/s" in body
 
+    # Same load rates as the disk-memory-indexes page (2 GB/s NVMe, 200 MB/s remote storage).
     weights_gb = 14
-    assert f"{weights_gb / 3:.1f}" == "4.7" and f"{weights_gb / 1.25:.1f}" == "11.2"
-    assert "about 4.7 s at 3 GB/s from local NVMe, about 11.2 s at 1.25 GB/s" in body
+    assert weights_gb / 2 == 7 and weights_gb / 0.2 == pytest.approx(70)
+    assert f"{weights_gb / 1.25:.1f}" == "11.2"
+    assert "7 s at 2 GB/s from local NVMe and 70 s at 200 MB/s from remote storage" in body
+    assert "fills a 10 Gbit/s link (1.25 GB/s) takes about 11.2 s" in body
+    shared = text("disk-memory-indexes")
+    assert "at 2 GB/s from local NVMe" in shared and "at 200 MB/s from remote storage" in shared
 
     canary_per_hour = 0.01 * 2000 * 3600
     baseline_errors = canary_per_hour * 0.001
