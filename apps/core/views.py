@@ -35,7 +35,10 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
     """The admin's live preview: Markdown in, sanitised HTML fragment out. Staff only."""
     if not (request.user.is_active and request.user.is_staff):
         return HttpResponseForbidden("The Markdown preview is for staff only.")
-    rendered = markdown.render(request.POST.get("body", ""))
+    # The body of a page, or a prompt's help or an example's answer (inline rows are named
+    # "prompts-0-help"): whichever Markdown field the editor is typing in.
+    field = next((k for k in request.POST if k.endswith(("body", "help", "value"))), "body")
+    rendered = markdown.render(request.POST.get(field, ""))
     return render(request, "core/markdown_preview.html", {"rendered": rendered})
 
 
