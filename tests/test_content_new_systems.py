@@ -165,13 +165,14 @@ def test_feed_ranking_estimate_from_users_to_gpus_bytes_and_bits():
     usable = per_replica * ceiling
     assert usable == 70_000
     replicas = scorings / usable
-    assert f"{replicas:.1f}" == "124.0" and math.ceil(replicas) == 125
-    assert "\\approx 124.0$, rounded up to 125 GPUs" in text
+    assert f"{replicas:.2f}" == "124.01" and math.ceil(replicas) == 125
+    assert "\\approx 124.01$, rounded up to 125 GPUs" in text
     per_zone = replicas / (zones - 1)
-    assert f"{per_zone:.1f}" == "62.0" and math.ceil(per_zone) == 63
+    assert 62 < per_zone < 62.01 and math.ceil(per_zone) == 63
     assert math.ceil(per_zone) * zones == 189
-    assert "62.0 each, rounded up to 63 per zone, 189 GPUs in all" in text
-    assert zones / (zones - 1) == 1.5 and "That is the 150%" in text
+    assert "half of the 124.01 replicas' work, just over 62 each" in text
+    assert "rounded up to 63 per zone: 189 GPUs in all" in text
+    assert zones / (zones - 1) == 1.5 and "That is the 150% of peak capacity" in text
 
     egress = peak * 20 * kb
     assert f"{egress / 1e6:.0f}" == "347" and f"{egress * 8 / 1e9:.1f}" == "2.8"
@@ -180,6 +181,11 @@ def test_feed_ranking_estimate_from_users_to_gpus_bytes_and_bits():
     assert f"{features / 1e9:.1f}" == "8.7" and f"{features * 8 / 1e9:.0f}" == "69"
     assert round(features * 8 / 10e9) == 7
     assert "≈ 8.7 GB/s, about 69 Gbit/s, seven 10 Gbit/s links' worth" in text
+    per_replica_gbit = features * 8 / 1e9 / math.ceil(replicas)
+    assert f"{per_replica_gbit:.2f}" == "0.56"
+    assert "Spread over 125 ranking replicas that is only about 0.56 Gbit/s each" in text
+    assert scorings / peak == pytest.approx(candidates) and "500 times the request rate" in text
+    assert "8.68 million lookups per second" in text
 
     logs_per_day = per_day * 20 * 500
     assert logs_per_day == 5e12
@@ -233,13 +239,21 @@ def test_hit_ratio_sets_the_mean_but_not_the_p99():
 
 def test_zipf_popularity_gives_the_stated_hit_ratios():
     text = page("caching")
-    weights = 1 / np.arange(1, 1_000_001)
-    total = weights.sum()
-    top_1 = weights[:10_000].sum() / total
-    top_10 = weights[:100_000].sum() / total
-    assert round(top_1 * 100) == 68 and round(top_10 * 100) == 84
+
+    def shares(alpha: float) -> tuple[int, int]:
+        """Per cent of requests served by the top 1% and top 10% of a million items."""
+        weights = np.arange(1, 1_000_001, dtype=float) ** -alpha
+        total = weights.sum()
+        top_1 = weights[:10_000].sum() / total
+        top_10 = weights[:100_000].sum() / total
+        return round(top_1 * 100), round(top_10 * 100)
+
+    assert shares(1.0) == (68, 84)
     assert "caching the top 1% serves about 68% of requests and the top 10% about 84%" in text
     assert "the top 1% serves about 68% of requests, the top 10% about 84%" in text
+    assert shares(0.8) == (36, 61)
+    assert "the same caches serve only about 36% and 61%" in text
+    assert "with exponent 0.8, about 36% and 61%" in text
 
 
 def test_stampede_size_jitter_spread_and_early_refresh_probability():
@@ -341,6 +355,9 @@ def test_replication_lag_loss_window_and_costs():
     heartbeat_s, misses = 1, 3
     assert heartbeat_s * misses == 3 and "about 3 s with 1 s heartbeats and three misses" in text
     assert "after 10 s without an acknowledgement" in text and "hints for three hours" in text
+    assert "Since version 10, PostgreSQL's `synchronous_standby_names` accepts `FIRST k" in text
+    # Consistent prefix comes from Terry's 2013 article, not the 1994 session guarantees.
+    assert "Terry's 2013 article adds consistent prefix" in text
 
 
 # --- Sharding and partitioning --------------------------------------------------------------------
@@ -485,6 +502,9 @@ def test_autoscaler_arithmetic_and_headroom():
     assert math.ceil(current * utilisation / target) == 15
     assert "10 replicas at 90% utilisation against a 60% target become 15" in text
     assert "15 s loop, 10% tolerance, 300 s scale-down window" in text
+    # Kubernetes' defaults.go: scale up by max(4 pods, 100%) per 15 s period.
+    assert "4 pods or 100%, whichever is more, per 15 s period" in text
+    assert max(current + 4, current * 2) == 20
     growth = 2 ** (5 / 10)
     assert f"{growth:.2f}" == "1.41" and round(100 / growth) == 71
     assert "$2^{5/10} \\approx 1.41$" in text and "$1/1.41 \\approx 71\\%$" in text
