@@ -189,6 +189,25 @@ def test_downsampling_correction_inverts_the_sampling_shift():
     )
 
 
+def test_reweighting_losses_move_the_optimum_away_from_the_true_rate():
+    p = np.linspace(1e-4, 1 - 1e-4, 200_001)
+    for q in (0.02, 0.1, 0.3, 0.8):
+        # Class weight 3 on positives: the minimiser's odds are three times the true odds.
+        weighted = -(3 * q * np.log(p) + (1 - q) * np.log(1 - p))
+        best = p[np.argmin(weighted)]
+        assert best / (1 - best) == pytest.approx(3 * q / (1 - q), rel=1e-3)
+        # Focal loss with gamma = 2: the minimiser lies between the true rate and 0.5.
+        focal = -(q * (1 - p) ** 2 * np.log(p) + (1 - q) * p**2 * np.log(1 - p))
+        best = p[np.argmin(focal)]
+        assert min(q, 0.5) < best < max(q, 0.5)
+    states(
+        "calibration",
+        "class weights multiply the odds by the weight ratio",
+        "focal loss pulls predictions towards 0.5",
+        "This is the correction He et al. (2014) apply after negative downsampling.",
+    )
+
+
 def second_price(bids, ctrs):
     """Generalised second price ranked by bid x pCTR: the winner and its price per click."""
     scores = [b * c for b, c in zip(bids, ctrs, strict=True)]
@@ -398,6 +417,17 @@ def test_ranknet_gradient_depends_only_on_the_score_gap():
 
     assert gradient(2.0, 1.5) == pytest.approx(gradient(-0.3, -0.8))
 
+    # A misordered pair (s_i <= s_j) costs at least ln 2, so loss / ln 2 bounds the count.
+    gaps = np.linspace(-10, 10, 2_001)
+    losses = np.log1p(np.exp(-gaps))
+    assert np.all(losses[gaps <= 0] >= math.log(2) - 1e-12)
+    assert np.all(losses > 0)
+    states(
+        "learning-to-rank",
+        "A misordered pair costs at least $\\ln 2$, so the summed loss divided by $\\ln 2$"
+        " is a smooth upper bound on the number of misordered pairs",
+    )
+
 
 def test_share_of_misordered_pairs_is_one_minus_auc():
     rng = np.random.default_rng(7)
@@ -517,10 +547,14 @@ def test_team_draft_example_and_its_significance():
     p_value = math.erfc(z / math.sqrt(2))
     assert f"{z:.2f}" == "2.53"
     assert f"{p_value:.3f}" == "0.011"
+    # Exact two-sided binomial test at p = 0.5: twice the upper tail P(X >= 540).
+    upper_tail = sum(math.comb(1_000, k) for k in range(540, 1_001)) / 2**1_000
+    assert f"{2 * upper_tail:.3f}" == "0.012"
     states(
         POSITION,
         "the list is a (A), b (B), e (B), c (A)",
-        "$z = 40 / \\sqrt{1{,}000 \\times 0.25} \\approx 2.53$, two-sided $p \\approx 0.011$",
+        "$z = 40 / \\sqrt{1{,}000 \\times 0.25} \\approx 2.53$, two-sided $p \\approx 0.011$"
+        " by the normal approximation (an exact binomial test gives 0.012)",
     )
 
 
@@ -558,6 +592,7 @@ def test_regret_of_an_even_split_against_epsilon_greedy():
     assert round(greedy) == 1_600
     states(
         BANDITS,
+        "Five arms, one at 5 % and four at 3 % click rate, one million impressions",
         "$0.8 \\times 0.02 \\times 10^6 = 16{,}000$ clicks",
         "$0.1 \\times 0.8 \\times 0.02 \\times 10^6 = 1{,}600$",
     )
