@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser
+.PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser graphviz
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -37,7 +37,7 @@ content: migrate
 	$(PY) manage.py load_content
 
 ## Set everything up and serve the site on http://127.0.0.1:8000 (SQLite unless DATABASE_URL).
-run: content
+run: content graphviz
 	@echo "Serving MLSD Handbook on http://$(HOST):$(PORT)/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -57,8 +57,23 @@ browser: install-dev
 	echo "make test: the browser tests need Chromium; install it with 'apt-get install -y chromium' as root (or 'playwright install chromium'), or run SKIP_BROWSER_TESTS=1 make test."; \
 	exit 1
 
+## Graphviz draws the design docs' diagrams (the dot command): Debian's package (apt as root, or
+## sudo without a password) when dot is missing; one clear line when it cannot be installed.
+graphviz:
+	@if command -v dot >/dev/null; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    echo "Installing Debian's graphviz for the diagrams (apt-get)…"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null \
+	      && command -v dot >/dev/null && exit 0; \
+	  fi; \
+	fi; \
+	echo "MLSD Handbook draws diagrams with Graphviz: install it with 'apt-get install -y graphviz' as root (or 'brew install graphviz')."; \
+	exit 1
+
 ## Install the dev tools, lint, and run every test (browser tests need Chromium: see browser).
-test: install-dev browser
+test: install-dev browser graphviz
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
