@@ -77,6 +77,25 @@ def test_regression_and_latency(api):
     assert body["p50"] == 30 and body["max"] == 1000
 
 
+def test_ranking_precision_is_0_for_a_query_without_relevant_items(api):
+    payload = {"y_true": [[0, 0, 0]], "y_score": [[0.3, 0.2, 0.1]], "k": 2}
+    body = post(api, "ranking", payload).json()
+    assert body["precision_at_k"] == 0.0
+    assert body["recall_at_k"] is None and body["ndcg_at_k"] is None
+    assert body["queries"] == 1 and body["queries_evaluated"] == 0
+
+
+def test_ranking_ndcg_takes_linear_or_exponential_gain(api):
+    payload = {"y_true": [[3, 2, 1, 0]], "y_score": [[0.7, 0.9, 0.2, 0.5]], "k": 3}
+    linear = post(api, "ranking", payload).json()
+    exponential = post(api, "ranking", {**payload, "gain": "exponential"}).json()
+    assert linear["gain"] == "linear" and math.isclose(linear["ndcg_at_k"], 0.817494, abs_tol=1e-6)
+    assert math.isclose(exponential["ndcg_at_k"], 0.789596, abs_tol=1e-6)
+    refused = post(api, "ranking", {**payload, "gain": "cubic"})
+    assert refused.status_code == 422
+    assert any("gain" in error["loc"] for error in refused.json()["detail"])
+
+
 def test_iou_and_discounted_return(api):
     body = post(api, "iou", {"box_a": [0, 0, 2, 2], "box_b": [1, 1, 3, 3]}).json()
     assert math.isclose(body["iou"], 1 / 7)
@@ -222,7 +241,8 @@ def test_100_000_one_item_queries_are_answered_quickly_and_correctly(api):
     body = response.json()
     assert body["queries_evaluated"] == n // 2
     assert body["ndcg_at_k"] == 1.0 and body["mrr"] == 1.0 and body["map_at_k"] == 1.0
-    assert body["recall_at_k"] == 1.0 and body["precision_at_k"] == 0.5
+    # Precision counts the queries without a relevant item too, at 0: (1/2 + 0) / 2.
+    assert body["recall_at_k"] == 1.0 and body["precision_at_k"] == 0.25
     assert any("fewer than k = 2" in warning for warning in body["warnings"])
     assert elapsed < 3, f"{elapsed:.1f} s for {n:,} one-item queries"
 

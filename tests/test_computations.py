@@ -309,6 +309,39 @@ def test_ranking_ndcg_matches_scikit_learn_over_queries_with_relevant_items(case
 
 
 @PROPERTY
+@given(ranking_cases())
+def test_ranking_exponential_gain_is_scikit_learn_ndcg_of_two_to_the_grade_minus_one(case):
+    y_true, y_score, k = case
+    result = ranking(y_true, y_score, k, gain="exponential")
+    per_query = [
+        metrics.ndcg_score([2.0 ** np.array(grades) - 1], [scores], k=k)
+        for grades, scores in zip(y_true, y_score, strict=True)
+        if any(grades)
+    ]
+    assert result["gain"] == "exponential"
+    if per_query:
+        assert close(result["ndcg_at_k"], np.mean(per_query))
+    else:
+        assert result["ndcg_at_k"] is None
+
+
+def test_ranking_exponential_gain_gives_the_ndcg_pages_second_number():
+    # fixtures/metrics/ndcg.md: grades 3, 2, 1, 0 scored 0.7, 0.9, 0.2, 0.5 at k = 3.
+    y_true, y_score = [[3, 2, 1, 0]], [[0.7, 0.9, 0.2, 0.5]]
+    assert ranking(y_true, y_score, 3)["ndcg_at_k"] == pytest.approx(0.817494, abs=1e-6)
+    assert ranking(y_true, y_score, 3, gain="exponential")["ndcg_at_k"] == pytest.approx(
+        0.789596, abs=1e-6
+    )
+
+
+def test_ranking_exponential_gain_of_a_huge_grade_is_null_with_a_reason():
+    result = ranking([[2000, 1]], [[0.3, 0.2]], k=1, gain="exponential")
+    assert result["ndcg_at_k"] is None
+    assert mentions(result, "ndcg_at_k", "64-bit")
+    assert result["precision_at_k"] == 1.0
+
+
+@PROPERTY
 @given(ranking_cases(), st.randoms())
 def test_ranking_average_precision_over_whole_list_matches_label_ranking_average_precision(
     case, random
@@ -350,6 +383,11 @@ def reference_ranking(y_true, y_score, k):
         grades, scores = np.array(grades, dtype=float), np.array(scores, dtype=float)
         relevant = grades > 0
         n_relevant = int(np.count_nonzero(relevant))
+        ranked_relevant = relevant[np.argsort(-scores, kind="stable")]
+        hits = ranked_relevant[:k]
+        hits_cumulative = np.cumsum(hits)
+        # Precision is defined, and 0, for a query without a relevant item; the rest are not.
+        metrics_per_query["precision_at_k"].append(hits_cumulative[-1] / k)
         if n_relevant == 0:
             continue
         discount = 1 / (np.log(np.arange(grades.size) + 2) / np.log(2))
@@ -367,10 +405,6 @@ def reference_ranking(y_true, y_score, k):
         discount_sums[1:] = np.diff(discount_cumsum[group_end])
         metrics_per_query["ndcg_at_k"].append((group_gain * discount_sums).sum() / ideal)
 
-        ranked_relevant = relevant[np.argsort(-scores, kind="stable")]
-        hits = ranked_relevant[:k]
-        hits_cumulative = np.cumsum(hits)
-        metrics_per_query["precision_at_k"].append(hits_cumulative[-1] / k)
         metrics_per_query["recall_at_k"].append(hits_cumulative[-1] / n_relevant)
         metrics_per_query["mrr"].append(1 / (int(np.argmax(ranked_relevant)) + 1))
         precision_at_i = hits_cumulative / np.arange(1, hits.size + 1)
@@ -410,16 +444,17 @@ def test_ranking_agrees_with_the_per_query_loop(case):
 
 
 def test_ranking_of_100_000_one_item_queries_is_vectorised():
-    # One item per query: a relevant one ranks first, so every metric is 1 at k = 1 except
-    # that queries without a relevant item are left out.
+    # One item per query: a relevant one ranks first, so every metric is 1 at k = 1 over the
+    # queries with a relevant item; precision also counts the others, at 0.
     y_true = [[1], [0]] * 50_000
     y_score = [[0.5]] * 100_000
     result = ranking(y_true, y_score, k=1)
-    assert result["queries_evaluated"] == 50_000
-    for key in RANKING_KEYS:
+    assert result["queries_evaluated"] == 50_000 and result["queries"] == 100_000
+    for key in set(RANKING_KEYS) - {"precision_at_k"}:
         assert result[key] == 1.0, key
-    result = ranking(y_true, y_score, k=2)
     assert result["precision_at_k"] == 0.5
+    result = ranking(y_true, y_score, k=2)
+    assert result["precision_at_k"] == 0.25
     assert result["ndcg_at_k"] == 1.0
 
 
@@ -432,19 +467,22 @@ def test_ranking_hand_checked_example():
     assert result["map_at_k"] == pytest.approx((1 / 2 + 2 / 3) / 3)
 
 
-def test_ranking_leaves_queries_without_relevant_items_out_of_every_average():
-    alone = ranking([[1, 0, 0]], [[0.1, 0.9, 0.5]], k=2)
-    with_empty = ranking([[1, 0, 0], [0, 0]], [[0.1, 0.9, 0.5], [0.3, 0.2]], k=2)
-    for key in ("ndcg_at_k", "precision_at_k", "recall_at_k", "mrr", "map_at_k"):
-        assert with_empty[key] == alone[key]
-    assert with_empty["queries_evaluated"] == 1
-    assert mentions(with_empty, "1 of 2 queries", "no relevant item")
+def test_a_query_without_relevant_items_has_precision_0_and_no_other_metric():
+    alone = ranking([[1, 1, 0]], [[0.1, 0.9, 0.5]], k=2)
+    with_empty = ranking([[1, 1, 0], [0, 0]], [[0.1, 0.9, 0.5], [0.3, 0.2]], k=2)
+    for key in ("ndcg_at_k", "recall_at_k", "mrr", "map_at_k"):
+        assert with_empty[key] == alone[key], key
+    assert alone["precision_at_k"] == 0.5
+    assert with_empty["precision_at_k"] == (0.5 + 0) / 2
+    assert with_empty["queries"] == 2 and with_empty["queries_evaluated"] == 1
+    assert mentions(with_empty, "1 of 2 queries", "no relevant item", "counts them as 0")
 
 
-def test_ranking_with_no_relevant_item_anywhere_is_undefined():
+def test_with_no_relevant_item_anywhere_only_precision_is_defined_and_it_is_0():
     result = ranking([[0, 0]], [[0.3, 0.2]], k=1)
-    for key in ("ndcg_at_k", "precision_at_k", "recall_at_k", "mrr", "map_at_k"):
-        assert result[key] is None
+    assert result["precision_at_k"] == 0.0
+    for key in ("ndcg_at_k", "recall_at_k", "mrr", "map_at_k"):
+        assert result[key] is None, key
     assert mentions(result, "no relevant item")
 
 
@@ -834,6 +872,7 @@ box_item = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}
         (lambda: regression([1], [None]), "y_pred", "null (item 1) is not a number"),
         (lambda: ranking([[1, 0]], [[1, 0]], k=0), "k", "from 1"),
         (lambda: ranking([[1, 0]], [[1, 0]], k=1.5), "k", "whole number"),
+        (lambda: ranking([[1, 0]], [[1, 0]], k=1, gain="cubic"), "gain", "'linear' or"),
         (lambda: ranking([[1, -1]], [[1, 0]], k=1), "y_true", "must be ≥ 0"),
         (lambda: ranking([[1, 0]], [[1, 0, 2]], k=1), "y_score", "query 1 has 2 grades"),
         (lambda: ranking([[1, 0]], [[1, 0], [1]], k=1), "y_score", "y_true has 1, y_score has 2"),

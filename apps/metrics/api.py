@@ -8,7 +8,7 @@ upload limit and 429 for a caller over its rate limit.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -178,6 +178,10 @@ class RankingIn(Schema):
     k: Annotated[int, Field(ge=1, le=computations.MAX_COUNT)] = Field(
         10, description="How many top-ranked items count."
     )
+    gain: Literal["linear", "exponential"] = Field(
+        "linear",
+        description="NDCG's gain: the grade itself (linear, as scikit-learn) or 2^grade - 1.",
+    )
 
 
 class IoUIn(Schema):
@@ -289,6 +293,8 @@ ERROR_RESPONSES = {
         },
     },
 }
+
+api.add_router("/estimates", "apps.estimates.api.router")
 
 for _name, (_schema, _summary) in ENDPOINTS.items():
     api.post(

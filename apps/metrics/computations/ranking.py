@@ -48,14 +48,18 @@ def _queries(value: Any, field: str) -> tuple[np.ndarray, np.ndarray]:
     raise AssertionError("unreachable: some query holds the bad value")
 
 
+GAINS = ("linear", "exponential")
+"""NDCG's gain functions: the grade itself, or 2 ** grade - 1."""
+
+
 def _ranking_per_query(
-    grades: np.ndarray, scores: np.ndarray, lengths: np.ndarray, k: int
+    grades: np.ndarray, scores: np.ndarray, lengths: np.ndarray, k: int, gain: str
 ) -> dict[str, np.ndarray]:
     """Every metric of every query at once, on the queries laid end to end.
 
     Sorting by (query, descending score) keeps each query's items together, so a per-query sum
-    is ``np.add.reduceat`` at the query starts. Queries without a relevant item get NaN or inf,
-    which the caller leaves out.
+    is ``np.add.reduceat`` at the query starts. Queries without a relevant item get NaN or inf
+    for every metric but precision, which the caller leaves out.
     """
     n = grades.size
     starts = np.cumsum(lengths) - lengths
@@ -69,7 +73,8 @@ def _ranking_per_query(
     n_relevant = np.add.reduceat(relevant, starts, dtype=np.int64)
     # Descending score; lexsort is stable, so tied scores keep their input order.
     order = np.lexsort((-scores, query))
-    ranked_grades, ranked_scores, ranked_relevant = grades[order], scores[order], relevant[order]
+    gains = grades if gain == "linear" else np.exp2(grades) - 1
+    ranked_gains, ranked_scores, ranked_relevant = gains[order], scores[order], relevant[order]
 
     hits = ranked_relevant & (position < k)
     hits_cumulative = np.cumsum(hits)
@@ -85,13 +90,14 @@ def _ranking_per_query(
     new_group[1:] = (query[1:] != query[:-1]) | (ranked_scores[1:] != ranked_scores[:-1])
     group_starts = np.flatnonzero(new_group)
     group_size = np.diff(np.r_[group_starts, n])
-    group_gain = np.add.reduceat(ranked_grades, group_starts) / group_size
+    group_gain = np.add.reduceat(ranked_gains, group_starts) / group_size
     group_discount = np.add.reduceat(discount, group_starts)
     dcg = np.bincount(
         query[group_starts], weights=group_gain * group_discount, minlength=lengths.size
     )
-    ideal_grades = grades[np.lexsort((-grades, query))]
-    ideal = np.add.reduceat(discount * ideal_grades, starts)
+    # Gains rise with grades, so sorting by grade gives the ideal order for either gain.
+    ideal_gains = gains[np.lexsort((-grades, query))]
+    ideal = np.add.reduceat(discount * ideal_gains, starts)
 
     return {
         "ndcg_at_k": dcg / ideal,
@@ -104,21 +110,25 @@ def _ranking_per_query(
 
 
 @calculation
-def ranking(y_true: Any, y_score: Any, k: Any) -> dict:
+def ranking(y_true: Any, y_score: Any, k: Any, gain: Any = "linear") -> dict:
     """Top-k ranking metrics averaged over queries.
 
     ``y_true`` and ``y_score`` are lists of per-query lists: graded relevance (≥ 0; an item is
     relevant when its grade is above 0) and the model's scores. ``ndcg_at_k`` is scikit-learn's
-    ``ndcg_score(k=k)``: gain = grade, log2 discount, tied scores averaged. The other metrics
-    rank by descending score with ties kept in input order: ``precision_at_k`` (relevant in the
-    top k / k, so a query shorter than k counts the missing places as misses),
-    ``recall_at_k``, ``mrr`` (1 / rank of the first relevant item in the whole ranking) and
-    ``map_at_k`` (Σ_{i≤k} P@i·rel_i / min(k, number relevant)).
+    ``ndcg_score(k=k)``: log2 discount, tied scores averaged, and the gain of an item is its
+    grade (``gain="linear"``, scikit-learn's choice) or 2 ** grade - 1 (``gain="exponential"``,
+    as in Burges et al. 2005). The other metrics rank by descending score with ties kept in
+    input order: ``precision_at_k`` (relevant in the top k / k, so a query shorter than k
+    counts the missing places as misses), ``recall_at_k``, ``mrr`` (1 / rank of the first
+    relevant item in the whole ranking) and ``map_at_k`` (Σ_{i≤k} P@i·rel_i / min(k, number
+    relevant)).
 
-    A query with no relevant item has no recall, no reciprocal rank and no average precision,
-    and its NDCG is 0/0. Such queries are left out of every average (scikit-learn would count
-    their NDCG as 0) and a warning says how many; ``queries_evaluated`` is the number kept.
-    When no query has a relevant item, every metric is None.
+    A query with no relevant item has precision 0 (none of its top k is relevant), and counts
+    in the precision average like any other. It has no recall, no reciprocal rank and no
+    average precision, and its NDCG is 0/0: those four averages leave it out (scikit-learn
+    would count its NDCG as 0) and a warning says how many were left out. ``queries`` is the
+    number of queries and ``queries_evaluated`` the number with a relevant item; when it is 0,
+    those four metrics are None.
     """
     grades, lengths = _queries(y_true, "y_true")
     scores, score_lengths = _queries(y_score, "y_score")
@@ -145,8 +155,12 @@ def ranking(y_true: Any, y_score: Any, k: Any) -> dict:
             "y_true", f"query {q + 1} has the grade {lowest:g}; relevance grades must be ≥ 0"
         )
     k = whole_number(k, "k", minimum=1)
+    if gain not in GAINS:
+        raise InputError(
+            "gain", f"{show_value(gain)} is not allowed; gain must be 'linear' or 'exponential'"
+        )
 
-    per_query = _ranking_per_query(grades, scores, lengths, k)
+    per_query = _ranking_per_query(grades, scores, lengths, k, gain)
     evaluated = per_query.pop("evaluated")
     queries_evaluated = int(np.count_nonzero(evaluated))
     warnings: list[str] = []
@@ -155,7 +169,7 @@ def ranking(y_true: Any, y_score: Any, k: Any) -> dict:
         warnings.append(
             f"{skipped} of {lengths.size} queries have no relevant item (every grade is 0); "
             "recall, reciprocal rank, average precision and NDCG are undefined for them, so "
-            "they are left out of every average"
+            "they are left out of those averages; precision_at_k counts them as 0"
         )
     if lengths.min() < k:
         warnings.append(
@@ -165,5 +179,9 @@ def ranking(y_true: Any, y_score: Any, k: Any) -> dict:
         name: (np.mean(values[evaluated]) if queries_evaluated else None)
         for name, values in per_query.items()
     }
-    result.update(k=k, queries_evaluated=queries_evaluated, warnings=warnings)
+    result["precision_at_k"] = np.mean(per_query["precision_at_k"])
+    result.update(
+        k=k, gain=gain, queries=int(lengths.size), queries_evaluated=queries_evaluated,
+        warnings=warnings,
+    )  # fmt: skip
     return result
