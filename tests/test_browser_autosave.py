@@ -145,12 +145,23 @@ def test_a_server_error_is_retried_on_the_same_base_version(site, writer):
 
 def test_text_that_never_reached_the_server_is_offered_back_not_applied(site, writer):
     page, context, doc, step_url = writer
-    context.route("**/answers/**", lambda route: route.abort("failed"))
+
+    def offline(route):
+        # Every save fails: the autosaves and the beacon sent to the step as the page goes.
+        if route.request.method == "POST":
+            route.abort("failed")
+        else:
+            route.continue_()
+
+    context.route("**/docs/**", offline)
+    # Beacons bypass request interception: make this browser one that cannot send them, so
+    # the page falls back to ordinary saves, which fail here.
+    context.add_init_script("navigator.sendBeacon = function () { return false; };")
     page.goto(step_url)
     page.fill(f"#f-{KEY}", "Written while offline")
     page.locator(f"#status-{KEY}").get_by_text("Not saved yet").wait_for()
     page.goto(site.url + "/concepts/")
-    context.unroute("**/answers/**")
+    context.unroute("**/docs/**")
     assert stored(site, doc, timeout=0.5) == ""
 
     page.goto(step_url)
@@ -165,6 +176,26 @@ def test_text_that_never_reached_the_server_is_offered_back_not_applied(site, wr
     assert stored(site, doc) == "Written while offline"
     page.reload()
     assert page.locator(".draft-notice").count() == 0
+
+
+def test_leaving_a_step_keeps_a_snapshot_with_the_last_text(site, writer):
+    page, _, doc, step_url = writer
+    with site.unblock():
+        doc.record_revision("Created")  # so autosaves keep no snapshot of their own for a while
+    page.goto(step_url)
+    page.fill(f"#f-{KEY}", "Last words before leaving")
+    page.goto(site.url + "/concepts/")
+    deadline = time.monotonic() + 8
+    reasons = []
+    while time.monotonic() < deadline:
+        with site.unblock():
+            latest = doc.revisions.first()
+        if latest and latest.reason.startswith("Left step 1"):
+            assert latest.snapshot["answers"].get(KEY) == "Last words before leaving"
+            return
+        reasons.append(latest.reason if latest else None)
+        time.sleep(0.1)
+    raise AssertionError(f"no snapshot on leaving: {reasons[-1:]}")
 
 
 def test_the_browser_asks_before_leaving_only_while_a_save_is_unacknowledged(site, writer):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 
-from apps.designdocs.models import DesignDoc, Prompt, Step
+from apps.designdocs.dot import DiagramError, compile_source
+from apps.designdocs.models import DesignDoc, Diagram, Prompt, Step
 from apps.metrics.models import Metric
 
 
@@ -44,4 +47,43 @@ def markdown(doc: DesignDoc) -> str:
                 lines += [f"- {metric_names.get(slug, slug)}" for slug in answer.values] + [""]
             else:
                 lines += [value, ""]
+    lines += _diagrams(doc)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _diagrams(doc: DesignDoc) -> list[str]:
+    """Each diagram's source in a fenced block after the steps."""
+    diagrams = list(doc.diagrams.all())
+    if not diagrams:
+        return []
+    lines = ["## Architecture diagrams", ""]
+    for diagram in diagrams:
+        lines += [f"### {diagram.title}", ""]
+        if not diagram.source.strip():
+            lines += ["_Not drawn yet._", ""]
+            continue
+        if diagram.error:
+            lines += [f"_Not drawn: {diagram.error}_", ""]
+        language, body = _block(diagram)
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", body))])
+        lines += [f"{fence}{language}", body, fence, ""]
+    return lines
+
+
+def _block(diagram: Diagram) -> tuple[str, str]:
+    """A ``dot`` block that Graphviz can draw again: DOT as written, or the shorthand kept as
+    comments above the DOT it stands for; plain text when the source does not compile."""
+    source = diagram.source.strip("\n")
+    try:
+        _, compiled = compile_source(source)
+    except DiagramError:
+        return "text", source
+    if diagram.notation == Diagram.Notation.DOT:
+        return "dot", source
+    comments = [f"// {line}".rstrip() for line in source.splitlines()]
+    return "dot", "\n".join(["// Written as arrow shorthand:", *comments, compiled.rstrip()])
+
+
+def svg_file(diagram: Diagram) -> str:
+    """A diagram's drawing as a standalone SVG file."""
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{diagram.svg}\n'

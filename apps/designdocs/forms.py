@@ -1,6 +1,7 @@
 from django import forms
 
-from apps.designdocs.models import DesignDoc
+from apps.designdocs.diagrams import STARTERS
+from apps.designdocs.models import DesignDoc, Diagram
 
 PROBLEM_MAX_CHARS = 10_000
 
@@ -29,3 +30,21 @@ class DocForm(forms.ModelForm):
         if not title:
             raise forms.ValidationError("Give the document a title.")
         return title
+
+
+class DiagramForm(forms.ModelForm):
+    class Meta:
+        model = Diagram
+        fields = ("title",)
+        help_texts = {"title": "What it shows, e.g. “Serving path” or “Feature pipeline”."}
+        error_messages = {"title": {"required": "Give the diagram a title."}}
+
+
+class NewDiagramForm(DiagramForm):
+    prefix = "diagram"  # beside the doc's own title field on the doc page
+    starter = forms.ChoiceField(
+        label="Start from",
+        choices=[(key, starter.label) for key, starter in STARTERS.items()],
+        required=False,
+        help_text="A starter is arrow shorthand you can change; or write Graphviz DOT.",
+    )

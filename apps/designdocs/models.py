@@ -283,6 +283,11 @@ class DesignDoc(models.Model):
                                        prompts=asked, not_asked=kept))  # fmt: skip
         return result
 
+    def step_progress(self, step: Step) -> StepProgress:
+        """One step's progress, for the sidebar after a save (two queries)."""
+        answers = {a.prompt.key: a for a in self.answers.select_related("prompt")}
+        return self.progress([step], answers)[0]
+
     # --- Revisions ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict:
@@ -491,3 +496,110 @@ def _step_relations_changed(sender, instance, action, **kwargs) -> None:
     # A step's declared concepts and metrics show as backlinks on their pages.
     if action.startswith("post_") and isinstance(instance, Step):
         instance.record_links()
+
+
+# --- Architecture diagrams ---------------------------------------------------------------------
+
+DIAGRAM_MAX_CHARS = 20_000
+DIAGRAMS_PER_DOC = 20
+
+
+class Diagram(models.Model):
+    """An architecture diagram of a doc: text (DOT or arrows) and the SVG drawn from it on save."""
+
+    class Notation(models.TextChoices):
+        ARROWS = "arrows", "Arrow shorthand"
+        DOT = "dot", "Graphviz DOT"
+
+    doc = models.ForeignKey(DesignDoc, on_delete=models.CASCADE, related_name="diagrams")
+    title = models.CharField(max_length=120)
+    source = models.TextField(blank=True)
+    notation = models.CharField(max_length=6, choices=Notation.choices, default=Notation.ARROWS)
+    svg = models.TextField(editable=False, default="", help_text="Drawn and cleaned on save.")
+    error = models.TextField(blank=True, help_text="Why the source could not be drawn.")
+    order = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    # Which browser tab saved last, and its save counter: see DesignDoc.save_answer.
+    saved_by = models.CharField(max_length=40, blank=True, editable=False)
+    saved_seq = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("designdocs:diagram", args=[self.doc_id, self.pk])
+
+    @property
+    def key(self) -> str:
+        """The field's name in forms and in the autosave script, as a prompt's key is."""
+        return f"diagram-{self.pk}"
+
+    @classmethod
+    def start(cls, doc: DesignDoc, title: str, source: str = "") -> Diagram:
+        """A new diagram at the end of ``doc``'s, drawn from ``source`` (a starter or nothing)."""
+        last = doc.diagrams.aggregate(last=models.Max("order"))["last"]
+        diagram = cls(doc=doc, title=title, source=source, version=1, order=(last or 0) + 1)
+        diagram._show(_draw(source))
+        diagram.save()
+        return diagram
+
+    def _show(self, drawing) -> None:
+        self.notation, self.svg, self.error = drawing.notation, drawing.svg, drawing.error
+
+    def save_source(
+        self, source: str, base_version: int, *, tab: str = "", seq: int = 0
+    ) -> DiagramSave:
+        """Save ``source`` under the same rules as an answer (see DesignDoc.save_answer).
+
+        A tab's own earlier save is never a conflict, a late retry never overwrites newer text,
+        and a save based on a version another tab replaced is refused with both texts shown.
+        The drawing is made before the row is locked, so a slow Graphviz holds no lock.
+        """
+        if len(source) > DIAGRAM_MAX_CHARS:
+            return DiagramSave(self, conflict=False, refused=(
+                f"Not saved: this diagram is {len(source):,} characters and the limit is "
+                f"{DIAGRAM_MAX_CHARS:,}. Your text stays in the field; shorten it or split it "
+                "into several diagrams, and it saves again."
+            ))  # fmt: skip
+        drawing = _draw(source)
+        with transaction.atomic():
+            current = Diagram.objects.select_for_update().get(pk=self.pk)
+            own = bool(tab) and current.saved_by == tab
+            if own and seq and seq <= current.saved_seq:
+                return DiagramSave(current, conflict=False)
+            if current.version != base_version and not own and current.source != source:
+                return DiagramSave(current, conflict=True)
+            current.saved_by, current.saved_seq = tab[:40], seq
+            fields = ["saved_by", "saved_seq"]
+            if current.source != source:
+                current.source = source
+                current._show(drawing)
+                current.version = F("version") + 1
+                fields += ["source", "notation", "svg", "error", "version", "updated_at"]
+                DesignDoc.objects.filter(pk=self.doc_id).update(updated_at=timezone.now())
+            current.save(update_fields=fields)
+            current.refresh_from_db()
+        return DiagramSave(current, conflict=False)
+
+
+def _draw(source: str):
+    # A local import: this section is appended apart from the module's imports.
+    from apps.designdocs.diagrams import draw
+
+    return draw(source)
+
+
+@dataclass
+class DiagramSave:
+    diagram: Diagram
+    conflict: bool
+    refused: str = ""  # why nothing was saved (too large); the text stays with the writer
+
+    @property
+    def unsaved(self) -> bool:
+        return self.conflict or bool(self.refused)

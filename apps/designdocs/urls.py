@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.designdocs import views, wizard
+from apps.designdocs import diagram_views, history, views, wizard
 
 app_name = "designdocs"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("trash/", views.trash, name="trash"),
     path("export.zip", views.export_all, name="export_all"),
     path("template/<slug:slug>/", views.template_step, name="template_step"),
+    path("examples/", views.example_list, name="examples"),
     path("examples/<slug:slug>/", views.example_detail, name="example"),
     path("examples/<slug:slug>/copy/", views.example_copy, name="example_copy"),
     path("<int:pk>/", views.doc_detail, name="detail"),
@@ -18,13 +19,32 @@ urlpatterns = [
     path("<int:pk>/duplicate/", views.doc_duplicate, name="duplicate"),
     path("<int:pk>/delete/", views.doc_delete, name="delete"),
     path("<int:pk>/restore/", views.doc_restore, name="restore"),
-    path("<int:pk>/history/", views.history, name="history"),
-    path(
-        "<int:pk>/history/<int:revision_id>/restore/",
-        views.revision_restore,
-        name="revision_restore",
-    ),
+    path("<int:pk>/history/", history.history, name="history"),
+    path("<int:pk>/history/<int:revision_id>/restore/", history.restore, name="revision_restore"),
+    path("<int:pk>/history/answers/<slug:key>/", history.answer_timeline, name="answer_timeline"),
     path("<int:pk>/steps/<slug:slug>/", wizard.step_page, name="step"),
     path("<int:pk>/answers/<slug:key>/", wizard.autosave, name="autosave"),
     path("<int:pk>/pickers/<slug:key>/", wizard.picker_fragment, name="picker"),
+    path("<int:pk>/diagrams/new/", diagram_views.diagram_add, name="diagram_add"),
+    path("<int:pk>/diagrams/<int:diagram_id>/", diagram_views.diagram_edit, name="diagram"),
+    path(
+        "<int:pk>/diagrams/<int:diagram_id>/save/",
+        diagram_views.diagram_autosave,
+        name="diagram_autosave",
+    ),
+    path(
+        "<int:pk>/diagrams/<int:diagram_id>/preview/",
+        diagram_views.diagram_preview,
+        name="diagram_preview",
+    ),
+    path(
+        "<int:pk>/diagrams/<int:diagram_id>/rename/",
+        diagram_views.diagram_rename,
+        name="diagram_rename",
+    ),
+    path(
+        "<int:pk>/diagrams/<int:diagram_id>/delete/",
+        diagram_views.diagram_delete,
+        name="diagram_delete",
+    ),
 ]

@@ -7,22 +7,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.designdocs import diff, export
+from apps.designdocs import export
 from apps.designdocs.access import doc_view
-from apps.designdocs.forms import DocForm
+from apps.designdocs.forms import DocForm, NewDiagramForm
 from apps.designdocs.models import DesignDoc, Prompt, Step
 
 DOCS_PER_PAGE = 25
 
 
-@login_required
 @require_safe
 def doc_list(request: HttpRequest) -> HttpResponse:
+    """Your docs; signed out, what design docs are, the template and the worked examples."""
+    if not request.user.is_authenticated:
+        return landing(request)
     docs = (
         DesignDoc.objects.active()
         .filter(owner=request.user)
@@ -39,6 +41,18 @@ def doc_list(request: HttpRequest) -> HttpResponse:
         "form": DocForm(),
     }
     return render(request, "designdocs/doc_list.html", context)
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    steps = Step.objects.only("slug", "title", "order", "minutes", "summary", "optional")
+    examples = DesignDoc.objects.examples().only("slug", "title", "problem")
+    return render(request, "designdocs/landing.html", {"steps": steps, "examples": examples})
+
+
+@require_safe
+def example_list(request: HttpRequest) -> HttpResponse:
+    examples = DesignDoc.objects.examples().only("slug", "title", "problem").order_by("title")
+    return render(request, "designdocs/example_list.html", {"examples": examples})
 
 
 @login_required
@@ -72,6 +86,8 @@ def _document_context(doc: DesignDoc) -> dict:
         "answered": answered,
         "total": total,
         "percent": round(100 * answered / total) if total else 100,
+        "diagrams": list(doc.diagrams.all()),
+        "diagram_form": NewDiagramForm(),
     }
 
 
@@ -109,12 +125,17 @@ def example_copy(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_safe
 def export_all(request: HttpRequest) -> HttpResponse:
-    """Every document of the user's (not the trash) as Markdown files in one zip archive."""
+    """Every document of the user's (not the trash) as Markdown files in one zip archive,
+    each diagram drawn beside its document as an SVG file."""
+    docs = DesignDoc.objects.active().filter(owner=request.user).prefetch_related("diagrams")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for doc in DesignDoc.objects.active().filter(owner=request.user).order_by("pk"):
-            name = f"{doc.pk:05d}-{slugify(doc.title) or 'design-doc'}.md"
-            archive.writestr(name, export.markdown(doc))
+        for doc in docs.order_by("pk"):
+            stem = f"{doc.pk:05d}-{slugify(doc.title) or 'design-doc'}"
+            archive.writestr(f"{stem}.md", export.markdown(doc))
+            for number, diagram in enumerate(doc.diagrams.all(), start=1):
+                if diagram.svg:
+                    archive.writestr(f"{stem}-diagram-{number}.svg", export.svg_file(diagram))
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="mlsd-design-docs.zip"'
     return response
@@ -166,33 +187,6 @@ def doc_restore(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
 def trash(request: HttpRequest) -> HttpResponse:
     docs = DesignDoc.objects.in_trash().filter(owner=request.user).order_by("-deleted_at")
     return render(request, "designdocs/trash.html", {"docs": docs})
-
-
-@doc_view()
-def history(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
-    # The list shows when and why; snapshots (up to a megabyte each) load only for the two
-    # revisions being compared.
-    revisions = list(doc.revisions.defer("snapshot")[:200])
-    by_id = {str(r.pk): r for r in revisions}
-    older, newer = by_id.get(request.GET.get("a", "")), by_id.get(request.GET.get("b", ""))
-    if (request.GET.get("a") or request.GET.get("b")) and not (older and newer):
-        raise Http404("No such revision of this document.")
-    changes = None
-    if older and newer:
-        pair = doc.revisions.filter(pk__in=[older.pk, newer.pk])
-        snapshots = dict(pair.values_list("pk", "snapshot"))
-        changes = diff.compare(snapshots[older.pk], snapshots[newer.pk])
-    context = {"doc": doc, "revisions": revisions, "older": older, "newer": newer}
-    context |= {"changes": changes, "diff_max_chars": f"{diff.MAX_CHARS:,}"}
-    return render(request, "designdocs/history.html", context)
-
-
-@doc_view(("POST",))
-def revision_restore(request: HttpRequest, doc: DesignDoc, revision_id: int) -> HttpResponse:
-    revision = get_object_or_404(doc.revisions, pk=revision_id)
-    doc.restore(revision)
-    messages.success(request, f"Restored the text of {revision.created_at:%d %b %Y %H:%M}.")
-    return redirect("designdocs:history", pk=doc.pk)
 
 
 def bad_request(message: str, field: str) -> JsonResponse:

@@ -104,6 +104,10 @@ def _step_context(
     }
 
 
+def _saved(result: SaveResult) -> bool:
+    return not (result.conflict or result.refused)
+
+
 def _written(answers: dict, prompt: Prompt) -> bool:
     return prompt.key in answers and bool(answers[prompt.key].value.strip())
 
@@ -128,6 +132,8 @@ def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
         return render(request, "designdocs/step.html", context, status=status)
     doc.record_revision(f"Left step {step.order}: {step.title}")
     target = request.POST.get("go", "stay")
+    if target == "left":
+        return HttpResponse(status=204)  # the page's beacon as the writer left: nobody reads it
     if target in {"next", "previous"} and (neighbour := _neighbour(step, target)):
         return redirect("designdocs:step", pk=doc.pk, slug=neighbour.slug)
     if target == "document":
@@ -174,6 +180,8 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         "mine": _posted_value(request, prompt),
         "now": timezone.localtime(),
         "meaning": prompt.meaning(result.answer.value) if result.answer else "",
+        # The sidebar's count for this step changes as answers save.
+        "step_progress": doc.step_progress(prompt.step) if _saved(result) else None,
     }
     status = 409 if result.conflict else 413 if result.refused else 200
     response = render(request, "designdocs/_save_status.html", context, status=status)

@@ -371,6 +371,40 @@
     });
   }
 
+  // Leaving the step, by any means: one request carries every text not yet acknowledged and
+  // asks the server to keep a snapshot of the doc as the writer left it. It is the last save
+  // of this tab (highest sequence number), so a slower earlier save can never undo it.
+  function leave() {
+    if (submitting) return;
+    var form = document.querySelector(".wizard-form");
+    if (!form) return;
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrfToken());
+    data.append("tab", tab);
+    seq += 1;
+    data.append("seq", String(seq));
+    data.append("go", "left");
+    fields.forEach(function (field) {
+      if (field.state === "conflict" || field.state === "refused") return;
+      var value = field.value();
+      if (value === field.acked) return;
+      storeDraft(field);
+      if (field.el.tagName === "FIELDSET") {
+        value.split(",").forEach(function (slug) { if (slug) data.append(field.key, slug); });
+      } else {
+        data.append(field.key, value);
+      }
+      data.append("version_" + field.key, field.base());
+    });
+    var sent = false;
+    try {
+      sent = navigator.sendBeacon(form.action, data);
+    } catch (e) {
+      sent = false;
+    }
+    if (!sent) flushAll(); // too large for a beacon: separate saves (the drafts cover the rest)
+  }
+
   function setup() {
     document.querySelectorAll("[data-autosave]").forEach(function (el) {
       var field = new Field(el);
@@ -430,7 +464,7 @@
       });
     }
 
-    window.addEventListener("pagehide", flushAll);
+    window.addEventListener("pagehide", leave);
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "hidden") flushAll();
     });

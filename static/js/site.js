@@ -160,7 +160,28 @@
     open(false);
   }
 
+  // A <details data-remember="name"> stays as the reader left it (the wizard's guidance).
+  function setupRememberedDetails() {
+    document.querySelectorAll("details[data-remember]").forEach(function (details) {
+      var key = "details-closed:" + details.getAttribute("data-remember");
+      try {
+        if (localStorage.getItem(key) === "1") details.open = false;
+      } catch (e) {
+        return;
+      }
+      details.addEventListener("toggle", function () {
+        try {
+          if (details.open) localStorage.removeItem(key);
+          else localStorage.setItem(key, "1");
+        } catch (e) {
+          /* not remembered; nothing else changes */
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupRememberedDetails();
     setupThemeToggle();
     setupTableOfContents();
     setupSearch();
