@@ -1,0 +1,33 @@
+from urllib.parse import urlsplit
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from apps.core.caching import anonymous_page_cache
+from apps.estimates import results
+from apps.estimates.forms import FORMS
+
+
+def shareable_url(request: HttpRequest, name: str) -> str:
+    """The page the reader is on (a concept page, usually), with these inputs as its query."""
+    current = request.htmx.current_url_abs_path  # None unless the same origin
+    path = urlsplit(current).path if current else ""
+    if not path.startswith("/") or path.startswith("//"):
+        path = request.path
+    return f"{path}?{request.GET.urlencode()}#estimator-{name}"
+
+
+@require_safe
+@anonymous_page_cache
+def estimate(request: HttpRequest, name: str) -> HttpResponse:
+    """An estimator on a page of its own; for HTMX, only its result, and the concept page's
+    URL with the new inputs to put in the address bar."""
+    if name not in FORMS:
+        raise Http404("No estimator by that name.")
+    context = results.context(name, request.GET, page_url=request.path)
+    if request.htmx and not request.htmx.boosted:
+        response = render(request, "estimates/estimator.html#result", context)
+        response["HX-Push-Url"] = shareable_url(request, name)
+        return response
+    return render(request, "estimates/estimate_page.html", context)
