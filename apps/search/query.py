@@ -8,7 +8,7 @@ Every query runs the same tiers on both databases, best first:
 4. pages with every word in the summary, then in the body.
 
 Within a tier PostgreSQL orders by weighted full-text rank (``websearch`` syntax, stemmed),
-SQLite by title. When no page has every word, the best partial matches are ranked by how many
+SQLite by the length of the title (the shorter, the more specific). When no page has every word, the best partial matches are ranked by how many
 of the words they contain. When no page has any word, names spelled nearly like the query
 ("kafak", "zookeper", "loadbalancer") are found with rapidfuzz over titles and aliases — in
 Python, so typo tolerance is identical on both databases.
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Length
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 from rapidfuzz import fuzz, process, utils
@@ -121,12 +122,15 @@ def _all_words(entries, query: str, terms: list[str]):
         # PostgreSQL reads only the matching rows before ranking them.
         matches = Q(names__contains=f"|{needle}|") | Q(search_vector=search_query)
         rank = SearchRank(F("search_vector"), search_query)
-        return entries.filter(matches).annotate(rank=rank).order_by("-tier", "-rank", "title")
+        found = entries.filter(matches).annotate(rank=rank)
+        return found.order_by("-tier", "-rank", Length("title"), "title")
     matches = Q(names__contains=f"|{needle}|")
     every = Q()
     for term in terms:
         every &= _word(term)
-    return entries.filter(matches | every).order_by("-tier", "title")
+    # Within a tier the shorter title is the more specific page ("recal": Recall, then
+    # Calibration, whose alias "recalibration" also starts with the letters).
+    return entries.filter(matches | every).order_by("-tier", Length("title"), "title")
 
 
 def _some_words(entries, query: str, terms: list[str]):
@@ -143,8 +147,8 @@ def _some_words(entries, query: str, terms: list[str]):
     if connection.vendor == "postgresql":
         either = SearchQuery(" OR ".join(terms), search_type="websearch", config="english")
         found = found.annotate(rank=SearchRank(F("search_vector"), either))
-        return found.order_by("-words", "-tier", "-rank", "title")
-    return found.order_by("-words", "-tier", "title")
+        return found.order_by("-words", "-tier", "-rank", Length("title"), "title")
+    return found.order_by("-words", "-tier", Length("title"), "title")
 
 
 TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
