@@ -43,15 +43,7 @@ DIFFICULTIES = {"easy", "medium", "hard"}
 # lands: test_planned_lists_hold_only_missing_pages fails until you do. Once a list is empty the
 # citation checks are strict, and a problem citing a planned page that never landed fails.
 # ---------------------------------------------------------------------------------------------
-PLANNED_CONCEPTS = {
-    "sharding-and-partitioning",
-    "replication",
-    "sql-vs-nosql",
-    "scaling",
-    "position-bias-and-counterfactual-evaluation",
-    "exploration-and-bandits",
-    "fairness",
-}
+PLANNED_CONCEPTS: set[str] = set()  # every planned concept page has landed
 PLANNED_METRICS = {
     "calibration-error",
     "brier-score",
