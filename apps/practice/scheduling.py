@@ -1,0 +1,107 @@
+"""Spaced repetition through FSRS (the ``fsrs`` package): grading a card and undoing a grade.
+
+The scheduler is the package's, with its default parameters (90 % desired retention, learning
+steps of 1 and 10 minutes); nothing here computes an interval. Each function is a fixed, small
+number of queries: the review page's requests are pinned at five in the tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import fsrs
+from django.core.cache import cache
+from django.db.models import F
+from django.utils import timezone
+
+from apps.practice.models import Card, CardState, ReviewLog
+
+SCHEDULER = fsrs.Scheduler()
+
+DUE_COUNT_TIMEOUT = 60  # seconds: the header's count may lag a minute behind the clock
+
+
+def schedule(state: dict | None, card_id: int, rating: int, now: datetime) -> dict:
+    """The FSRS state after grading a card ``rating`` (1 Again … 4 Easy) at ``now``."""
+    card = fsrs.Card.from_dict(state) if state else fsrs.Card(card_id=card_id, due=now)
+    card, _ = SCHEDULER.review_card(card, fsrs.Rating(rating), review_datetime=now)
+    return card.to_dict()
+
+
+def grade(user, card_id: int, rating: int, seen_reps: int, now: datetime | None = None) -> bool:
+    """Grade a card for ``user``. ``seen_reps`` is the number of reviews the grader saw; if the
+    card was graded since (a second tab, a double press), nothing happens and False is returned.
+    Raises Card.DoesNotExist for a card that is not (or no longer) on offer. Three queries."""
+    now = now or timezone.now()
+    card = (
+        Card.objects.active()
+        .with_state_of(user)
+        .annotate(state_fsrs=F("mine__fsrs"), state_reps=F("mine__reps"))
+        .only("pk")
+        .get(pk=card_id)
+    )
+    previous, reps = card.state_fsrs, card.state_reps or 0
+    if reps != seen_reps:
+        return False
+    state = schedule(previous, card.pk, rating, now)
+    due = datetime.fromisoformat(state["due"])
+    if previous is None:
+        # ignore_conflicts: of two first grades racing (two tabs), the first stands and the
+        # second is only logged, instead of failing on the unique constraint.
+        CardState.objects.bulk_create(
+            [CardState(user=user, card=card, fsrs=state, due=due, reps=1)], ignore_conflicts=True
+        )
+    else:
+        updated = CardState.objects.filter(user=user, card=card, reps=reps).update(
+            fsrs=state, due=due, reps=reps + 1, updated_at=now
+        )
+        if not updated:
+            return False
+    ReviewLog.objects.create(
+        user=user, card=card, rating=rating, reviewed_at=now, previous=previous,
+        previous_reps=reps, was_review=bool(previous) and previous["state"] == fsrs.State.Review,
+    )  # fmt: skip
+    forget_due_count(user)
+    return True
+
+
+def undo(user) -> int | None:
+    """Take back ``user``'s latest grade; the card's id, or None when there is nothing to undo.
+    Three queries."""
+    log = ReviewLog.objects.filter(user=user).order_by("-reviewed_at", "-pk").first()
+    if log is None:
+        return None
+    states = CardState.objects.filter(user=user, card_id=log.card_id)
+    if log.previous is None:
+        states.delete()
+    else:
+        due = datetime.fromisoformat(log.previous["due"])
+        states.update(fsrs=log.previous, due=due, reps=log.previous_reps)
+    log.delete()
+    forget_due_count(user)
+    return log.card_id
+
+
+def _due_key(user) -> str:
+    return f"practice:due:{user.pk}"
+
+
+def due_count(user) -> int:
+    """Cards due for ``user`` now: one query at most a minute (cached in between)."""
+    key = _due_key(user)
+    count = cache.get(key)
+    if count is None:
+        count = CardState.objects.filter(
+            user=user, due__lte=timezone.now(), card__retired=False
+        ).count()
+        cache.set(key, count, DUE_COUNT_TIMEOUT)
+    return count
+
+
+def remember_due_count(user, count: int) -> None:
+    """The review page has just counted: spare the header its query."""
+    cache.set(_due_key(user), count, DUE_COUNT_TIMEOUT)
+
+
+def forget_due_count(user) -> None:
+    cache.delete(_due_key(user))

@@ -1,0 +1,123 @@
+"""Server-side SVG charts for practice: columns over days, and time against budget per step.
+
+Built with format_html like ``apps.metrics.svg``, so every label is escaped and numbers go in as
+text; the result is safe to embed. Each chart has a <title> and a table of the same numbers
+beside it in the page, for readers who cannot see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+WIDTH = 640
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _chart_id(title: str) -> str:
+    return "chart-" + "".join(c if c.isalnum() else "-" for c in title.lower())
+
+
+def columns(
+    points: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    y_label: str,
+    y_max: float | None = None,
+    unit: str = "",
+    label_every: int = 7,
+    height: int = 200,
+) -> SafeString:
+    """One column per point (e.g. per day), labelled every ``label_every`` points."""
+    top = y_max or max((value for _, value in points), default=0) or 1
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
+    step = plot_w / max(len(points), 1)
+    bars = format_html_join(
+        "",
+        '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}: {}{}</title></rect>',
+        (
+            (
+                _n(LEFT + i * step + step * 0.15),
+                _n(TOP + plot_h - plot_h * min(value, top) / top),
+                _n(step * 0.7),
+                _n(plot_h * min(value, top) / top),
+                label, f"{value:g}", unit,
+            )
+            for i, (label, value) in enumerate(points)
+        ),
+    )  # fmt: skip
+    labels = format_html_join(
+        "",
+        '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+        (
+            (_n(LEFT + i * step + step / 2), height - BOTTOM + 16, label)
+            for i, (label, _) in enumerate(points)
+            if i % label_every == 0 or i == len(points) - 1
+        ),
+    )
+    y0 = height - BOTTOM
+    return format_html(
+        '<svg class="chart practice-chart" viewBox="0 0 {} {}" role="img" '
+        'aria-labelledby="{}-title"><title id="{}-title">{}</title>{}'
+        '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+        '<text class="tick" x="{}" y="{}" text-anchor="end">0</text>'
+        '<text class="tick" x="{}" y="{}" text-anchor="end">{}{}</text>{}'
+        '<text class="label" x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">{}'
+        "</text></svg>",
+        WIDTH, height, _chart_id(title), _chart_id(title), title, bars,
+        LEFT, y0, WIDTH - RIGHT, y0,
+        LEFT - 6, y0 + 4, LEFT - 6, TOP + 8, f"{top:g}", unit, labels,
+        _n(TOP + plot_h / 2), _n(TOP + plot_h / 2), y_label,
+    )  # fmt: skip
+
+
+def budget_bars(rows: Sequence[tuple[str, float, float]], *, title: str) -> SafeString:
+    """For each ``(label, spent, budget)`` in seconds, a bar of the time spent and a mark at
+    the budget; a bar past its mark is drawn as over budget."""
+    row_h, label_w = 34, 200
+    height = TOP + len(rows) * row_h + BOTTOM
+    longest = max([max(spent, budget) for _, spent, budget in rows] or [1]) or 1
+    plot_w = WIDTH - label_w - RIGHT - 60
+
+    def x(seconds: float) -> float:
+        return label_w + plot_w * seconds / longest
+
+    body = format_html_join(
+        "",
+        '<text class="label" x="{}" y="{}" text-anchor="end">{}</text>'
+        '<rect class="bar{}" x="{}" y="{}" width="{}" height="14">'
+        "<title>{}: {} spent of {}</title></rect>"
+        '<line class="budget" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+        '<text class="tick" x="{}" y="{}">{} / {}</text>',
+        (
+            (
+                label_w - 8, TOP + i * row_h + 13, label,
+                " over" if spent > budget else "",
+                label_w, TOP + i * row_h + 2, _n(max(x(spent) - label_w, 0.5)),
+                label, _clock(spent), _clock(budget),
+                _n(x(budget)), TOP + i * row_h - 2, _n(x(budget)), TOP + i * row_h + 20,
+                _n(max(x(spent), x(budget)) + 6), TOP + i * row_h + 13,
+                _clock(spent), _clock(budget),
+            )
+            for i, (label, spent, budget) in enumerate(rows)
+        ),
+    )  # fmt: skip
+    return format_html(
+        '<svg class="chart practice-chart" viewBox="0 0 {} {}" role="img" '
+        'aria-labelledby="{}-title"><title id="{}-title">{}</title>{}'
+        '<text class="tick" x="{}" y="{}">Bars: time spent. Marks: budget (minutes:seconds).</text>'
+        "</svg>",
+        WIDTH, height, _chart_id(title), _chart_id(title), title, body,
+        label_w, height - 10,
+    )  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
