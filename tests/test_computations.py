@@ -44,6 +44,7 @@ from apps.metrics.computations import (
     retention,
     segmentation,
     throughput,
+    without_header,
 )
 
 PROPERTY = settings(deadline=None, max_examples=100, database=None)
@@ -989,6 +990,47 @@ def test_parse_numbers_rejects_bad_text_naming_the_field_and_first_bad_token(tex
         parse_numbers(text, "y_score")
     assert raised.value.field == "y_score"
     assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("y_score\n0.9\n0.1", [0.9, 0.1]),
+        ('"label","score"\r\n1,0.5\r\n0,0.25\r\n', [1.0, 0.5, 0.0, 0.25]),
+        ("\n\n  true label \n1\n0", [1.0, 0.0]),
+        ("P@10\t(run 2)\n0.5\t0.25", [0.5, 0.25]),
+    ],
+)
+def test_parse_numbers_skips_a_header_row(text, expected):
+    assert parse_numbers(text, "values") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("y_score", "'y_score' (item 1) is not a number"),  # a name alone is no column
+        ("y_score 1\n2", "'y_score' (item 1) is not a number"),  # a number: data, not names
+        ("nan\n1", "'nan' (item 1) is not a finite number"),
+        ("label\n1\nx", "'x' (item 2) is not a number"),
+    ],
+)
+def test_parse_numbers_takes_only_a_line_of_names_for_a_header(text, message):
+    with pytest.raises(InputError) as raised:
+        parse_numbers(text, "y_score")
+    assert message in raised.value.message
+
+
+def test_parse_labels_skips_a_header_row_only_above_integer_labels():
+    assert parse_labels("class\n1\n2\n2", "labels") == [1, 2, 2]
+    # Above text labels a header cannot be told from a label, so it stays one.
+    assert parse_labels("class\ncat\ndog", "labels") == ["class", "cat", "dog"]
+
+
+def test_without_header_leaves_text_without_a_line_of_names_alone():
+    assert without_header("1, 2\n3") == "1, 2\n3"
+    assert without_header("a, b") == "a, b"
+    assert without_header("a, b\n  \n") == "a, b\n  \n"
+    assert without_header("a, b\n1") == "\n1"
 
 
 def test_parse_numbers_takes_a_smaller_limit():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -81,17 +81,41 @@ def _tokens(text: str, field: str, limit: int) -> list[str]:
     return tokens
 
 
+_FIRST_LINE = re.compile(r"^.*\S.*$", re.MULTILINE)
+
+
+def _is_number(token: str) -> bool:
+    # NaN and infinity are numbers here, so that they are refused as such, not taken for names.
+    return bool(_NUMBER.fullmatch(token)) or token.lower() in _NON_FINITE
+
+
+def without_header(text: str, is_value: Callable[[str], bool] = _is_number) -> str:
+    """``text`` without its first line when that line names columns, as in a CSV column copied
+    with its header: the first non-blank line is a header when none of its cells is a value and
+    more lines follow it. Otherwise ``text`` itself."""
+    if not isinstance(text, str):
+        return text
+    first = _FIRST_LINE.search(text)
+    if first is None or not text[first.end() :].strip():
+        return text
+    cells = (match.group().strip("\"'") for match in _TOKEN.finditer(first.group()))
+    if any(is_value(cell) for cell in cells if cell):
+        return text
+    return text[first.end() :]
+
+
 def parse_numbers(text: str, field: str, limit: int = MAX_VALUES) -> list[float]:
     """Read pasted numbers, such as a column copied from a spreadsheet.
 
     Values may be separated by commas, spaces, tabs, semicolons or new lines, in any mix, so
-    CSV rows and columns both work. A comma is always a separator: ``0,5`` is two numbers, not
-    a decimal comma. Raises :class:`InputError` for the first token that is not a finite number,
+    CSV rows and columns both work, and a first line of column names (a CSV header) is skipped
+    (see :func:`without_header`). A comma is always a separator: ``0,5`` is two numbers, not a
+    decimal comma. Raises :class:`InputError` for the first token that is not a finite number,
     giving the token and its 1-based position, for empty input and for more than ``limit``
     values.
     """
     numbers = []
-    for position, token in enumerate(_tokens(text, field, limit), start=1):
+    for position, token in enumerate(_tokens(without_header(text), field, limit), start=1):
         where = f"'{_shorten(token)}' (item {position})"
         if token.lower() in _NON_FINITE:
             raise InputError(
@@ -114,8 +138,15 @@ def parse_labels(text: str, field: str, limit: int = MAX_VALUES) -> list[str | i
     """Read pasted class labels, separated like :func:`parse_numbers`.
 
     The labels are ints when every token is a whole number, so that ``1`` and ``01`` are the
-    same class; otherwise every label is kept as the string that was typed.
+    same class; otherwise every label is kept as the string that was typed. A first line of
+    column names is skipped when the labels under it are whole numbers; above text labels it
+    cannot be told from a label, so it is kept.
     """
+    body = without_header(text, lambda cell: bool(_INTEGER.fullmatch(cell)))
+    if body is not text:
+        tokens = _tokens(body, field, limit)
+        if all(_INTEGER.fullmatch(token) for token in tokens):
+            return [int(token) for token in tokens]
     tokens = _tokens(text, field, limit)
     if all(_INTEGER.fullmatch(token) for token in tokens):
         return [int(token) for token in tokens]
