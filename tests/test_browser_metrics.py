@@ -1,4 +1,9 @@
-"""Calculators in a real browser: typing updates results, the threshold slider moves the curve."""
+"""Calculators and the chooser in a real browser: typing updates results, the threshold slider
+moves the curve and spans the scores, links reproduce results, Back and Forward step through the
+chooser's answers."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -46,7 +51,131 @@ def test_metric_list_and_chooser_are_accessible(site, page):
     page.goto(site.url + "/metrics/")
     assert_no_axe_violations(page)
     page.goto(site.url + "/metrics/choose/")
-    page.select_option("#id_task", "ranking")
+    page.get_by_label("Ranking or recommendation").check()
     page.locator("#advice").get_by_role("link", name="NDCG", exact=False).first.wait_for()
     assert "task=ranking" in page.url
+    assert_no_axe_violations(page)
+
+
+def _questions(page) -> list[str]:
+    form = page.locator("#chooser-form")
+    legends = form.locator("legend").all_inner_texts()
+    return legends + form.locator('label:has(input[type="checkbox"])').all_inner_texts()
+
+
+def test_chooser_back_and_forward_show_the_advice_that_matches_the_form(site, page):
+    page.goto(site.url + "/metrics/choose/")
+    advice = page.locator("#advice")
+    page.get_by_label("Ranking or recommendation").check()
+    advice.get_by_role("link", name="NDCG", exact=False).first.wait_for()
+    page.wait_for_url(re.compile(r"task=ranking"))
+    assert [q.strip() for q in _questions(page)] == ["What does the model do?"]
+
+    page.get_by_label("Regression").check()
+    advice.get_by_role("link", name="MAE", exact=False).first.wait_for()
+    page.wait_for_url(re.compile(r"task=regression"))
+    questions = " ".join(_questions(page))
+    assert "ranked list" in questions
+    assert "imbalanced" not in questions and "error costs" not in questions
+    assert_no_axe_violations(page)
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"task=ranking"))
+    advice.get_by_role("link", name="NDCG", exact=False).first.wait_for()
+    assert page.get_by_label("Ranking or recommendation").is_checked()
+    assert not page.get_by_label("Regression").is_checked()
+    assert advice.get_by_role("link", name="MAE", exact=False).count() == 0
+    assert "ranked list" not in " ".join(_questions(page))
+
+    page.go_forward()
+    page.wait_for_url(re.compile(r"task=regression"))
+    advice.get_by_role("link", name="MAE", exact=False).first.wait_for()
+    assert page.get_by_label("Regression").is_checked()
+    assert advice.get_by_role("link", name="NDCG", exact=False).count() == 0
+
+
+def test_chooser_asks_about_classes_only_for_classifiers_and_no_option_is_cut_off(site, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/metrics/choose/")
+        page.get_by_label("Binary classification").check()
+        page.get_by_label("False positives (false alarms) cost more").wait_for()
+        for label in page.locator("#chooser-form label.choice").all():
+            # Every option's text is shown whole: nothing wider than its box, nothing hidden.
+            assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), label.inner_text()
+            assert label.is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.get_by_label("Severe (minority below 2 %)").check()
+        page.wait_for_url(re.compile(r"imbalance=severe"))
+        advice = page.locator("#advice")
+        advice.get_by_role("link", name="PR-AUC", exact=False).first.wait_for()
+        assert advice.get_by_role("link", name="CTR", exact=False).count() == 0
+        page.get_by_label("Ranking or recommendation").check()
+        page.wait_for_url(re.compile(r"task=ranking$"))
+        assert page.get_by_label("Severe (minority below 2 %)").count() == 0
+    finally:
+        context.close()
+
+
+def test_a_calculators_address_reproduces_its_result(site, page, browser):
+    page.goto(site.url + "/metrics/roc-auc/")
+    page.fill("#id_y_true", "1, 0, 1, 1, 0, 0, 1, 0")
+    page.fill("#id_y_score", "0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1")
+    results = page.locator("#calculator-results")
+    results.locator('[data-key="roc_auc"]').get_by_text("0.6875").wait_for()
+    page.wait_for_url(re.compile(r"y_score="))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["y_score"] == ["0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1"]
+    shown = results.locator("[data-key]").all_inner_texts()
+
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        opened = other.new_page()
+        opened.goto(page.url)
+        assert opened.input_value("#id_y_true") == "1, 0, 1, 1, 0, 0, 1, 0"
+        assert opened.locator("#calculator-results [data-key]").all_inner_texts() == shown
+        assert_no_axe_violations(opened)
+    finally:
+        other.close()
+
+
+def test_without_javascript_the_calculator_links_to_its_result(site, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/metrics/ctr/")
+        page.fill("#id_clicks", "45")
+        page.fill("#id_impressions", "1500")
+        page.get_by_role("button", name="Calculate").click()
+        page.locator('[data-key="ctr"]').get_by_text("0.0300").wait_for()
+        page.get_by_role("link", name="Link to these inputs").click()
+        page.wait_for_url(re.compile(r"/metrics/ctr/\?clicks=45&impressions=1500$"))
+        assert page.locator('[data-key="ctr"]').inner_text() == "0.0300"
+        assert page.input_value("#id_impressions") == "1500"
+    finally:
+        context.close()
+
+
+def test_the_threshold_slider_spans_logits(site, page):
+    page.goto(site.url + "/metrics/roc-auc/")
+    page.fill("#id_y_true", "1, 0, 1, 0, 1, 0")
+    page.fill("#id_y_score", "3.2, -1.5, 0.8, -2.4, 1.1, 4.0")
+    slider = page.locator("#id_threshold")
+    page.wait_for_function("() => Number(document.getElementById('id_threshold').min) <= -2.4")
+    assert float(slider.get_attribute("max")) > 4.0
+    assert float(slider.get_attribute("max")) - float(slider.get_attribute("min")) < 8
+    results = page.locator("#calculator-results")
+    recall = results.locator('[data-key="recall"]')
+
+    slider.focus()
+    page.keyboard.press("Home")  # the lowest score: every example is positive
+    recall.get_by_text("1.0000").wait_for()
+    results.locator('[data-key="specificity"]').get_by_text("0.0000").wait_for()
+    low = page.locator('output[for="id_threshold"]').inner_text()
+    assert float(low) <= -2.4
+    page.keyboard.press("End")  # above the highest score: nothing is positive
+    recall.get_by_text("0.0000").wait_for()
+    assert float(page.locator('output[for="id_threshold"]').inner_text()) > 4.0
+    assert "threshold 4" in results.inner_text()
     assert_no_axe_violations(page)

@@ -1,5 +1,6 @@
 """Metric reference pages, their calculators by plain POST and by HTMX, and the chooser."""
 
+import html
 import math
 import re
 import time
@@ -12,7 +13,13 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.core.content import FIXTURES_DIR, read_file
 from apps.metrics import computations, quotas
-from apps.metrics.forms import FORM_MAX_CLASSES, FORM_MAX_STEPS, FORM_MAX_VALUES
+from apps.metrics.forms import (
+    FORM_MAX_CLASSES,
+    FORM_MAX_STEPS,
+    FORM_MAX_VALUES,
+    FORMS,
+    LINK_MAX_LENGTH,
+)
 from apps.metrics.models import Family, Metric
 
 pytestmark = pytest.mark.django_db
@@ -193,6 +200,212 @@ def test_business_calculator_computes_ctr(client):
     assert "greater than or equal to 0" in response.text
 
 
+# --- Calculators: what they accept, what they say, and links that reproduce them ---------------
+
+
+def _values(text: str) -> dict[str, str]:
+    """The computed values a results fragment shows, by key."""
+    return dict(re.findall(r'data-key="([^"]+)">([^<]*)<', text))
+
+
+def _link(text: str) -> str:
+    found = re.search(r'<p class="share-link"><a href="([^"]+)">', text)
+    assert found, "the results link to their inputs"
+    return html.unescape(found.group(1))
+
+
+def test_pasted_csv_columns_may_keep_their_header_row(client):
+    response = client.post(
+        "/metrics/precision/calculate/",
+        {"y_true": "label\n1\n0\n1\n1", "y_pred": '"prediction"\r\n1\r\n1\r\n1\r\n0\r\n'},
+    )
+    assert _values(response.text)["precision"] == "0.6667"
+    ranking = client.post(
+        "/metrics/ndcg/calculate/",
+        {"y_true": "g1, g2, g3, g4\n3, 2, 1, 0", "y_score": "0.7, 0.9, 0.2, 0.5", "k": "3"},
+    )
+    assert _values(ranking.text)["ndcg_at_k"] == "0.8175"
+    labels = client.post(
+        "/metrics/confusion-matrix/calculate/",
+        {"y_true": "actual\n1\n2\n2", "y_pred": "predicted\n1\n2\n1"},
+    )
+    assert _values(labels.text)["accuracy"] == "0.6667"
+
+
+def test_a_header_row_is_not_mistaken_for_data_when_the_data_is_bad(client):
+    response = client.post(
+        "/metrics/precision/calculate/", {"y_true": "label\n1\nx\n1", "y_pred": "1, 1, 1"}
+    )
+    assert "&#x27;x&#x27; (item 2) is not a number" in _field_errors(response.text, "y_true")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "said"),
+    [
+        ({"y_true": "1, 0, 1", "y_pred": "1, 0"}, "y_pred",
+         "“True labels (0 or 1)” has 3 values but “Predicted labels (0 or 1)” has 2"),
+        ({"y_true": "1, 0, 1", "y_score": "0.2, 0.7"}, "y_score",
+         "“True labels (0 or 1)” has 3 values but “Scores (probabilities or logits)” has 2"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_fields_as_the_form_labels_them(client, data, field, said):
+    response = client.post("/metrics/precision/calculate/", {"threshold": "0.5", **data})
+    errors = _field_errors(response.text, field)
+    assert said in errors
+    assert "y_true" not in errors and "y_pred" not in errors and "y_score" not in errors
+
+
+def test_ranking_errors_and_warnings_name_the_fields_as_labelled(client):
+    response = client.post(
+        "/metrics/ndcg/calculate/", {"y_true": "1, 0\n0, 0", "y_score": "1, 0, 2\n1, 0", "k": "5"}
+    )
+    errors = _field_errors(response.text, "y_score")
+    assert "query 1 has 2 grades in “Relevance grades” but 3 scores in “Model scores”" in errors
+    warned = client.post(
+        "/metrics/precision/calculate/", {"y_true": "1, 0", "y_score": "2.5, -1", "threshold": "0"}
+    )
+    assert "“Scores (probabilities or logits)” has values from -1 to 2.5" in warned.text
+    assert "y_score" not in warned.text.split('id="calculator-results"')[1].split("share-link")[0]
+
+
+def _slider(text: str) -> dict[str, str]:
+    tag = re.search(r'<input type="range"[^>]*>', text).group()
+    return dict(re.findall(r'(\w+)="([^"]*)"', tag))
+
+
+def test_the_threshold_slider_spans_the_scores_and_takes_any_threshold_among_them(client):
+    page = client.get("/metrics/roc-auc/").text
+    assert {k: _slider(page)[k] for k in ("min", "max", "step")} == {
+        "min": "0",
+        "max": "1",
+        "step": "0.01",
+    }, "probabilities: 0 to 1 in hundredths"
+    logits = {"y_true": "1, 0, 1, 0", "y_score": "2.5, -1.3, 0.4, -2.2", "threshold": "-1.5"}
+    response = client.post("/metrics/roc-auc/calculate/", logits)
+    slider = _slider(response.text)
+    assert float(slider["min"]) <= -2.2 and float(slider["max"]) > 2.5
+    assert float(slider["max"]) - float(slider["min"]) < 6, "the span of the scores, not more"
+    assert (float(slider["max"]) - float(slider["min"])) / float(slider["step"]) >= 50
+    assert slider["value"] == "-1.5"
+    values = _values(response.text)
+    assert values["recall"] == "1.0000" and values["specificity"] == "0.5000"
+
+
+def test_a_changed_score_range_sends_a_new_slider_and_an_unchanged_one_does_not(client):
+    logits = {"y_true": "1, 0, 1, 0", "y_score": "2.5, -1.3, 0.4, -2.2", "threshold": "1"}
+    headers = {"HX-Request": "true"}
+    moved = client.post(
+        "/metrics/roc-auc/calculate/", {**logits, "threshold_scale": "0 1 0.01"}, headers=headers
+    )
+    oob = re.search(
+        r'<div class="field field-range" id="id_threshold-field" hx-swap-oob="true">', moved.text
+    )
+    assert oob, "the slider comes with the results when its span changes"
+    scale = re.search(r'name="threshold_scale" value="([^"]+)"', moved.text).group(1)
+    assert scale.split()[0] == _slider(moved.text)["min"]
+    same = client.post(
+        "/metrics/roc-auc/calculate/", {**logits, "threshold_scale": scale}, headers=headers
+    )
+    assert 'id="id_threshold-field"' not in same.text, "moving the slider does not replace it"
+    assert _values(same.text)["recall"] == "0.5000"
+
+
+def test_ranking_calculator_offers_linear_and_exponential_gain(client):
+    page = client.get("/metrics/ndcg/").text
+    assert 'name="gain" value="linear"' in page and 'name="gain" value="exponential"' in page
+    data = {"y_true": "3, 2, 1, 0", "y_score": "0.7, 0.9, 0.2, 0.5", "k": "3"}
+    linear = client.post("/metrics/ndcg/calculate/", data)
+    exponential = client.post("/metrics/ndcg/calculate/", {**data, "gain": "exponential"})
+    assert _values(linear.text)["ndcg_at_k"] == "0.8175"
+    assert _values(exponential.text)["ndcg_at_k"] == "0.7896"
+    assert _values(exponential.text)["gain"] == "exponential"
+
+
+def test_precision_at_k_is_0_not_undefined_for_a_query_without_relevant_items(client):
+    response = client.post(
+        "/metrics/precision-at-k/calculate/", {"y_true": "0, 0, 0", "y_score": "3, 2, 1", "k": "2"}
+    )
+    values = _values(response.text)
+    assert values["precision_at_k"] == "0.0000"
+    assert values["recall_at_k"] == "undefined"
+
+
+def _example_data(calculator: str) -> tuple[str, dict]:
+    metric = Metric.objects.filter(calculator=calculator).exclude(example={}).order_by("pk").first()
+    assert metric is not None, f"no worked example for the {calculator} calculator"
+    form = FORMS[calculator].from_example(metric.example)
+    return metric.slug, {name: value for name, value in form.data.items() if value is not None}
+
+
+@pytest.mark.parametrize("calculator", sorted(FORMS))
+def test_every_calculators_link_reproduces_its_result(client, calculator):
+    slug, data = _example_data(calculator)
+    posted = client.post(f"/metrics/{slug}/calculate/", data)
+    link = _link(posted.text)
+    assert link.startswith(f"/metrics/{slug}/?")
+    opened = client.get(link)
+    assert opened.status_code == 200
+    assert "Filled in from the link you opened" in opened.text
+    assert _values(opened.text) == _values(posted.text) != {}
+    assert _link(opened.text) == link
+
+
+def test_htmx_puts_the_link_in_the_address_bar_without_a_history_entry_per_keystroke(client):
+    data = {"clicks": "30", "impressions": "1200"}
+    response = client.post("/metrics/ctr/calculate/", data, headers={"HX-Request": "true"})
+    assert response["HX-Replace-Url"] == "/metrics/ctr/?clicks=30&impressions=1200"
+    assert "HX-Push-Url" not in response
+
+
+def test_a_link_computes_without_javascript_and_is_not_cached(client):
+    first = client.get("/metrics/ctr/", {"clicks": "30", "impressions": "1200"})
+    assert _values(first.text)["ctr"] == "0.0250"
+    assert 'value="1200"' in first.text
+    again = client.get("/metrics/ctr/", {"clicks": "1", "impressions": "4"})
+    assert _values(again.text)["ctr"] == "0.2500"
+    assert "X-Page-Cache" not in first and "X-Page-Cache" not in again
+    client.get("/metrics/ctr/")
+    assert client.get("/metrics/ctr/")["X-Page-Cache"] == "hit", "the plain page stays cached"
+
+
+def test_a_query_string_without_calculator_inputs_shows_the_worked_example(client):
+    response = client.get("/metrics/precision/", {"utm_source": "newsletter"})
+    assert "Filled in with the worked example" in response.text
+    assert 'data-key="precision">0.6000<' in response.text
+
+
+def test_a_link_with_bad_inputs_says_what_is_wrong_at_the_field(client):
+    response = client.get("/metrics/precision/", {"y_true": "1, 0, x", "y_pred": "1, 0, 1"})
+    assert response.status_code == 200
+    assert "is not a number" in _field_errors(response.text, "y_true")
+
+
+def test_inputs_too_long_for_a_link_say_so_and_leave_the_address_alone(client):
+    data = {"y_true": _numbers(2000).replace("2", "1").replace("3", "0").replace("4", "1")
+            .replace("5", "0").replace("6", "1"), "y_pred": _numbers(2000).replace("2", "0")
+            .replace("3", "1").replace("4", "0").replace("5", "1").replace("6", "0")}  # fmt: skip
+    response = client.post("/metrics/precision/calculate/", data, headers={"HX-Request": "true"})
+    assert 'data-key="precision"' in response.text
+    assert 'class="share-link"><a' not in response.text
+    assert f"a link holds at most {LINK_MAX_LENGTH:,}" in response.text
+    assert response["HX-Replace-Url"] == "/metrics/precision/"
+
+
+def _advice(text: str) -> str:
+    return text.split('id="advice"', 1)[1]
+
+
+def _recommended(text: str) -> list[str]:
+    return re.findall(r'href="/metrics/([\w-]+)/"', _advice(text))
+
+
+def _asked(text: str) -> list[str]:
+    """The questions the chooser's form asks: radio groups first, then the checkbox."""
+    form = re.search(r'<form[^>]*id="chooser-form".*?</form>', text, re.S).group()
+    groups = re.findall(r"<legend>(.*?)</legend>", form)
+    return groups + re.findall(r'<input type="checkbox"[^>]*> (.*?)</label>', form)
+
+
 def test_chooser_recommends_for_rare_positives_where_misses_cost_more(client):
     response = client.get(
         "/metrics/choose/",
@@ -204,18 +417,117 @@ def test_chooser_recommends_for_rare_positives_where_misses_cost_more(client):
     assert 'href="/metrics/accuracy/"' not in text
 
 
-def test_chooser_for_htmx_returns_only_the_advice(client):
+@pytest.mark.parametrize("imbalance", ["balanced", "moderate", "severe"])
+@pytest.mark.parametrize("costlier", ["equal", "fp", "fn"])
+def test_chooser_never_recommends_ctr_for_a_binary_model_whose_output_nobody_clicks(
+    client, imbalance, costlier
+):
+    # A fraud, spam or abuse model: its output is a decision, not a list shown to users.
+    query = {"task": "binary", "imbalance": imbalance, "costlier": costlier}
+    recommended = _recommended(client.get("/metrics/choose/", query).text)
+    assert "ctr" not in recommended
+    assert "engagement-time" not in recommended
+    assert {"conversion-rate", "user-retention"} <= set(recommended)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"task": "ranking"},
+        {"task": "binary", "ranked": "on"},
+        {"task": "multiclass", "ranked": "on"},
+        {"task": "regression", "ranked": "on"},
+    ],
+)
+def test_chooser_recommends_ctr_where_users_see_and_click_the_output(client, query):
+    assert "ctr" in _recommended(client.get("/metrics/choose/", query).text)
+
+
+def test_chooser_asks_only_what_the_model_does_until_a_task_is_chosen(client):
+    text = client.get("/metrics/choose/").text
+    assert _asked(text) == ["What does the model do?"]
+    assert "Choose what your model does" in text
+
+
+CLASS_QUESTIONS = ["How imbalanced are the classes?", "Which error costs more?"]
+RANKED_QUESTION = "Users see the output as a ranked list or click on it (search, feeds, ads)"
+
+
+@pytest.mark.parametrize(
+    ("task", "follow_ups"),
+    [
+        ("binary", [*CLASS_QUESTIONS, RANKED_QUESTION]),
+        ("multiclass", [*CLASS_QUESTIONS, RANKED_QUESTION]),
+        ("regression", [RANKED_QUESTION]),
+        ("ranking", []),
+        ("detection", []),
+        ("segmentation", []),
+        ("rl", []),
+    ],
+)
+def test_chooser_asks_only_the_questions_that_matter_for_the_task(client, task, follow_ups):
+    text = client.get("/metrics/choose/", {"task": task}).text
+    assert _asked(text) == ["What does the model do?", *follow_ups]
+
+
+def test_answers_to_questions_not_asked_change_nothing(client):
+    plain = client.get("/metrics/choose/", {"task": "ranking"}).text
+    loaded = client.get(
+        "/metrics/choose/",
+        {"task": "ranking", "imbalance": "severe", "costlier": "fn", "ranked": "on"},
+    ).text
+    assert _advice(loaded) == _advice(plain)
+    assert 'name="imbalance"' not in loaded and 'name="ranked"' not in loaded
+
+
+def test_chooser_options_are_radio_buttons_so_no_option_text_is_cut_off(client):
+    # A closed <select> shows its option in the width of the box, cut off on a phone; a radio
+    # button's label wraps instead.
+    text = client.get("/metrics/choose/", {"task": "binary"}).text
+    assert "<select" not in text
+    for label in ["Ranking or recommendation", "Severe (minority below 2 %)",
+                  "False positives (false alarms) cost more"]:  # fmt: skip
+        assert re.search(
+            rf'<label class="choice"><input type="radio"[^>]*> {re.escape(label)}</label>', text
+        ), label
+
+
+def test_chooser_shows_the_answers_it_assumed_checked(client):
+    text = client.get("/metrics/choose/", {"task": "binary"}).text
+    assert re.search(r'<input type="radio" name="imbalance" value="balanced"[^>]*checked', text)
+    assert re.search(r'<input type="radio" name="costlier" value="equal"[^>]*checked', text)
+    assert re.search(r'<input type="radio" name="task" value="binary"[^>]*checked', text)
+
+
+def test_chooser_for_htmx_sends_the_form_for_its_task_and_the_advice(client):
     response = client.get(
-        "/metrics/choose/", {"task": "regression"}, headers={"HX-Request": "true"}
+        "/metrics/choose/",
+        {"task": "regression", "imbalance": "severe", "ranked": "on"},
+        headers={"HX-Request": "true"},
     )
-    assert response.text.lstrip().startswith('<section id="advice"')
+    assert "<html" not in response.text
+    form = re.search(r'<form[^>]*id="chooser-form"[^>]*>', response.text).group()
+    assert 'hx-swap-oob="true"' in form, "the form is replaced, with the questions for the task"
+    assert _asked(response.text) == ["What does the model do?", RANKED_QUESTION]
     assert 'href="/metrics/mae/"' in response.text
+    # The address bar gets the answers that count, so Back and Forward step through them.
+    assert response["HX-Push-Url"] == "/metrics/choose/?task=regression&ranked=on"
+
+
+def test_chooser_restoring_history_gets_the_whole_page(client):
+    response = client.get(
+        "/metrics/choose/",
+        {"task": "ranking"},
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in response.text and 'href="/metrics/ndcg/"' in response.text
 
 
 def test_chooser_rejects_an_unknown_task_at_the_field(client):
     response = client.get("/metrics/choose/", {"task": "astrology"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
+    assert "Offline: evaluate the model" not in response.text
 
 
 # --- Size limits and the calculators' quota ----------------------------------------------------
@@ -310,6 +622,10 @@ def test_over_the_quota_an_address_gets_429_with_the_text_kept(client):
     assert 'data-key="ctr"' not in refused.text, "nothing is computed"
     page = client.post(url, data)
     assert page.status_code == 429 and 'value="1200"' in page.text, "the input stays"
+    link = client.get(f"/metrics/{_slug('ctr')}/", data)
+    assert link.status_code == 429, "a link computes too, so it counts against the quota"
+    assert 'data-key="ctr"' not in link.text and 'value="1200"' in link.text
+    assert client.get(f"/metrics/{_slug('ctr')}/").status_code == 200, "reading is not limited"
     elsewhere = Client(REMOTE_ADDR="192.0.2.77")
     assert 'data-key="ctr">0.0250<' in elsewhere.post(url, data).text
 

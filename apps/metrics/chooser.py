@@ -29,6 +29,23 @@ COSTLIER = [
 ]
 
 
+NEUTRAL = {"imbalance": "balanced", "costlier": "equal"}
+"""The answer assumed for a question left unanswered."""
+
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "binary": ("imbalance", "costlier", "ranked"),
+    "multiclass": ("imbalance", "costlier", "ranked"),
+    "regression": ("ranked",),
+    "ranking": (),
+    "detection": (),
+    "segmentation": (),
+    "rl": (),
+}
+"""The questions after the task that change the advice for it: class balance and error costs
+only for classifiers, and whether users see a ranked list only for models whose output is not
+already a ranking (or boxes, masks, actions)."""
+
+
 @dataclass(frozen=True)
 class Recommendation:
     slug: str
@@ -82,7 +99,14 @@ def _classification(imbalance: str, costlier: str) -> list[Recommendation]:
 def recommend(
     task: str, imbalance: str = "balanced", costlier: str = "equal", ranked: bool = False
 ) -> Advice:
-    """Offline, online and system metrics for a task, each with a one-line reason."""
+    """Offline, online and system metrics for a task, each with a one-line reason.
+
+    Answers to questions that do not apply to the task (see :data:`QUESTIONS`) are ignored.
+    """
+    if task not in QUESTIONS:
+        raise ValueError(f"unknown task {task!r}")
+    asked = QUESTIONS[task]
+    ranked = ranked and "ranked" in asked
     if task in {"binary", "multiclass"}:
         offline = _classification(imbalance, costlier)
         if task == "multiclass":
@@ -119,16 +143,14 @@ def recommend(
             Recommendation("miou", "Mean IoU over classes, the standard for semantic masks."),
             Recommendation("iou", "Per-class IoU to find the weak classes."),
         ]
-    elif task == "rl":
+    else:  # rl
         offline = [
             Recommendation("discounted-return", "What the agent optimises, per episode."),
             Recommendation("reward", "Average episode reward, the headline number."),
             Recommendation("q-value", "Check value estimates against observed returns."),
         ]
-    else:
-        raise ValueError(f"unknown task {task!r}")
 
-    if ranked and task not in {"ranking"}:
+    if ranked:
         offline.append(
             Recommendation(
                 "precision-at-k", "Users see a ranked list: measure the top k they actually see."
@@ -136,18 +158,41 @@ def recommend(
         )
         offline.append(Recommendation("ndcg", "Position-aware quality of the ranked output."))
 
-    online = [Recommendation("conversion-rate", "The action the product exists for.")]
-    if ranked or task in {"ranking", "binary"}:
-        online.insert(0, Recommendation("ctr", "Do users act on what the model shows?"))
-    online += [
-        Recommendation("user-retention", "Long-term value: do users come back?"),
-        Recommendation("engagement-time", "Guardrail: time spent, read with care."),
-    ]
     system = [
         Recommendation("latency-percentiles", "p99 inside the latency budget."),
         Recommendation("throughput", "Peak QPS the serving fleet must sustain."),
     ]
-    return Advice(offline=_unique(offline), online=online, system=system)
+    return Advice(offline=_unique(offline), online=_online(task, ranked), system=system)
+
+
+def _online(task: str, ranked: bool) -> list[Recommendation]:
+    # Clicks measure a model only where users see its output and may click it: a ranked list,
+    # a feed, ads. A fraud or spam model's output is a decision that nobody clicks on.
+    if ranked or task == "ranking":
+        return [
+            Recommendation("ctr", "Do users click what the model puts in front of them?"),
+            Recommendation("conversion-rate", "The action the product exists for."),
+            Recommendation("user-retention", "Long-term value: do users come back?"),
+            Recommendation("engagement-time", "Guardrail: time spent, read with care."),
+        ]
+    if task == "binary":
+        return [
+            Recommendation(
+                "conversion-rate",
+                "False alarms stop legitimate users: the share who still complete the purchase "
+                "or sign-up shows what false positives cost the business.",
+            ),
+            Recommendation(
+                "user-retention",
+                "Users wrongly blocked, and users hurt by what the model missed (fraud, spam, "
+                "abuse), stop coming back.",
+            ),
+        ]
+    return [
+        Recommendation("conversion-rate", "The action the product exists for."),
+        Recommendation("user-retention", "Long-term value: do users come back?"),
+        Recommendation("engagement-time", "Guardrail: time spent, read with care."),
+    ]
 
 
 def _unique(items: list[Recommendation]) -> list[Recommendation]:

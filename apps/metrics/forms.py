@@ -7,15 +7,20 @@ computation lands next to the field it names, and the user's text stays in the f
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 
 from apps.metrics import chooser, computations
 from apps.metrics.computations import InputError
 
-PASTE_HELP = "Numbers separated by commas, spaces or new lines; CSV columns work too."
+PASTE_HELP = (
+    "Numbers separated by commas, spaces or new lines; a CSV column works too, with or without "
+    "its header row."
+)
 
 # A results page shows a row or a chart point per item, so the HTML calculators take less than
 # the JSON API (computations.MAX_*). At these sizes the largest form is computed and its page
@@ -27,6 +32,9 @@ FORM_MAX_STEPS = 1_000
 """Most rewards for the discounted return: the page has a table row per step."""
 FORM_MAX_CLASSES = 50
 """Most distinct classes for multiclass classification: the confusion matrix is classes²."""
+LINK_MAX_LENGTH = 2_000
+"""Longest query string a calculator puts in a link: longer ones may not survive servers and
+proxies (gunicorn refuses a request line over 4,094 bytes)."""
 
 
 def _textarea(rows: int = 3, placeholder: str = "") -> forms.Textarea:
@@ -38,12 +46,13 @@ class PastedField(forms.CharField):
 
     widget = _textarea()
     default_help = ""
+    header_help = ""
     counted = "values"
 
     def __init__(self, *args, integers: bool = False, max_values: int = FORM_MAX_VALUES, **kwargs):
         self.integers = integers
         self.max_values = max_values
-        help_text = kwargs.get("help_text", self.default_help)
+        help_text = f"{kwargs.get('help_text', self.default_help)} {self.header_help}".strip()
         kwargs["help_text"] = f"{help_text} At most {max_values:,} {self.counted}.".strip()
         super().__init__(*args, **kwargs)
 
@@ -72,6 +81,7 @@ class NumbersField(PastedField):
 
 
 class LabelsField(PastedField):
+    header_help = "A first line of column names is skipped when the labels are numbers."
     counted = "labels"
 
     def prepare_value(self, value):
@@ -94,6 +104,7 @@ class RowsField(PastedField):
     """One list of numbers per line: queries for ranking, grid rows for segmentation."""
 
     widget = _textarea(rows=4)
+    header_help = "A first line of column names is skipped."
     counted = "values on all lines together"
 
     def prepare_value(self, value):
@@ -102,7 +113,7 @@ class RowsField(PastedField):
         return value
 
     def clean(self, value):
-        text = super().clean(value)
+        text = computations.without_header(super().clean(value))
         rows = []
         values = 0
         number, counted_to = 1, 0
@@ -159,19 +170,58 @@ class CalculatorForm(forms.Form):
     """Base: subclasses set ``calculator`` and may shape the arguments in :meth:`arguments`."""
 
     calculator: str
+    #: Whether the threshold slider's span changed from the one the page shows (see
+    #: BinaryClassificationForm); the HTMX answer then brings a new slider.
+    rescaled = False
 
     def arguments(self) -> dict[str, Any]:
         return {name: value for name, value in self.cleaned_data.items() if value is not None}
 
     def calculate(self) -> dict | None:
-        """The result, or None with the errors attached to the fields they concern."""
+        """The result, or None with the errors attached to the fields they concern.
+
+        The computations name fields as the API does (``y_true``); here each message and
+        warning names them as the form labels them.
+        """
         if not self.is_valid():
             return None
         try:
-            return computations.CALCULATORS[self.calculator](**self.arguments())
+            result = computations.CALCULATORS[self.calculator](**self.arguments())
         except InputError as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+            field = exc.field if exc.field in self.fields else None
+            self.add_error(field, self.in_own_words(exc.message))
             return None
+        result["warnings"] = [self.in_own_words(warning) for warning in result["warnings"]]
+        return result
+
+    def in_own_words(self, message: str) -> str:
+        """``message`` with every field name replaced by the field's label, in quotes."""
+        renamed = {
+            name: field.label
+            for name, field in self.fields.items()
+            if field.label and field.label.lower() != name
+        }
+        if not renamed:
+            return message
+        names = "|".join(re.escape(name) for name in sorted(renamed, key=len, reverse=True))
+        # Not inside longer words: f_beta is not beta, and F-beta is not beta either.
+        return re.sub(
+            rf"(?<![\w-])({names})(?![\w-])", lambda m: f"“{renamed[m.group()]}”", message
+        )
+
+    @classmethod
+    def given_in(cls, query: dict) -> bool:
+        """Whether a query string holds this calculator's inputs (a shared link)."""
+        return any(name in query for name in cls.base_fields)
+
+    def link_query(self) -> str:
+        """The query string that fills this form in again with what was typed."""
+        pairs = []
+        for name in self.fields:
+            value = self.data.get(name)
+            if value not in (None, ""):
+                pairs.append((name, value))
+        return urlencode(pairs)
 
     @classmethod
     def from_example(cls, example: dict) -> CalculatorForm:
@@ -186,23 +236,50 @@ class CalculatorForm(forms.Form):
         return cls(data=data)
 
 
+PROBABILITY_SCALE = {"min": "0", "max": "1", "step": "0.01"}
+
+
+def threshold_scale(scores: list[float]) -> dict[str, str]:
+    """The threshold slider's min, max and step attributes for these scores.
+
+    Probabilities get [0, 1] in hundredths. Other scores (logits, margins) get their own span in
+    about a hundred round steps (1 or 5 times a power of ten, so that 0 and 0.5 lie on a step),
+    from the lowest score to one step above the highest, where nothing is positive.
+    """
+    low, high = min(scores), max(scores)
+    if low >= 0 and high <= 1:
+        return PROBABILITY_SCALE
+    span = (high - low) or max(abs(high), 1.0)
+    if not math.isfinite(span):
+        return {"min": f"{low:.17g}", "max": f"{high:.17g}", "step": "any"}
+    power = 10 ** math.floor(math.log10(span / 100))
+    step = 5 * power if span / 100 >= 5 * power else power
+    low = math.floor(low / step) * step
+    high = (math.floor(high / step) + 1) * step
+    return {"min": f"{low:.12g}", "max": f"{high:.12g}", "step": f"{step:.12g}"}
+
+
 class BinaryClassificationForm(CalculatorForm):
     calculator = "binary-classification"
     y_true = NumbersField(label="True labels (0 or 1)", integers=True)
     y_score = NumbersField(
-        label="Scores (probability of 1)", required=False,
-        help_text="Leave empty and fill predicted labels instead if you have no scores.",
+        label="Scores (probabilities or logits)", required=False,
+        help_text=f"Any real numbers. Leave empty and fill predicted labels instead if you have "
+        f"no scores. {PASTE_HELP}",
     )  # fmt: skip
     y_pred = NumbersField(label="Predicted labels (0 or 1)", integers=True, required=False)
     threshold = forms.FloatField(
-        label="Threshold", min_value=0, max_value=1, initial=0.5, required=False,
-        widget=forms.NumberInput(attrs={"type": "range", "step": "0.01", "min": "0", "max": "1"}),
-        help_text="A score at or above the threshold counts as positive.",
+        label="Threshold", initial=0.5, required=False,
+        widget=forms.NumberInput(attrs={"type": "range", **PROBABILITY_SCALE}),
+        help_text="A score at or above the threshold counts as positive. The slider spans the "
+        "scores: 0 to 1 for probabilities, the lowest to the highest score otherwise.",
     )  # fmt: skip
     beta = forms.FloatField(label="Beta for F-beta", min_value=0.01, initial=1.0, required=False)
 
     def clean(self):
         data = super().clean()
+        if data.get("y_score"):
+            self.fields["threshold"].widget.attrs.update(threshold_scale(data["y_score"]))
         if self.errors:
             return data
         if data.get("y_score") is None and data.get("y_pred") is None:
@@ -210,6 +287,21 @@ class BinaryClassificationForm(CalculatorForm):
         elif data.get("y_score") is not None and data.get("y_pred") is not None:
             self.add_error("y_pred", "Enter scores or predicted labels, not both.")
         return data
+
+    @property
+    def scale(self) -> str:
+        """The slider's span as the page shows it, carried in a hidden field."""
+        attrs = self.fields["threshold"].widget.attrs
+        return f"{attrs['min']} {attrs['max']} {attrs['step']}"
+
+    @property
+    def rescaled(self) -> bool:
+        # Unknown while the scores do not parse: the slider keeps its span until they do.
+        return (
+            self.is_bound
+            and not self.has_error("y_score")
+            and self.data.get("threshold_scale", self.scale) != self.scale
+        )
 
 
 class MulticlassClassificationForm(CalculatorForm):
@@ -247,6 +339,16 @@ class RankingForm(CalculatorForm):
     y_true = RowsField(label="Relevance grades", help_text="One query per line, e.g. 3, 2, 0, 1.")
     y_score = RowsField(label="Model scores", help_text="One query per line, same lengths.")
     k = forms.IntegerField(label="k", min_value=1, initial=3)
+    gain = forms.ChoiceField(
+        label="NDCG gain", initial="linear", required=False, widget=forms.RadioSelect,
+        choices=[
+            ("linear", "Linear: the grade (as scikit-learn)"),
+            ("exponential", "Exponential: 2^grade − 1"),
+        ],
+    )  # fmt: skip
+
+    def clean_gain(self):
+        return self.cleaned_data.get("gain") or "linear"
 
 
 class IoUForm(CalculatorForm):
@@ -344,20 +446,56 @@ FORMS: dict[str, type[CalculatorForm]] = {
 
 
 class ChooserForm(forms.Form):
-    """The four questions of the metric chooser (also asked by the design-doc wizard)."""
+    """The metric chooser's questions (the design-doc wizard asks them too): the task, then
+    only those of the others that matter for it (:data:`chooser.QUESTIONS`)."""
 
-    task = forms.ChoiceField(label="What does the model do?", choices=chooser.TASKS)
+    task = forms.ChoiceField(
+        label="What does the model do?", choices=chooser.TASKS, widget=forms.RadioSelect
+    )
     imbalance = forms.ChoiceField(
-        label="How imbalanced are the classes?", choices=chooser.IMBALANCE, required=False
-    )
+        label="How imbalanced are the classes?", choices=chooser.IMBALANCE, required=False,
+        widget=forms.RadioSelect,
+    )  # fmt: skip
     costlier = forms.ChoiceField(
-        label="Which error costs more?", choices=chooser.COSTLIER, required=False
+        label="Which error costs more?", choices=chooser.COSTLIER, required=False,
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    ranked = forms.BooleanField(
+        label="Users see the output as a ranked list or click on it (search, feeds, ads)",
+        required=False,
     )
-    ranked = forms.BooleanField(label="Users see the output as a ranked list", required=False)
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None:
+            # Unanswered questions take the neutral answer, shown checked so that the reader
+            # sees what was assumed; a task alone is enough to advise.
+            data = data.copy()
+            for name, neutral in chooser.NEUTRAL.items():
+                if not data.get(name):
+                    data[name] = neutral
+        super().__init__(data, **kwargs)
+        # Only the questions that matter for the task are asked, and only they are checked:
+        # until a task is chosen, that is the task alone.
+        task = self.data.get("task")
+        asked = chooser.QUESTIONS.get(task, ()) if isinstance(task, str) else ()
+        for name in list(self.fields):
+            if name != "task" and name not in asked:
+                del self.fields[name]
 
     def clean(self):
         data = super().clean()
-        # Unanswered questions take the neutral answer, so a task alone is enough to advise.
-        data["imbalance"] = data.get("imbalance") or "balanced"
-        data["costlier"] = data.get("costlier") or "equal"
+        data.setdefault("ranked", False)
+        for name, neutral in chooser.NEUTRAL.items():
+            data.setdefault(name, neutral)
         return data
+
+    def query(self) -> str:
+        """The query string of the answers that count, for the address bar."""
+        pairs = []
+        for name in self.fields:
+            value = self.cleaned_data[name]
+            if value is True:
+                pairs.append((name, "on"))
+            elif value:
+                pairs.append((name, value))
+        return urlencode(pairs)

@@ -14,7 +14,8 @@ VALUE_ROWS: dict[str, list[tuple[str, str]]] = {
     ],
     "ranking": [
         ("ndcg_at_k", "NDCG@k"), ("precision_at_k", "Precision@k"), ("recall_at_k", "Recall@k"),
-        ("mrr", "MRR"), ("map_at_k", "MAP@k"),
+        ("mrr", "MRR"), ("map_at_k", "MAP@k"), ("gain", "NDCG gain"), ("queries", "Queries"),
+        ("queries_evaluated", "Queries with a relevant item"),
     ],
     "iou": [("iou", "IoU")],
     "detection": [("map", "mAP@[.50:.95]"), ("map_50", "mAP@.50"), ("map_75", "mAP@.75")],
