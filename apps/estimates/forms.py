@@ -69,7 +69,7 @@ class QuantityListField(forms.CharField):
             error_messages={
                 "required": f"Enter {quantity.labelled}.",
                 "max_length": f"{quantity.labelled}: that is too long; give at most "
-                f"{quantity.max_items} numbers.",
+                f"{quantity.max_items} numbers.".replace("%", "%%"),
             },
             **kwargs,
         )

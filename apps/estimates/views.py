@@ -27,6 +27,8 @@ def estimate(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404("No estimator by that name.")
     context = results.context(name, request.GET, page_url=request.path)
     if request.htmx and not request.htmx.boosted:
+        # The fields' messages travel out of band: only the result is swapped in.
+        context["oob_errors"] = True
         response = render(request, "estimates/estimator.html#result", context)
         response["HX-Push-Url"] = shareable_url(request, name)
         return response
