@@ -1,7 +1,7 @@
 """Specification of apps.metrics.computations.
 
-scikit-learn, scipy and pycocotools are the oracles: on generated inputs the module must agree
-with them to 1e-9 wherever a metric is defined. Where it deliberately differs (None and a
+scikit-learn, scipy, pycocotools, sacrebleu and jiwer are the oracles: on generated inputs the
+module must agree with them to 1e-9 wherever a metric is defined. Where it deliberately differs (None and a
 warning instead of a substituted number), the tests pin that down instead.
 """
 
@@ -11,40 +11,63 @@ import json
 import math
 import warnings
 
+import jiwer
 import numpy as np
 import pytest
+import sacrebleu
 import scipy.special
+import scipy.stats
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from sklearn import metrics
+from sklearn.calibration import calibration_curve
 
 from apps.metrics.computations import (
     CALCULATORS,
     MAX_BOXES,
     MAX_CATEGORIES,
+    MAX_REFERENCES,
     MAX_SCORES,
+    MAX_SEGMENT_WORDS,
+    MAX_SEGMENTS,
+    MAX_TEXT_CHARACTERS,
     MAX_VALUES,
     InputError,
     binary_classification,
+    bleu,
+    calibration,
     conversion_rate,
+    coverage_and_diversity,
     ctr,
     dau_mau,
     detection,
     discounted_return,
+    ecpm,
     energy,
+    fraud_loss_rate,
+    gross_merchandise_value,
+    hit_rate_at_k,
     iou,
     latency,
     multiclass_classification,
+    operating_point,
     parse_labels,
     parse_numbers,
+    percentage_errors,
+    perplexity,
+    pinball_loss,
+    prevalence,
     ranking,
     regression,
     retention,
+    search_success,
     segmentation,
     throughput,
+    top_k_accuracy,
     without_header,
+    word_error_rate,
 )
 
 PROPERTY = settings(deadline=None, max_examples=100, database=None)
@@ -1085,6 +1108,21 @@ SAMPLE_INPUTS = {
     "dau-mau": {"dau": 10, "mau": 40},
     "retention": {"cohort_size": 50, "retained": 12},
     "conversion-rate": {"conversions": 3, "visitors": 120},
+    "calibration": {"y_true": [0, 1, 1, 0], "y_prob": [0.1, 0.8, 0.6, 0.4], "n_bins": 2},
+    "operating-point": {"y_true": [0, 1, 1, 0], "y_score": [0.1, 0.8, 0.6, 0.4]},
+    "top-k-accuracy": {"y_true": [0, 2], "y_score": [[0.5, 0.3, 0.2], [0.6, 0.1, 0.3]], "k": 2},
+    "prevalence": {"positives": 0, "total": 0},
+    "percentage-errors": {"y_true": [0, 2, 4], "y_pred": [0, 3, 3]},
+    "pinball-loss": {"y_true": [1, 2, 3], "y_pred": [2, 2, 2], "alpha": 0.9},
+    "hit-rate": {"y_true": [[0, 1], [0, 0]], "y_score": [[0.2, 0.1], [0.5, 0.4]], "k": 1},
+    "coverage": {"recommendations": [[1, 2], [2, 3]], "catalog_size": 10},
+    "perplexity": {"logprobs": [-0.5, -2.0, -1.0]},
+    "bleu": {"hypotheses": ["the cat sat"], "references": [["the cat sat down"]]},
+    "word-error-rate": {"references": ["the cat sat"], "hypotheses": ["the cat sat down"]},
+    "fraud-loss-rate": {"fraud_losses": 10, "payment_volume": 0},
+    "search-success": {"sessions": 10, "successful_sessions": 6},
+    "gmv": {"order_values": [20, 30.5], "marketplace_revenue": 5},
+    "ecpm": {"revenue": 12.5, "impressions": 5000, "clicks": 0},
 }
 
 
@@ -1107,3 +1145,637 @@ def test_every_calculator_returns_plain_json_with_a_warnings_list(slug):
         return value is None or type(value) in (bool, int, float, str)
 
     assert plain(result)
+
+
+# --- Calibration: scikit-learn's calibration_curve and brier_score_loss -------------------------
+
+
+@st.composite
+def calibration_cases(draw):
+    n = draw(st.integers(1, 60))
+    y_true = draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))
+    # Values on the uniform edges (0.1, 0.3, …) and ties test which bin an edge belongs to.
+    value = st.one_of(st.sampled_from([0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]), st.floats(0, 1))
+    y_prob = draw(st.lists(value, min_size=n, max_size=n))
+    return y_true, y_prob, draw(st.integers(1, 15)), draw(st.sampled_from(["uniform", "quantile"]))
+
+
+def bins_by_definition(y_prob, n_bins, strategy):
+    """Each prediction's bin, read from the definition: the number of inner edges below it."""
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    else:
+        edges = np.percentile(y_prob, np.linspace(0, 1, n_bins + 1) * 100)
+    return [sum(p > edge for edge in edges[1:-1]) for p in y_prob]
+
+
+@PROPERTY
+@given(calibration_cases())
+def test_calibration_matches_scikit_learn(case):
+    y_true, y_prob, n_bins, strategy = case
+    result = calibration(y_true, y_prob, n_bins=n_bins, strategy=strategy)
+    prob_true, prob_pred = calibration_curve(y_true, y_prob, n_bins=n_bins, strategy=strategy)
+    bins = result["bins"]
+    assert [b["fraction_positive"] for b in bins] == pytest.approx(prob_true, rel=1e-9, abs=1e-12)
+    assert [b["mean_predicted"] for b in bins] == pytest.approx(prob_pred, rel=1e-9, abs=1e-12)
+    membership = bins_by_definition(y_prob, n_bins, strategy)
+    counts = [membership.count(b) for b in sorted(set(membership))]
+    assert [b["count"] for b in bins] == counts
+    gaps = np.abs(prob_true - prob_pred)
+    n = len(y_true)
+    assert close(result["ece"], sum(c / n * g for c, g in zip(counts, gaps, strict=True)))
+    assert close(result["mce"], gaps.max())
+    assert close(result["brier_score"], metrics.brier_score_loss(y_true, y_prob, pos_label=1))
+    base = np.mean(y_true)
+    if 0 < base < 1:
+        reference = metrics.brier_score_loss(y_true, [base] * n, pos_label=1)
+        assert close(result["brier_skill_score"], 1 - result["brier_score"] / reference)
+    else:
+        assert result["brier_skill_score"] is None
+        assert mentions(result, "brier_skill_score", "one class")
+
+
+def test_calibration_hand_checked_example():
+    # Two bins: [0, 0.5] holds 0.1 (a 0) and 0.4 (a 0); (0.5, 1] holds 0.8 (a 1) and 0.6 (a 1).
+    result = calibration([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.4], n_bins=2)
+    assert [b["count"] for b in result["bins"]] == [2, 2]
+    assert result["ece"] == pytest.approx(0.5 * 0.25 + 0.5 * 0.3)
+    assert result["brier_score"] == pytest.approx((0.01 + 0.04 + 0.16 + 0.16) / 4)
+
+
+def test_a_perfectly_calibrated_forecast_has_zero_ece_but_not_zero_brier():
+    # Half of the 0.5 predictions are positives: calibrated, and still uncertain.
+    result = calibration([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5], n_bins=10)
+    assert result["ece"] == 0.0 and result["mce"] == 0.0
+    assert result["brier_score"] == 0.25 and result["brier_skill_score"] == 0.0
+    assert mentions(result, "one bin")
+
+
+# --- Top-k accuracy: scikit-learn's top_k_accuracy_score -----------------------------------------
+
+
+@st.composite
+def top_k_cases(draw):
+    n_classes = draw(st.integers(3, 7))
+    n = draw(st.integers(1, 30))
+    # Few distinct scores make ties common: scikit-learn ranks the higher index first.
+    score = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.floats(-10, 10))
+    row = st.lists(score, min_size=n_classes, max_size=n_classes)
+    y_score = draw(st.lists(row, min_size=n, max_size=n))
+    y_true = draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n))
+    return y_true, y_score, draw(st.integers(1, n_classes + 1))
+
+
+@PROPERTY
+@given(top_k_cases())
+def test_top_k_accuracy_matches_scikit_learn_ties_included(case):
+    y_true, y_score, k = case
+    n_classes = len(y_score[0])
+    result = top_k_accuracy(y_true, y_score, k=k)
+    oracle = quietly(
+        metrics.top_k_accuracy_score, y_true, y_score, k=k, labels=list(range(n_classes))
+    )
+    assert close(result["top_k_accuracy"], oracle)
+    assert result["hits"] == round(oracle * len(y_true))
+    for j, value in enumerate(result["by_k"], start=1):
+        expected = quietly(
+            metrics.top_k_accuracy_score, y_true, y_score, k=j, labels=list(range(n_classes))
+        )
+        assert close(value, expected), j
+
+
+def test_top_k_accuracy_with_two_classes_and_k_at_least_the_class_count():
+    # Ties go to the higher index: in row 2 class 1 ranks first, so class 0 misses at k = 1.
+    result = top_k_accuracy([0, 0], [[0.9, 0.1], [0.5, 0.5]], k=1)
+    assert result["top_k_accuracy"] == 0.5
+    everything = top_k_accuracy([0, 1], [[0.9, 0.1], [0.5, 0.5]], k=2)
+    assert everything["top_k_accuracy"] == 1.0
+    assert mentions(everything, "k = 2", "every example is a hit")
+
+
+# --- Operating points: scikit-learn's precision-recall and ROC curves ---------------------------
+
+
+@PROPERTY
+@given(binary_cases(score=st.one_of(st.sampled_from([0.1, 0.5, 0.9]), st.floats(-3, 3))))
+def test_operating_points_are_the_best_points_of_scikit_learns_curves(case):
+    y_true, y_score, target, _ = case
+    target = max(target, 0.01)
+    result = operating_point(y_true, y_score, target_recall=target, target_precision=target)
+    if len(set(y_true)) < 2:
+        assert result["precision_at_recall"]["value"] is None
+        assert mentions(result, "only one class")
+        return
+    precision, recall, _ = metrics.precision_recall_curve(y_true, y_score)
+    # The last point of the precision-recall curve has no threshold: it is not an operating point.
+    precision, recall = precision[:-1], recall[:-1]
+    fpr, tpr, roc_thresholds = metrics.roc_curve(y_true, y_score, drop_intermediate=False)
+    fpr_by_threshold = dict(zip(roc_thresholds[1:], fpr[1:], strict=True))
+    expectations = {
+        "precision_at_recall": (precision[recall >= target], "precision"),
+        "recall_at_precision": (recall[precision >= target], "recall"),
+        "fpr_at_recall": (fpr[1:][tpr[1:] >= target], "fpr"),
+    }
+    for name, (values, _) in expectations.items():
+        point = result[name]
+        if values.size == 0:
+            assert point["value"] is None, name
+            assert mentions(result, name, "no threshold reaches")
+            continue
+        best = values.min() if name == "fpr_at_recall" else values.max()
+        assert close(point["value"], best), name
+        # The threshold reported gives that operating point.
+        at = binary_classification(y_true, y_score=y_score, threshold=point["threshold"])
+        assert close(point["recall"], at["recall"]) and close(
+            point["fpr"], at["fp"] / (at["fp"] + at["tn"])
+        )
+        assert close(point["fpr"], fpr_by_threshold[point["threshold"]])
+
+
+def test_operating_points_hand_checked():
+    y_true, y_score = [1, 1, 0, 1, 0, 0], [0.9, 0.8, 0.7, 0.6, 0.3, 0.1]
+    result = operating_point(y_true, y_score, target_recall=1.0, target_precision=0.9)
+    # Recall 1 needs the threshold 0.6: 3 true positives, 1 false positive.
+    assert result["precision_at_recall"] == {
+        "value": 0.75, "threshold": 0.6, "recall": 1.0, "precision": 0.75, "fpr": 1 / 3,
+    }  # fmt: skip
+    assert result["fpr_at_recall"]["value"] == pytest.approx(1 / 3)
+    # Precision 0.9 or more: thresholds 0.9 and 0.8; 0.8 has the higher recall, 2/3.
+    assert result["recall_at_precision"]["value"] == pytest.approx(2 / 3)
+    assert result["recall_at_precision"]["threshold"] == 0.8
+
+
+# --- Prevalence: Bayes' rule against counts -----------------------------------------------------
+
+
+@PROPERTY
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50))
+def test_prevalence_gives_the_precision_scikit_learn_finds_in_matching_counts(tp, fn, fp, tn):
+    assume(tp + fn > 0 and fp + tn > 0)
+    y_true = [1] * (tp + fn) + [0] * (fp + tn)
+    y_pred = [1] * tp + [0] * fn + [1] * fp + [0] * tn
+    result = prevalence(
+        tp + fn, tp + fn + fp + tn, recall=tp / (tp + fn), specificity=tn / (fp + tn)
+    )
+    assert close(result["prevalence"], np.mean(y_true))
+    if tp + fp:
+        assert close(result["precision"], metrics.precision_score(y_true, y_pred))
+        assert close(result["predicted_positive_rate"], np.mean(y_pred))
+    else:
+        assert result["precision"] is None
+    if tn + fn:
+        assert close(result["npv"], metrics.precision_score(y_true, y_pred, pos_label=0))
+    if tp:
+        assert close(result["false_alarms_per_true_positive"], fp / tp)
+
+
+def test_prevalence_hand_checked_rare_positives():
+    # 0.2 % fraud; a classifier with 90 % recall and 99 % specificity.
+    result = prevalence(200, 100_000, recall=0.9, specificity=0.99)
+    assert result["prevalence"] == 0.002 and result["one_in"] == 500
+    assert result["precision"] == pytest.approx(0.0018 / (0.0018 + 0.01 * 0.998))
+    assert result["false_alarms_per_true_positive"] == pytest.approx(0.00998 / 0.0018)
+    without = prevalence(200, 100_000)
+    assert without["precision"] is None and mentions(without, "need both")
+
+
+# --- Forecasting: scikit-learn's MAPE and pinball loss ------------------------------------------
+
+
+@st.composite
+def forecast_cases(draw, allow_zero=False):
+    value = st.one_of(
+        st.sampled_from([0.0, 1.0, -2.0, 10.0] if allow_zero else [1.0, -2.0, 10.0]),
+        st.floats(0.01, 1e4) if not allow_zero else st.floats(-1e4, 1e4),
+    )
+    n = draw(st.integers(1, 40))
+    y_true = draw(st.lists(value, min_size=n, max_size=n))
+    y_pred = draw(st.lists(st.floats(-1e4, 1e4), min_size=n, max_size=n))
+    return y_true, y_pred
+
+
+@PROPERTY
+@given(forecast_cases())
+def test_percentage_errors_match_scikit_learn_and_their_definitions(case):
+    y_true, y_pred = case
+    result = percentage_errors(y_true, y_pred)
+    assert close(result["mape"], metrics.mean_absolute_percentage_error(y_true, y_pred))
+    assert close(result["mae"], metrics.mean_absolute_error(y_true, y_pred))
+    pairs = list(zip(y_true, y_pred, strict=True))
+    smape = sum(2 * abs(t - p) / (abs(t) + abs(p)) if t or p else 0 for t, p in pairs) / len(pairs)
+    assert math.isclose(result["smape"], smape, rel_tol=1e-9, abs_tol=1e-12)
+    wape = sum(abs(t - p) for t, p in pairs) / sum(abs(t) for t in y_true)
+    assert math.isclose(result["wape"], wape, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@PROPERTY
+@given(forecast_cases(allow_zero=True))
+def test_mape_is_undefined_with_a_zero_actual_where_scikit_learn_divides_by_epsilon(case):
+    y_true, y_pred = case
+    result = percentage_errors(y_true, y_pred)
+    if 0.0 in y_true:
+        assert result["mape"] is None
+        assert mentions(result, "mape is undefined", "machine epsilon")
+    else:
+        assert close(result["mape"], metrics.mean_absolute_percentage_error(y_true, y_pred))
+
+
+def test_percentage_errors_hand_checked():
+    result = percentage_errors([100, 50, 10], [110, 40, 20])
+    assert result["mape"] == pytest.approx((0.1 + 0.2 + 1.0) / 3)
+    assert result["wape"] == pytest.approx(30 / 160)
+    assert result["smape"] == pytest.approx((20 / 210 + 20 / 90 + 20 / 30) / 3)
+    both_zero = percentage_errors([0, 4], [0, 2])
+    assert both_zero["smape"] == pytest.approx((0 + 4 / 6) / 2)
+    assert mentions(both_zero, "counted as 0 in smape")
+    assert percentage_errors([0, 0], [1, 2])["wape"] is None
+
+
+@PROPERTY
+@given(
+    forecast_cases(allow_zero=True), st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0, 1))
+)
+def test_pinball_loss_matches_scikit_learn(case, alpha):
+    y_true, y_pred = case
+    result = pinball_loss(y_true, y_pred, alpha=alpha)
+    assert close(result["pinball_loss"], metrics.mean_pinball_loss(y_true, y_pred, alpha=alpha))
+    below = sum(t <= p for t, p in zip(y_true, y_pred, strict=True)) / len(y_true)
+    assert result["share_below"] == below
+
+
+def test_pinball_loss_at_the_median_is_half_the_mae():
+    y_true, y_pred = [3.0, -1.0, 4.0], [2.0, 0.5, 4.0]
+    assert pinball_loss(y_true, y_pred)["pinball_loss"] == pytest.approx(
+        metrics.mean_absolute_error(y_true, y_pred) / 2
+    )
+
+
+# --- Recommendation lists: hit rate, coverage and diversity -------------------------------------
+
+
+def reference_hit_rate(y_true, y_score, k):
+    """Per query: ranked by descending score, ties in input order; a hit has a relevant item."""
+    hits = []
+    for grades, scores in zip(y_true, y_score, strict=True):
+        if not any(g > 0 for g in grades):
+            continue
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        hits.append(any(grades[i] > 0 for i in order[:k]))
+    return sum(hits) / len(hits) if hits else None
+
+
+@PROPERTY
+@given(many_ranking_cases())
+def test_hit_rate_agrees_with_a_per_query_loop_and_with_ranking_recall(case):
+    y_true, y_score, k = case
+    result = hit_rate_at_k(y_true, y_score, k)
+    expected = reference_hit_rate(y_true, y_score, k)
+    if expected is None:
+        assert result["hit_rate_at_k"] is None
+        assert mentions(result, "no relevant item")
+    else:
+        assert close(result["hit_rate_at_k"], expected)
+        assert close(result["recall_at_k"], ranking(y_true, y_score, k)["recall_at_k"])
+
+
+@PROPERTY
+@given(st.integers(3, 8), st.integers(1, 4), st.integers(1, 10), st.randoms())
+def test_hit_rate_with_one_relevant_item_is_top_k_accuracy(n, n_queries, k, random):
+    relevant = [random.randrange(n) for _ in range(n_queries)]
+    y_true = [[int(i == r) for i in range(n)] for r in relevant]
+    y_score = [random.sample(range(100), n) for _ in range(n_queries)]
+    result = hit_rate_at_k(y_true, y_score, k)
+    oracle = quietly(
+        metrics.top_k_accuracy_score, relevant, y_score, k=min(k, n), labels=list(range(n))
+    )
+    assert close(result["hit_rate_at_k"], oracle)
+    assert result["hit_rate_at_k"] == result["recall_at_k"]
+
+
+def test_hit_rate_counts_a_user_with_one_of_four_relevant_items_as_a_full_hit():
+    result = hit_rate_at_k([[1, 0, 1, 1, 1]], [[0.9, 0.8, 0.3, 0.2, 0.1]], k=2)
+    assert result["hit_rate_at_k"] == 1.0
+    assert result["recall_at_k"] == 0.25
+
+
+@st.composite
+def coverage_cases(draw):
+    item = st.integers(0, 12)
+    lists = draw(st.lists(st.lists(item, min_size=1, max_size=6), min_size=1, max_size=8))
+    categories = [
+        draw(st.lists(st.sampled_from("abc"), min_size=len(x), max_size=len(x))) for x in lists
+    ]
+    catalog = draw(st.integers(len({i for x in lists for i in x}), 30))
+    return lists, catalog, categories
+
+
+def gini(values) -> float:
+    """The Gini index by its mean-absolute-difference definition, Σ_i Σ_j |x_i - x_j| / 2n²x̄."""
+    values = np.asarray(values, dtype=float)
+    return np.abs(values[:, None] - values[None, :]).sum() / (2 * values.size**2 * values.mean())
+
+
+@PROPERTY
+@given(coverage_cases())
+def test_coverage_and_diversity_match_their_definitions(case):
+    lists, catalog, categories = case
+    result = coverage_and_diversity(lists, catalog, categories=categories)
+    shown = [i for x in lists for i in x]
+    exposure = [shown.count(i) for i in sorted(set(shown))]
+    assert result["coverage"] == len(set(shown)) / catalog
+    everything = exposure + [0] * (catalog - len(exposure))
+    assert close(result["gini"], gini(everything))
+    assert close(result["entropy_bits"], scipy.stats.entropy(exposure, base=2))
+    pairs = [
+        [a != b for i, a in enumerate(labels) for b in labels[i + 1 :]] for labels in categories
+    ]
+    judged = [sum(p) / len(p) for p in pairs if p]
+    if judged:
+        assert close(result["intra_list_diversity"], np.mean(judged))
+    else:
+        assert result["intra_list_diversity"] is None
+
+
+def test_coverage_hand_checked():
+    result = coverage_and_diversity(
+        [["a", "b"], ["a", "c"]], 4, categories=[["x", "x"], ["x", "y"]]
+    )
+    assert result["coverage"] == 0.75 and result["slots"] == 4
+    # Exposure 2, 1, 1 and one unshown item: sorted 0, 1, 1, 2.
+    assert result["gini"] == pytest.approx(((-3) * 0 + (-1) * 1 + 1 * 1 + 3 * 2) / (4 * 4))
+    assert result["entropy_bits"] == pytest.approx(1.5)
+    assert result["intra_list_diversity"] == 0.5
+    assert coverage_and_diversity([[7, 7, 7]], 1)["gini"] == 0.0
+
+
+# --- Perplexity: the exponential of scikit-learn's log loss -------------------------------------
+
+
+@PROPERTY
+@given(st.lists(st.floats(1e-6, 1.0), min_size=1, max_size=50))
+def test_perplexity_is_the_exponential_of_scikit_learns_log_loss(probabilities):
+    # Each token's probability p goes to the true class; the rest of the mass to two others.
+    rows = [[p, (1 - p) / 2, (1 - p) / 2] for p in probabilities]
+    result = perplexity([math.log(p) for p in probabilities])
+    cross_entropy = metrics.log_loss([0] * len(rows), rows, labels=[0, 1, 2])
+    assert close(result["cross_entropy"], cross_entropy)
+    assert close(result["perplexity"], math.exp(cross_entropy))
+    assert close(result["bits_per_token"], cross_entropy / math.log(2))
+
+
+def test_a_uniform_model_over_v_tokens_has_perplexity_v():
+    assert perplexity([math.log(1 / 50_000)] * 4)["perplexity"] == pytest.approx(50_000)
+    assert perplexity([0.0])["perplexity"] == 1.0
+
+
+# --- BLEU: sacrebleu ----------------------------------------------------------------------------
+
+# Words that exercise the 13a tokenizer: punctuation, digits with periods, commas and hyphens,
+# HTML entities, apostrophes and case.
+BLEU_WORDS = [
+    "the", "The", "cat", "sat", "on", "mat", "a", "dog", "mat.", "it's", "3.5", "1,000", "-", "9-5",
+    "(x)", "&amp;", "&quot;hi&quot;", "end.", "U.S.", "<skipped>", "ok!", "e-mail", "A", "THE",
+]  # fmt: skip
+bleu_sentence = st.lists(st.sampled_from(BLEU_WORDS), min_size=0, max_size=12).map(" ".join)
+
+
+@st.composite
+def bleu_cases(draw):
+    n = draw(st.integers(1, 5))
+    hypotheses = draw(st.lists(bleu_sentence, min_size=n, max_size=n))
+    n_refs = draw(st.integers(1, 3))
+    streams = [draw(st.lists(bleu_sentence, min_size=n, max_size=n)) for _ in range(n_refs)]
+    options = draw(
+        st.fixed_dictionaries(
+            {
+                "smooth_method": st.sampled_from(["exp", "floor", "add-k", "none"]),
+                "lowercase": st.booleans(),
+                "tokenize": st.sampled_from(["13a", "none"]),
+            }
+        )
+    )
+    if options["smooth_method"] in ("floor", "add-k") and draw(st.booleans()):
+        options["smooth_value"] = draw(st.floats(0.01, 2))
+    return hypotheses, streams, options
+
+
+@PROPERTY
+@given(bleu_cases())
+def test_bleu_matches_sacrebleu(case):
+    hypotheses, streams, options = case
+    references = [list(group) for group in zip(*streams, strict=True)]
+    result = bleu(hypotheses, references, **options)
+    oracle = sacrebleu.corpus_bleu(hypotheses, streams, **options)
+    assert close(result["bleu"], oracle.score)
+    assert result["precisions"] == pytest.approx(oracle.precisions, rel=1e-9, abs=1e-12)
+    assert close(result["brevity_penalty"], oracle.bp)
+    assert (result["hypothesis_length"], result["reference_length"]) == (
+        oracle.sys_len, oracle.ref_len,
+    )  # fmt: skip
+    if options["smooth_method"] != "add-k":  # sacrebleu adds k to its own counts
+        assert (result["matches"], result["totals"]) == (oracle.counts, oracle.totals)
+    # sacrebleu's own report, rounded to two places, agrees too.
+    assert f"{result['bleu']:.2f}" == f"{oracle.score:.2f}"
+
+
+def test_bleu_hand_checked_example():
+    result = bleu(["the cat sat on the mat"], [["the cat is on the mat"]])
+    # 1-grams 5/6, 2-grams 3/5, 3-grams 1/4, 4-grams 0/3 → exp smoothing: 1 / (2 · 3).
+    assert result["precisions"] == pytest.approx([500 / 6, 60.0, 25.0, 100 / 6])
+    assert result["brevity_penalty"] == 1.0
+    expected = math.exp(sum(math.log(p) for p in result["precisions"]) / 4)
+    assert result["bleu"] == pytest.approx(expected)
+    assert result["bleu"] == pytest.approx(37.9918, abs=1e-4)
+
+
+def test_bleu_is_zero_when_no_hypothesis_has_four_words():
+    result = bleu(["the cat"], [["the cat"]])
+    assert result["bleu"] == 0.0
+    assert mentions(result, "no hypothesis has 3 words")
+    assert bleu(["the cat"], [["the cat"]], smooth_method="add-k")["bleu"] > 0
+
+
+def test_the_13a_tokenizer_splits_punctuation_but_not_numbers():
+    from apps.metrics.computations.text import tokenize_13a
+
+    assert tokenize_13a("Hello, world! It's 3.5 or 1,000 (9-5).") == [
+        "Hello", ",", "world", "!", "It's", "3.5", "or", "1,000", "(", "9", "-", "5", ")", ".",
+    ]  # fmt: skip
+    assert tokenize_13a("a &amp; b") == ["a", "&", "b"]
+
+
+# --- Word error rate: jiwer ---------------------------------------------------------------------
+
+wer_sentence = st.lists(st.sampled_from(["a", "b", "c", "the", "cat", "Cat"]), max_size=15).map(
+    " ".join
+)
+
+
+@PROPERTY
+@given(st.lists(st.tuples(wer_sentence, wer_sentence), min_size=1, max_size=8))
+def test_word_error_rate_matches_jiwer(pairs):
+    references, hypotheses = (list(side) for side in zip(*pairs, strict=True))
+    assume(any(references))
+    result = word_error_rate(references, hypotheses)
+    assert math.isclose(result["wer"], jiwer.wer(references, hypotheses), rel_tol=1e-12)
+    output = jiwer.process_words(references, hypotheses)
+    assert result["edits"] == output.substitutions + output.deletions + output.insertions
+    assert result["reference_words"] == sum(len(r.split()) for r in references)
+
+
+def test_word_error_rate_hand_checked_and_above_one():
+    # "sat" → "sit" is a substitution and "the" before "mat" is deleted: 2 edits in 6 words.
+    result = word_error_rate(["the cat sat on the mat"], ["the cat sit on mat"])
+    assert result["wer"] == pytest.approx(2 / 6)
+    assert word_error_rate(["yes"], ["oh yes yes"])["wer"] == 2.0
+    silence = word_error_rate([""], ["uh"])
+    assert silence["wer"] is None and mentions(silence, "no words")
+
+
+def test_word_error_rate_keeps_memory_linear_in_the_longest_hypothesis():
+    from apps.metrics.computations.text import word_edit_distances
+
+    # Long, equal sentences at the limit: the distance of a sentence to itself is 0 and to its
+    # reverse is known; the table is never built whole.
+    words = np.arange(MAX_SEGMENT_WORDS)
+    lengths = np.array([MAX_SEGMENT_WORDS, MAX_SEGMENT_WORDS])
+    distances = word_edit_distances(
+        np.r_[words, words], lengths, np.r_[words, words[::-1]], lengths
+    )
+    assert distances.tolist() == [
+        0,
+        jiwer.process_words(" ".join(map(str, words)), " ".join(map(str, words[::-1]))).wer
+        * MAX_SEGMENT_WORDS,
+    ]
+
+
+# --- Business metrics ---------------------------------------------------------------------------
+
+
+def test_business_metrics_hand_checked():
+    fraud = fraud_loss_rate(42_000, 60_000_000, false_declines=1_500, legitimate_attempts=500_000)
+    assert fraud["fraud_loss_bps"] == pytest.approx(7.0)
+    assert fraud["false_decline_rate"] == 0.003
+    search = search_success(20_000, 13_000, searches=50_000, zero_result_searches=2_000)
+    assert (search["search_success_rate"], search["zero_result_rate"]) == (0.65, 0.04)
+    gmv = gross_merchandise_value([25, 40, 35], marketplace_revenue=12)
+    assert (gmv["gmv"], gmv["average_order_value"], gmv["take_rate"]) == (100, 100 / 3, 0.12)
+    ads = ecpm(37.5, 15_000, clicks=45)
+    assert ads["ecpm"] == pytest.approx(2.5)
+    assert ads["ecpm"] == pytest.approx(1000 * ads["ctr"] * ads["revenue_per_click"])
+
+
+# --- The new calculators: undefined values and bad input ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("calculate", "key", "reason"),
+    [
+        (lambda: calibration([1, 1], [0.2, 0.9]), "brier_skill_score", "one class"),
+        (lambda: operating_point([1, 1], [0.2, 0.9]), "roc_auc", "one class"),
+        (lambda: prevalence(0, 0), "prevalence", "total is 0"),
+        (lambda: prevalence(0, 10), "one_in", "no positives"),
+        (lambda: prevalence(5, 10, recall=0, specificity=1), "precision", "flag nothing"),
+        (lambda: percentage_errors([0, 1], [1, 1]), "mape", "machine epsilon"),
+        (lambda: percentage_errors([0, 0], [1, 1]), "wape", "every true value is 0"),
+        (lambda: hit_rate_at_k([[0, 0]], [[1, 2]], k=1), "hit_rate_at_k", "no relevant item"),
+        (lambda: coverage_and_diversity([[1]], 1, [["a"]]), "intra_list_diversity", "two"),
+        (lambda: perplexity([-1000.0]), "perplexity", "64-bit"),
+        (lambda: word_error_rate(["", ""], ["a", ""]), "wer", "no words"),
+        (lambda: fraud_loss_rate(1, 0), "fraud_loss_bps", "payment_volume is 0"),
+        (lambda: search_success(0, 0), "search_success_rate", "no sessions"),
+        (lambda: gross_merchandise_value([0, 0], 5), "take_rate", "GMV is 0"),
+        (lambda: ecpm(5, 0), "ecpm", "no impressions"),
+        (lambda: ecpm(5, 10, clicks=0), "revenue_per_click", "no clicks"),
+    ],
+)
+def test_new_calculators_report_undefined_values_as_none_with_a_reason(calculate, key, reason):
+    result = calculate()
+    assert result[key] is None
+    assert mentions(result, reason), result["warnings"]
+
+
+@pytest.mark.parametrize(
+    ("calculate", "field", "message"),
+    [
+        (lambda: calibration([0, 1], [0.5, 1.5]), "y_prob", "1.5 (item 2) is not a probability"),
+        (lambda: calibration([0, 1], [0.5]), "y_prob", "same length"),
+        (lambda: calibration([0, 1], [0.5, 0.5], n_bins=0), "n_bins", "from 1"),
+        (lambda: calibration([0], [0.5], strategy="kmeans"), "strategy", "'uniform' or"),
+        (lambda: operating_point([0, 1], [0.2, 0.4], target_recall=0), "target_recall", "above 0"),
+        (lambda: operating_point([0, 1], [0.2, 0.4], target_precision=2), "target_precision", ""),
+        (lambda: operating_point([0, 2], [0.2, 0.4]), "y_true", "only 0 and 1"),
+        (lambda: top_k_accuracy([0], [[0.5]]), "y_score", "2 to 1,000"),
+        (lambda: top_k_accuracy([0, 1], [[0.5, 0.1], [0.2]]), "y_score", "row 2 has 1 scores"),
+        (lambda: top_k_accuracy([0, 3], [[1, 0, 0], [0, 1, 0]]), "y_true", "from 0 to 2"),
+        (lambda: top_k_accuracy([0.5], [[1, 0]]), "y_true", "not a class index"),
+        (lambda: top_k_accuracy([0], [[1, "x"]]), "y_score", "row 1: 'x' (item 2)"),
+        (lambda: top_k_accuracy([0], [[1, 0]], k=0), "k", "from 1"),
+        (lambda: top_k_accuracy([0], "0.1 0.9"), "y_score", "must be a list"),
+        (lambda: prevalence(11, 10), "positives", "must not exceed total"),
+        (lambda: prevalence(1, 10, recall=1.2, specificity=0.5), "recall", "from 0 to 1"),
+        (lambda: percentage_errors([1, 2], [1]), "y_pred", "same length"),
+        (lambda: pinball_loss([1], [1], alpha=1.5), "alpha", "from 0 to 1"),
+        (lambda: hit_rate_at_k([[1, 0]], [[1]], k=1), "y_score", "query 1 has 2 grades"),
+        (lambda: coverage_and_diversity([[1, 2, 3]], 2), "catalog_size", "3 distinct items"),
+        (lambda: coverage_and_diversity([[1], []], 2), "recommendations", "list 2 is empty"),
+        (lambda: coverage_and_diversity([[1], ["a"]], 2), "recommendations", "mixes"),
+        (lambda: coverage_and_diversity([[1.5]], 2), "recommendations", "list 1: 1.5"),
+        (lambda: coverage_and_diversity([[1, 2]], 2, [["a"]]), "categories", "one category"),
+        (lambda: perplexity([-0.5, 0.2]), "logprobs", "0.2 (item 2) is above 0"),
+        (lambda: bleu(["a"], [["a"], ["b"]]), "references", "2 lists but there are 1"),
+        (lambda: bleu(["a"], [[]]), "references", "1 to 4 reference"),
+        (lambda: bleu(["a"], [["a"] * (MAX_REFERENCES + 1)]), "references", "1 to 4"),
+        (lambda: bleu([3], [["a"]]), "hypotheses", "3 (item 1) is not text"),
+        (lambda: bleu(["a"], [["a"]], smooth_method="add-one"), "smooth_method", "'exp'"),
+        (lambda: bleu(["a"], [["a"]], smooth_value=-1), "smooth_value", "≥ 0"),
+        (lambda: bleu(["a"], [["a"]], lowercase="yes"), "lowercase", "true or false"),
+        (lambda: bleu(["a"], [["a"]], tokenize="intl"), "tokenize", "'13a' or 'none'"),
+        (lambda: bleu(["a"] * (MAX_SEGMENTS + 1), [["a"]]), "hypotheses", "at most 1,000"),
+        (
+            lambda: bleu(["a" * MAX_TEXT_CHARACTERS], [["b"]]),
+            "hypotheses",
+            f"at most {MAX_TEXT_CHARACTERS:,}",
+        ),
+        (lambda: word_error_rate(["a b"], ["a", "b"]), "hypotheses", "same length"),
+        (
+            lambda: word_error_rate(["a " * (MAX_SEGMENT_WORDS + 1)], ["a"]),
+            "references",
+            f"sentence 1 has {MAX_SEGMENT_WORDS + 1} words",
+        ),
+        (lambda: fraud_loss_rate(-1, 10), "fraud_losses", "≥ 0"),
+        (lambda: fraud_loss_rate(1, 10, false_declines=3), "legitimate_attempts", "both"),
+        (
+            lambda: fraud_loss_rate(1, 10, false_declines=3, legitimate_attempts=2),
+            "false_declines",
+            "must not exceed legitimate_attempts",
+        ),
+        (lambda: search_success(5, 6), "successful_sessions", "must not exceed sessions"),
+        (lambda: search_success(5, 2, searches=4), "zero_result_searches", "both"),
+        (lambda: gross_merchandise_value([10, -3]), "order_values", "-3 (item 2) is negative"),
+        (lambda: ecpm(10, 100, clicks=101), "clicks", "must not exceed impressions"),
+        (lambda: ecpm(-10, 100), "revenue", "≥ 0"),
+    ],
+)
+def test_new_calculators_refuse_bad_input_naming_the_field(calculate, field, message):
+    with pytest.raises(InputError) as raised:
+        calculate()
+    assert raised.value.field == field
+    assert message in raised.value.message
+
+
+def test_the_largest_text_requests_are_computed_quickly():
+    # A denial-of-service bound: the largest BLEU and word error rate requests allowed.
+    import time
+
+    rng = np.random.default_rng(3)
+    vocabulary = np.array(["a", "bb", "c", "dd", "e", "ff", "g", "hh"])
+    characters = MAX_TEXT_CHARACTERS // (2 * MAX_SEGMENTS)
+    texts = [" ".join(rng.choice(vocabulary, 200))[:characters] for _ in range(2 * MAX_SEGMENTS)]
+    started = time.monotonic()
+    result = bleu(texts[:MAX_SEGMENTS], [[t] for t in texts[MAX_SEGMENTS:]])
+    assert result["segments"] == MAX_SEGMENTS
+    words = [" ".join(rng.choice(vocabulary[::2], MAX_SEGMENT_WORDS)) for _ in range(1200)]
+    result = word_error_rate(words[:600], words[600:])
+    assert result["reference_words"] == 600 * MAX_SEGMENT_WORDS
+    assert time.monotonic() - started < 3

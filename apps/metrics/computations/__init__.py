@@ -1,7 +1,7 @@
 """Metric computations shared by the HTML calculators and the JSON API.
 
-Pure Python and numpy: no Django, and no scikit-learn or pycocotools (the tests use those two as
-oracles, so the numbers here must agree with them to 1e-9).
+Pure Python and numpy: no Django, and none of scikit-learn, pycocotools, sacrebleu or jiwer (the
+tests use them as oracles, so the numbers here must agree with them to 1e-9).
 
 Conventions every calculator follows:
 
@@ -16,17 +16,22 @@ Conventions every calculator follows:
   JSON never contains NaN or Infinity.
 
 One module per family of metrics (classification, regression, ranking, vision, reinforcement,
-systems, product); ``inputs`` holds the size limits and validates what comes in, ``outputs``
-turns results into plain JSON values. Import from this package, which names every calculator.
+systems, product), and calibration and text (language and speech) beside them; ``inputs``
+holds the size limits and validates what comes in, ``outputs`` turns results into plain JSON
+values. Import from this package, which names every calculator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from apps.metrics.computations.calibration import calibration
 from apps.metrics.computations.classification import (
     binary_classification,
     multiclass_classification,
+    operating_point,
+    prevalence,
+    top_k_accuracy,
 )
 from apps.metrics.computations.inputs import (
     MAX_BINS,
@@ -41,11 +46,29 @@ from apps.metrics.computations.inputs import (
     parse_numbers,
     without_header,
 )
-from apps.metrics.computations.product import conversion_rate, ctr, dau_mau, retention
-from apps.metrics.computations.ranking import ranking
-from apps.metrics.computations.regression import regression
+from apps.metrics.computations.product import (
+    conversion_rate,
+    ctr,
+    dau_mau,
+    ecpm,
+    fraud_loss_rate,
+    gross_merchandise_value,
+    retention,
+    search_success,
+)
+from apps.metrics.computations.ranking import coverage_and_diversity, hit_rate_at_k, ranking
+from apps.metrics.computations.regression import percentage_errors, pinball_loss, regression
 from apps.metrics.computations.reinforcement import discounted_return
 from apps.metrics.computations.systems import energy, latency, throughput
+from apps.metrics.computations.text import (
+    MAX_REFERENCES,
+    MAX_SEGMENT_WORDS,
+    MAX_SEGMENTS,
+    MAX_TEXT_CHARACTERS,
+    bleu,
+    perplexity,
+    word_error_rate,
+)
 from apps.metrics.computations.vision import detection, iou, segmentation
 
 __all__ = [
@@ -55,27 +78,46 @@ __all__ = [
     "MAX_CATEGORIES",
     "MAX_CLASSES",
     "MAX_COUNT",
+    "MAX_REFERENCES",
     "MAX_SCORES",
+    "MAX_SEGMENTS",
+    "MAX_SEGMENT_WORDS",
+    "MAX_TEXT_CHARACTERS",
     "MAX_VALUES",
     "InputError",
     "binary_classification",
+    "bleu",
+    "calibration",
     "conversion_rate",
+    "coverage_and_diversity",
     "ctr",
     "dau_mau",
     "detection",
     "discounted_return",
+    "ecpm",
     "energy",
+    "fraud_loss_rate",
+    "gross_merchandise_value",
+    "hit_rate_at_k",
     "iou",
     "latency",
     "multiclass_classification",
+    "operating_point",
     "parse_labels",
     "parse_numbers",
+    "percentage_errors",
+    "perplexity",
+    "pinball_loss",
+    "prevalence",
     "ranking",
     "regression",
     "retention",
+    "search_success",
     "segmentation",
     "throughput",
+    "top_k_accuracy",
     "without_header",
+    "word_error_rate",
 ]
 
 CALCULATORS: dict[str, Callable[..., dict]] = {
@@ -94,5 +136,20 @@ CALCULATORS: dict[str, Callable[..., dict]] = {
     "dau-mau": dau_mau,
     "retention": retention,
     "conversion-rate": conversion_rate,
+    "calibration": calibration,
+    "operating-point": operating_point,
+    "top-k-accuracy": top_k_accuracy,
+    "prevalence": prevalence,
+    "percentage-errors": percentage_errors,
+    "pinball-loss": pinball_loss,
+    "hit-rate": hit_rate_at_k,
+    "coverage": coverage_and_diversity,
+    "perplexity": perplexity,
+    "bleu": bleu,
+    "word-error-rate": word_error_rate,
+    "fraud-loss-rate": fraud_loss_rate,
+    "search-success": search_success,
+    "gmv": gross_merchandise_value,
+    "ecpm": ecpm,
 }
 """Every calculator by the slug used in URLs and the API."""

@@ -10,15 +10,20 @@ import numpy as np
 from apps.metrics.computations.inputs import (
     MAX_CLASSES,
     MAX_SCORES,
+    MAX_VALUES,
     InputError,
     binary_labels,
+    bounded_list,
     class_labels,
+    finite_floats,
     finite_number,
     number_list,
     same_length,
     show_value,
+    whole_number,
 )
 from apps.metrics.computations.outputs import calculation, list_labels, ratio_or_none
+from apps.metrics.computations.product import _share as share
 
 
 @calculation
@@ -310,3 +315,214 @@ def multiclass_classification(y_true: Any, y_pred: Any) -> dict:
 
 def _label_kind(label: int | str) -> str:
     return "text labels" if isinstance(label, str) else "integer labels"
+
+
+# --- Top-k accuracy, operating points and prevalence -------------------------------------------
+
+
+def _score_rows(value: Any, field: str) -> np.ndarray:
+    """Per-example lists of class scores, all of one length from 2 to MAX_CLASSES, as a matrix."""
+    rows = bounded_list(value, field, limit=MAX_VALUES, what="rows of class scores")
+    for position, row in enumerate(rows, start=1):
+        if not isinstance(row, list | tuple):
+            raise InputError(
+                field, f"row {position} is {show_value(row)}; each row is a list of class scores"
+            )
+    width = len(rows[0])
+    if not 2 <= width <= MAX_CLASSES:
+        raise InputError(
+            field, f"row 1 has {width:,} scores; give one score per class, 2 to {MAX_CLASSES:,}"
+        )
+    uneven = next((i for i, row in enumerate(rows, start=1) if len(row) != width), None)
+    if uneven is not None:
+        raise InputError(
+            field,
+            f"row {uneven} has {len(rows[uneven - 1]):,} scores but row 1 has {width:,}; every "
+            "row needs one score per class",
+        )
+    if len(rows) * width > MAX_VALUES:
+        raise InputError(
+            field, f"has {len(rows) * width:,} scores in all; at most {MAX_VALUES:,} are allowed"
+        )
+    try:
+        return finite_floats([score for row in rows for score in row], field).reshape(-1, width)
+    except InputError:
+        pass
+    for position, row in enumerate(rows, start=1):
+        try:
+            finite_floats(row, field)
+        except InputError as error:
+            raise InputError(field, f"row {position}: {error.message}") from None
+    raise AssertionError("unreachable: some row holds the bad value")
+
+
+@calculation
+def top_k_accuracy(y_true: Any, y_score: Any, k: Any = 5) -> dict:
+    """Share of examples whose true class is among the ``k`` classes scored highest.
+
+    ``y_true`` holds class indices 0 … C - 1, the columns of ``y_score``, which has a row of C
+    scores per example. Tied scores rank the class with the higher index first, as
+    scikit-learn's ``top_k_accuracy_score`` does. ``by_k`` gives the accuracy for every k from
+    1 to C, and ``rank`` would be the place of the true class (1 is first) in each example.
+    """
+    scores = _score_rows(y_score, "y_score")
+    n, n_classes = scores.shape
+    truth = number_list(y_true, "y_true", limit=MAX_VALUES)
+    same_length(truth, "y_true", scores, "y_score")
+    bad = np.flatnonzero((truth != np.round(truth)) | (truth < 0) | (truth >= n_classes))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            "y_true",
+            f"{show_value(y_true[i])} (item {i + 1}) is not a class index; y_true holds the "
+            f"column of the true class, a whole number from 0 to {n_classes - 1}",
+        )
+    k = whole_number(k, "k", minimum=1)
+    true_class = truth.astype(np.int64)
+    true_score = scores[np.arange(n), true_class][:, None]
+    later = np.arange(n_classes)[None, :] > true_class[:, None]
+    ahead = np.count_nonzero((scores > true_score) | ((scores == true_score) & later), axis=1)
+    by_k = np.cumsum(np.bincount(ahead, minlength=n_classes)) / n
+    warnings = []
+    if k >= n_classes:
+        warnings.append(
+            f"k = {k} is not below the number of classes ({n_classes}), so every example is a "
+            "hit and top_k_accuracy is 1 by construction"
+        )
+    return {
+        "top_k_accuracy": by_k[min(k, n_classes) - 1],
+        "k": k,
+        "hits": int(np.count_nonzero(ahead < k)),
+        "n": n,
+        "classes": n_classes,
+        "by_k": by_k,
+        "warnings": warnings,
+    }
+
+
+def _fraction(value: Any, field: str, *, above_zero: bool = False) -> float:
+    """``value`` as a rate from 0 to 1, or above 0 and at most 1 with ``above_zero``."""
+    number = finite_number(value, field)
+    if not 0 <= number <= 1 or (above_zero and number == 0):
+        span = "above 0 and at most 1" if above_zero else "from 0 to 1"
+        raise InputError(field, f"{show_value(value)} is not allowed; {field} must be {span}")
+    return number
+
+
+@calculation
+def operating_point(
+    y_true: Any, y_score: Any, target_recall: Any = 0.9, target_precision: Any = 0.9
+) -> dict:
+    """The best threshold under a constraint, read off scikit-learn's curves.
+
+    ``precision_at_recall``: the highest precision of any threshold whose recall is at least
+    ``target_recall``; ``recall_at_precision``: the highest recall of any threshold whose
+    precision is at least ``target_precision``; ``fpr_at_recall``: the lowest false-positive
+    rate of any threshold whose recall (true-positive rate) is at least ``target_recall``. The
+    thresholds are the distinct scores, as in ``precision_recall_curve`` and ``roc_curve``; a
+    score at or above the threshold is positive. Each comes with its threshold and the other
+    rate at that threshold; a tie goes to the point with the higher recall.
+
+    A constraint no threshold meets gives None and a warning, as does ``y_true`` with one class.
+    """
+    target_recall = _fraction(target_recall, "target_recall", above_zero=True)
+    target_precision = _fraction(target_precision, "target_precision", above_zero=True)
+    curves = binary_classification(y_true, y_score=y_score)
+    result: dict[str, Any] = {
+        name: {"value": None, **dict.fromkeys(_POINT_KEYS)}
+        for name in ("precision_at_recall", "recall_at_precision", "fpr_at_recall")
+    }
+    result.update(
+        {
+            "target_recall": target_recall,
+            "target_precision": target_precision,
+            "roc_auc": curves["roc_auc"],
+            "average_precision": curves["average_precision"],
+            "positives": curves["tp"] + curves["fn"],
+            "negatives": curves["tn"] + curves["fp"],
+            "warnings": [],
+        }
+    )
+    if curves["pr_curve"] is None:
+        result["warnings"].append(
+            "the operating points are undefined: y_true contains only one class, so recall or "
+            "the false-positive rate has no denominator"
+        )
+        return result
+
+    # The last precision-recall point and the first ROC point are the curves' ends, not
+    # thresholds; every other point is one distinct score.
+    fpr_at = {p["threshold"]: p["fpr"] for p in curves["roc_curve"][1:]}
+    points = [{**p, "fpr": fpr_at[p["threshold"]]} for p in curves["pr_curve"][:-1]]
+
+    def best(name: str, key: str, allowed: list[dict], sign: int, condition: str) -> None:
+        if not allowed:
+            result["warnings"].append(f"{name} is undefined: no threshold reaches {condition}")
+            return
+        point = max(allowed, key=lambda p: (sign * p[key], p["recall"]))
+        result[name] = {"value": point[key], **{k: point[k] for k in _POINT_KEYS}}
+
+    reaching_recall = [p for p in points if p["recall"] >= target_recall]
+    best("precision_at_recall", "precision", reaching_recall, 1, f"recall {target_recall:g}")
+    best("fpr_at_recall", "fpr", reaching_recall, -1, f"recall {target_recall:g}")
+    reaching_precision = [p for p in points if p["precision"] >= target_precision]
+    best("recall_at_precision", "recall", reaching_precision, 1, f"precision {target_precision:g}")
+    return result
+
+
+_POINT_KEYS = ("threshold", "recall", "precision", "fpr")
+
+
+@calculation
+def prevalence(positives: Any, total: Any, recall: Any = None, specificity: Any = None) -> dict:
+    """Share of positives in a population, and what it does to a classifier's alarms.
+
+    Given the ``recall`` (sensitivity) and ``specificity`` of a classifier, Bayes' rule gives
+    the ``precision`` (positive predictive value) and ``npv`` (negative predictive value) it
+    will have at this prevalence, the share of the population it flags, and the false alarms
+    per true positive, (1 - precision) / precision.
+    """
+    positives, total = share(positives, "positives", total, "total")
+    sensitivity = None if recall is None else _fraction(recall, "recall")
+    true_negative_rate = None if specificity is None else _fraction(specificity, "specificity")
+    warnings: list[str] = []
+    result: dict[str, Any] = {
+        "positives": positives,
+        "negatives": total - positives,
+        "total": total,
+        "prevalence": ratio_or_none(positives, total),
+        "one_in": ratio_or_none(total, positives),
+        **dict.fromkeys(_ALARM_KEYS),
+        "warnings": warnings,
+    }
+    if total == 0:
+        warnings.append("prevalence is undefined: total is 0")
+        return result
+    if positives == 0:
+        warnings.append("one_in is undefined: there are no positives")
+    if sensitivity is None or true_negative_rate is None:
+        warnings.append(
+            "precision, npv and the flag rate need both the recall and the specificity of a "
+            "classifier"
+        )
+        return result
+    rate = positives / total
+    true_positive, false_negative = sensitivity * rate, (1 - sensitivity) * rate
+    true_negative = true_negative_rate * (1 - rate)
+    false_positive = (1 - true_negative_rate) * (1 - rate)
+    result.update(
+        precision=ratio_or_none(true_positive, true_positive + false_positive),
+        npv=ratio_or_none(true_negative, true_negative + false_negative),
+        predicted_positive_rate=true_positive + false_positive,
+        false_alarms_per_true_positive=ratio_or_none(false_positive, true_positive),
+    )
+    if result["precision"] is None:
+        warnings.append("precision is undefined: the classifier would flag nothing")
+    elif result["false_alarms_per_true_positive"] is None:
+        warnings.append("false_alarms_per_true_positive is undefined: no true positives")
+    if result["npv"] is None:
+        warnings.append("npv is undefined: the classifier would flag everything")
+    return result
+
+
+_ALARM_KEYS = ("precision", "npv", "predicted_positive_rate", "false_alarms_per_true_positive")
