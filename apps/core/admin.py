@@ -1,5 +1,7 @@
 """The admin for written pages: Markdown with a live preview and broken links in plain sight."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -14,6 +16,15 @@ class MarkdownPageAdmin(admin.ModelAdmin):
     change_form_template = "admin/markdown_page_change_form.html"
     readonly_fields = ("broken_links_warning", "updated_at")
     search_fields = ("slug", "summary", "body")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        body = form.base_fields.get("body")
+        if body is not None and obj is not None and obj.pk:
+            # The preview renders as the page does: its own URL decides self-links and the
+            # glossary rules that apply, so the preview shows exactly the published links.
+            body.widget.attrs["hx-vals"] = json.dumps({"self_url": obj.get_absolute_url()})
+        return form
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "aliases":

@@ -34,7 +34,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from apps.core import caching
+from apps.core import caching, glossary
 
 # --- Internal links ----------------------------------------------------------------------------
 
@@ -335,6 +335,8 @@ def worth_linking(term: str) -> bool:
         return False
     if " " in term or any(c.isdigit() for c in term) or term[0].isupper():
         return True
+    if any(c.isupper() for c in term[1:]):  # "mAP", "nDCG": abbreviations, matched as written
+        return True
     return len(term) >= 7
 
 
@@ -398,8 +400,11 @@ def _term_pattern(terms: tuple[tuple[str, str], ...]) -> tuple[re.Pattern | None
         return None, urls
     groups: dict[str, list[str]] = {}
     for term, _ in terms:
-        # Acronyms match only in capitals, so "ELU" does not link an "elu" in other words.
-        acronym = term.upper() == term and len(term) <= 5
+        # Abbreviations match only as written, whole words: "ELU" does not link an "elu", "AP"
+        # not an "ap", "IoU" or "mAP" not the word "map".
+        acronym = (term.upper() == term and len(term) <= 5) or (
+            " " not in term and any(c.isupper() for c in term[1:])
+        )
         groups.setdefault(term[0].lower(), []).append(
             f"(?-i:{re.escape(term)})" if acronym else re.escape(term)
         )
@@ -429,8 +434,12 @@ class GlossaryLinker(Treeprocessor):
             self._walk(root)
 
     def _target(self, match: re.Match) -> str | None:
-        url = self.urls.get(match.group(0).lower())
+        term = match.group(0).lower()
+        url = self.urls.get(term)
         if not url or url.split("#")[0] == self.self_url or url in self.linked:
+            return None
+        # Ambiguous terms link only where the reviewed rules say their sense applies.
+        if not glossary.rules().allows(term, self.self_url):
             return None
         return url
 

@@ -38,7 +38,8 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
     # The body of a page, or a prompt's help or an example's answer (inline rows are named
     # "prompts-0-help"): whichever Markdown field the editor is typing in.
     field = next((k for k in request.POST if k.endswith(("body", "help", "value"))), "body")
-    rendered = markdown.render(request.POST.get(field, ""))
+    self_url = request.POST.get("self_url", "")  # the edited page's own URL, as it renders
+    rendered = markdown.render(request.POST.get(field, ""), self_url=self_url)
     return render(request, "core/markdown_preview.html", {"rendered": rendered})
 
 
