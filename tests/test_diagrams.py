@@ -619,3 +619,23 @@ def test_the_doc_view_costs_one_query_for_its_diagrams_however_many(signed_in, d
     for n in range(5):
         Diagram.start(doc, f"More {n}", "a -> b")
     assert queries() == one
+
+
+def test_a_refused_diagram_text_and_the_text_keep_replaces_are_both_in_the_history(
+    signed_in, diagram
+):
+    save(signed_in, diagram, "client -> A", 1, tab="tab-a", seq=1)
+    assert save(signed_in, diagram, "client -> B", 1, tab="tab-b", seq=1).status_code == 409
+    texts = [
+        r.snapshot.get("diagrams", {}).get(str(diagram.pk)) for r in diagram.doc.revisions.all()
+    ]
+    assert "client -> B" in texts, "the refused text is kept"
+    save(signed_in, diagram, "client -> B", 1, tab="tab-b", seq=2, query="?keep=2")
+    texts = [
+        r.snapshot.get("diagrams", {}).get(str(diagram.pk)) for r in diagram.doc.revisions.all()
+    ]
+    assert "client -> A" in texts, "the other tab's text is kept before it is replaced"
+    doc = diagram.doc
+    older, newer = doc.revisions.order_by("created_at", "pk")[0], doc.revisions.first()
+    page = signed_in.get(f"/docs/{doc.pk}/history/?a={older.pk}&b={newer.pk}")
+    assert f"Diagram: {diagram.title}" in page.text

@@ -43,7 +43,14 @@ def _save(request: HttpRequest, diagram: Diagram) -> DiagramSave | None:
     if version is None:
         return None
     tab, seq = _posted_tab(request)
-    return diagram.save_source(_posted_source(request, diagram), version, tab=tab, seq=seq)
+    source = _posted_source(request, diagram)
+    if "keep" in request.GET or request.POST.get("keep", "").startswith(f"{diagram.key}:"):
+        # The text the other tab saved is about to be replaced: keep it in the history first.
+        diagram.doc.record_revision(f"Before “Keep my text”: {diagram.title}"[:200])
+    result = diagram.save_source(source, version, tab=tab, seq=seq)
+    if result is not None and result.conflict:
+        diagram.doc.keep_unsaved_diagram(diagram, source, tab=tab)  # nothing typed is lost
+    return result
 
 
 def _editor(request: HttpRequest, doc: DesignDoc, diagram: Diagram, **extra) -> dict[str, object]:

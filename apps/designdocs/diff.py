@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from apps.designdocs.models import Prompt
+from apps.designdocs.models import Diagram, Prompt
 
 MAX_CHARS = 20_000  # per text compared; SequenceMatcher is quadratic in the worst case
 MAX_LINES = 1_000  # paragraphs per text
@@ -103,4 +103,11 @@ def compare(older: dict, newer: dict) -> list[Change]:
     for key in keys:
         label = questions[key].question if key in questions else key
         changes.append(Change(label, *lines(old_answers.get(key, ""), new_answers.get(key, ""))))
+    old_diagrams, new_diagrams = older.get("diagrams", {}), newer.get("diagrams", {})
+    ids = sorted((k for k in set(old_diagrams) | set(new_diagrams)
+                  if old_diagrams.get(k, "") != new_diagrams.get(k, "")), key=int)  # fmt: skip
+    titles = dict(Diagram.objects.filter(pk__in=ids).values_list("pk", "title"))
+    for key in ids:
+        label = f"Diagram: {titles.get(int(key), 'deleted diagram')}"
+        changes.append(Change(label, *lines(old_diagrams.get(key, ""), new_diagrams.get(key, ""))))
     return changes

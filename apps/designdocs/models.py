@@ -291,11 +291,22 @@ class DesignDoc(models.Model):
     # --- Revisions ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict:
-        return {
+        snapshot = {
             "title": self.title,
             "problem": self.problem,
             "answers": {key: answer.value for key, answer in self.answers_by_key().items()},
         }
+        diagrams = dict(self.diagrams.values_list("pk", "source"))
+        if diagrams:  # a diagram's text is kept like an answer's (keys are its id)
+            snapshot["diagrams"] = {str(pk): source for pk, source in diagrams.items()}
+        return snapshot
+
+    def keep_unsaved_diagram(self, diagram: Diagram, text: str, *, tab: str = "") -> Revision:
+        """A diagram's refused text (another tab saved first) is kept in the history."""
+        snapshot = self.snapshot()
+        snapshot.setdefault("diagrams", {})[str(diagram.pk)] = text
+        reason = f"Unsaved diagram text from another tab: {diagram.title}"[:200]
+        return self.revisions.create(reason=reason, snapshot=snapshot, tab=tab[:40])
 
     def record_revision(self, reason: str, *, unless_recent: bool = False) -> Revision | None:
         """Keep a snapshot. With ``unless_recent``, at most one per REVISION_INTERVAL."""
