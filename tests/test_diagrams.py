@@ -639,3 +639,13 @@ def test_a_refused_diagram_text_and_the_text_keep_replaces_are_both_in_the_histo
     older, newer = doc.revisions.order_by("created_at", "pk")[0], doc.revisions.first()
     page = signed_in.get(f"/docs/{doc.pk}/history/?a={older.pk}&b={newer.pk}")
     assert f"Diagram: {diagram.title}" in page.text
+
+
+def test_duplicating_a_doc_copies_its_diagrams(signed_in, diagram):
+    save(signed_in, diagram, "client -> ranker", 1, tab="t", seq=1)
+    doc = diagram.doc
+    response = signed_in.post(f"/docs/{doc.pk}/duplicate/")
+    assert response.status_code == 302
+    copy = DesignDoc.objects.exclude(pk=doc.pk).get(owner=doc.owner, title__startswith="Copy of")
+    copied = list(copy.diagrams.values_list("title", "source"))
+    assert copied == [(diagram.title, "client -> ranker")]

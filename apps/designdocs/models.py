@@ -385,6 +385,11 @@ class DesignDoc(models.Model):
                 )
                 for a in self.answers.all()
             )
+            Diagram.objects.bulk_create(
+                Diagram(doc=doc, title=d.title, source=d.source, notation=d.notation, svg=d.svg,
+                        error=d.error, order=d.order, version=1)
+                for d in self.diagrams.all()
+            )  # fmt: skip
             # bulk_create sends no signals: saving again lets listeners (search) see the answers.
             doc.save(update_fields=["updated_at"])
             doc.record_revision("Created as a copy")
