@@ -15,6 +15,9 @@ from apps.metrics.computations import (
     MAX_CATEGORIES,
     MAX_CLASSES,
     MAX_SCORES,
+    MAX_SEGMENT_WORDS,
+    MAX_SEGMENTS,
+    MAX_TEXT_CHARACTERS,
     MAX_VALUES,
 )
 
@@ -307,3 +310,170 @@ def test_signed_in_users_get_a_higher_limit_of_their_own(api, alice):
     for _ in range(anonymous_limit + 5):
         assert post(api, "iou", BOXES).status_code == 200
     assert quotas.API.signed_in.limit > anonymous_limit
+
+
+# --- The calibration, operating-point, forecasting, recommendation, language and business ------
+# --- calculators --------------------------------------------------------------------------------
+
+NEW_ENDPOINTS = {
+    "calibration": (
+        {"y_true": [0, 1, 1, 0], "y_prob": [0.1, 0.8, 0.6, 0.4], "n_bins": 2},
+        {"ece": 0.275, "brier_score": 0.0925},
+    ),
+    "operating-point": (
+        {"y_true": [1, 1, 0, 1, 0, 0], "y_score": [0.9, 0.8, 0.7, 0.6, 0.3, 0.1],
+         "target_recall": 1, "target_precision": 0.9},
+        {"precision_at_recall.value": 0.75, "recall_at_precision.threshold": 0.8},
+    ),
+    "top-k-accuracy": (
+        {"y_true": [0, 2], "y_score": [[0.5, 0.3, 0.2], [0.6, 0.1, 0.3]], "k": 2},
+        {"top_k_accuracy": 1.0, "by_k.0": 0.5},
+    ),
+    "prevalence": (
+        {"positives": 200, "total": 100_000, "recall": 0.9, "specificity": 0.99},
+        {"prevalence": 0.002, "one_in": 500},
+    ),
+    "percentage-errors": (
+        {"y_true": [100, 50, 10], "y_pred": [110, 40, 20]},
+        {"mape": (0.1 + 0.2 + 1.0) / 3, "wape": 30 / 160},
+    ),
+    "pinball-loss": ({"y_true": [10, 20], "y_pred": [12, 15], "alpha": 0.9},
+                     {"pinball_loss": (0.1 * 2 + 0.9 * 5) / 2, "share_below": 0.5}),
+    "hit-rate": (
+        {"y_true": [[1, 0, 1, 1, 1]], "y_score": [[0.9, 0.8, 0.3, 0.2, 0.1]], "k": 2},
+        {"hit_rate_at_k": 1.0, "recall_at_k": 0.25},
+    ),
+    "coverage": (
+        {"recommendations": [["a", "b"], ["a", "c"]], "catalog_size": 4,
+         "categories": [["x", "x"], ["x", "y"]]},
+        {"coverage": 0.75, "intra_list_diversity": 0.5},
+    ),
+    "perplexity": ({"logprobs": [-math.log(4)] * 3}, {"perplexity": 4.0, "bits_per_token": 2.0}),
+    "bleu": (
+        {"hypotheses": ["the cat sat on the mat"], "references": [["the cat is on the mat"]]},
+        {"bleu": 37.99178428257963, "brevity_penalty": 1.0},
+    ),
+    "word-error-rate": (
+        {"references": ["the cat sat on the mat"], "hypotheses": ["the cat sit on mat"]},
+        {"wer": 2 / 6, "edits": 2},
+    ),
+    "fraud-loss-rate": (
+        {"fraud_losses": 42_000, "payment_volume": 60_000_000, "false_declines": 1_500,
+         "legitimate_attempts": 500_000},
+        {"fraud_loss_bps": 7.0, "false_decline_rate": 0.003},
+    ),
+    "search-success": (
+        {"sessions": 20_000, "successful_sessions": 13_000, "searches": 50_000,
+         "zero_result_searches": 2_000},
+        {"search_success_rate": 0.65, "zero_result_rate": 0.04},
+    ),
+    "gmv": ({"order_values": [25, 40, 35], "marketplace_revenue": 12},
+            {"gmv": 100.0, "take_rate": 0.12}),
+    "ecpm": ({"revenue": 37.5, "impressions": 15_000, "clicks": 45},
+             {"ecpm": 2.5, "ctr": 0.003}),
+}  # fmt: skip
+
+
+def _at(body, path):
+    for part in path.split("."):
+        body = body[int(part)] if isinstance(body, list) else body[part]
+    return body
+
+
+@pytest.mark.parametrize("name", NEW_ENDPOINTS)
+def test_new_calculators_answer_in_the_schema_and_compute(api, name):
+    schema = api.get("/api/openapi.json").json()
+    assert "post" in schema["paths"][f"/api/calculators/{name}"]
+    payload, expected = NEW_ENDPOINTS[name]
+    response = post(api, name, payload)
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    for path, value in expected.items():
+        assert math.isclose(_at(body, path), value, rel_tol=1e-9), path
+    assert isinstance(body["warnings"], list)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "status", "field"),
+    [
+        ("calibration", {"y_true": [0, 1], "y_prob": [0.2, 1.2]}, 400, "y_prob"),
+        ("calibration", {"y_true": [0, 1], "y_prob": [0.2, 0.3], "strategy": "x"}, 422,
+         "strategy"),
+        ("calibration", {"y_true": [0, 1], "y_prob": [0.2, 0.3], "n_bins": MAX_BINS + 1}, 422,
+         "n_bins"),
+        ("operating-point", {"y_true": [0, 1], "y_score": [0.2, 0.3], "target_recall": 0}, 422,
+         "target_recall"),
+        ("operating-point", {"y_true": [0, 1], "y_score": [0.2]}, 400, "y_score"),
+        ("top-k-accuracy", {"y_true": [0, 5], "y_score": [[1, 0], [0, 1]]}, 400, "y_true"),
+        ("top-k-accuracy", {"y_true": [0], "y_score": [[1, 0]], "k": 0}, 422, "k"),
+        ("prevalence", {"positives": 5, "total": 4}, 400, "positives"),
+        ("prevalence", {"positives": 1, "total": 4, "recall": 2}, 422, "recall"),
+        ("percentage-errors", {"y_true": [1], "y_pred": [1, 2]}, 400, "y_pred"),
+        ("pinball-loss", {"y_true": [1], "y_pred": [1], "alpha": 1.5}, 422, "alpha"),
+        ("hit-rate", {"y_true": [[1, -1]], "y_score": [[1, 0]], "k": 1}, 400, "y_true"),
+        ("coverage", {"recommendations": [[1, 2, 3]], "catalog_size": 2}, 400, "catalog_size"),
+        ("coverage", {"recommendations": [[1], []], "catalog_size": 2}, 422, "recommendations"),
+        ("perplexity", {"logprobs": [0.5]}, 400, "logprobs"),
+        ("bleu", {"hypotheses": ["a"], "references": [["a"], ["b"]]}, 400, "references"),
+        ("bleu", {"hypotheses": ["a"], "references": [[]]}, 422, "references"),
+        ("bleu", {"hypotheses": ["a"], "references": [["a"]], "smooth_method": "x"}, 422,
+         "smooth_method"),
+        ("bleu", {"hypotheses": ["a"] * (MAX_SEGMENTS + 1), "references": [["a"]]}, 422,
+         "hypotheses"),
+        ("bleu", {"hypotheses": ["a" * MAX_TEXT_CHARACTERS], "references": [["b"]]}, 400,
+         "hypotheses"),
+        ("word-error-rate", {"references": ["a b"], "hypotheses": ["a", "b"]}, 400,
+         "hypotheses"),
+        ("word-error-rate", {"references": ["a " * (MAX_SEGMENT_WORDS + 1)], "hypotheses": ["a"]},
+         400, "references"),
+        ("word-error-rate", {"references": [1], "hypotheses": ["a"]}, 422, "references"),
+        ("fraud-loss-rate", {"fraud_losses": -1, "payment_volume": 10}, 422, "fraud_losses"),
+        ("fraud-loss-rate", {"fraud_losses": 1, "payment_volume": 10, "false_declines": 3}, 400,
+         "legitimate_attempts"),
+        ("search-success", {"sessions": 5, "successful_sessions": 6}, 400, "successful_sessions"),
+        ("gmv", {"order_values": [10, -3]}, 400, "order_values"),
+        ("ecpm", {"revenue": 1, "impressions": 10, "clicks": 11}, 400, "clicks"),
+    ],
+)  # fmt: skip
+def test_new_calculators_refuse_bad_input_with_a_4xx_naming_the_field(
+    api, name, payload, status, field
+):
+    response = post(api, name, payload)
+    assert response.status_code == status, response.content[:300]
+    detail = response.json()["detail"]
+    assert any(field in [str(part) for part in error["loc"]] for error in detail), detail
+    assert all(error["msg"] for error in detail)
+
+
+def test_the_schema_documents_the_text_limits(api):
+    schema = api.get("/api/openapi.json").json()
+    description = schema["info"]["description"]
+    for limit in (MAX_SEGMENTS, MAX_TEXT_CHARACTERS, MAX_SEGMENT_WORDS):
+        assert f"{limit:,}" in description
+    fields = schema["components"]["schemas"]
+    assert f"{MAX_TEXT_CHARACTERS:,}" in fields["BleuIn"]["properties"]["hypotheses"]["description"]
+    assert (
+        f"{MAX_SEGMENT_WORDS:,}"
+        in (fields["WordErrorRateIn"]["properties"]["references"]["description"])
+    )
+
+
+def test_the_largest_text_requests_are_answered_quickly(api):
+    # A denial-of-service bound through the API: parsing, computing and answering in JSON.
+    words = ["a", "bb", "c", "dd"]
+    sentence = " ".join(words[i % 4] for i in range(MAX_SEGMENT_WORDS))
+    pairs = MAX_TEXT_CHARACTERS // (2 * len(sentence))
+    started = time.monotonic()
+    response = post(
+        api,
+        "word-error-rate",
+        {"references": [sentence] * pairs, "hypotheses": [sentence[::-1]] * pairs},
+    )
+    assert response.status_code == 200 and response.json()["sentences"] == pairs
+    short = "the cat sat on the mat"
+    segments = min(MAX_SEGMENTS, MAX_TEXT_CHARACTERS // (5 * len(short)))
+    response = post(
+        api, "bleu", {"hypotheses": [short] * segments, "references": [[short] * 4] * segments}
+    )
+    assert response.status_code == 200 and response.json()["bleu"] == pytest.approx(100)
+    assert time.monotonic() - started < 3

@@ -25,7 +25,11 @@ from apps.metrics.computations import (
     MAX_BOXES,
     MAX_CATEGORIES,
     MAX_CLASSES,
+    MAX_REFERENCES,
     MAX_SCORES,
+    MAX_SEGMENT_WORDS,
+    MAX_SEGMENTS,
+    MAX_TEXT_CHARACTERS,
     MAX_VALUES,
     InputError,
 )
@@ -49,15 +53,18 @@ _BODY_MB = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
 api = NinjaAPI(
     title="MLSD Handbook calculators",
     version="1",
-    description=f"""Metric computations that agree with scikit-learn and pycocotools.
+    description=f"""Metric computations that agree with scikit-learn, pycocotools, sacrebleu and
+jiwer.
 
 **Size limits:** every request is bounded so that the largest one allowed is answered in about
 a quarter of a second: at most {MAX_VALUES:,} values in a list (a ranking's queries and a
 mask's rows count every value they hold), {MAX_SCORES:,} scores for binary classification
 (each distinct score is a point on both curves), {MAX_CLASSES:,} classes, {MAX_BINS:,}
 histogram bins, {MAX_BOXES:,} boxes in each detection list in at most {MAX_CATEGORIES:,}
-categories, and a body of {_BODY_MB} MB. Each field's description gives its own limit. Over a
-limit the answer is 422 or 400 and names the field.
+categories, {MAX_SEGMENTS:,} sentences and {MAX_TEXT_CHARACTERS:,} characters of text for BLEU
+and word error rate ({MAX_SEGMENT_WORDS:,} words a sentence for word error rate, whose cost is
+the product of two sentence lengths), and a body of {_BODY_MB} MB. Each field's description
+gives its own limit. Over a limit the answer is 422 or 400 and names the field.
 
 **Rate limit:** {quotas.API.describe()}. Beyond it the answer is 429 with a
 `Retry-After` header, in seconds.
@@ -228,6 +235,158 @@ class LatencyIn(Schema):
     )
 
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+Sentences = Annotated[list[str], Field(min_length=1, max_length=MAX_SEGMENTS)]
+TEXT = (
+    f"At most {MAX_SEGMENTS:,} sentences, and {MAX_TEXT_CHARACTERS:,} characters in all, "
+    "hypotheses and references together."
+)
+Ids = Annotated[list[int | str], Field(min_length=1, max_length=MAX_VALUES)]
+IdLists = Annotated[list[Ids], Field(min_length=1, max_length=MAX_VALUES)]
+ID_LISTS = f"One list per user, ids as integers or strings: at most {MAX_VALUES:,} ids in all."
+Money = Annotated[float, Field(ge=0)]
+
+
+class CalibrationIn(Schema):
+    y_true: Values = Field(description=f"True labels, 0 or 1. {AT_MOST_VALUES}")
+    y_prob: Values = Field(description=f"Predicted probability of 1, 0 to 1. {AT_MOST_VALUES}")
+    n_bins: Annotated[int, Field(ge=1, le=MAX_BINS)] = Field(
+        10, description=f"Bins for the reliability diagram, 1 to {MAX_BINS:,}."
+    )
+    strategy: Literal["uniform", "quantile"] = Field(
+        "uniform", description="Bins of equal width, or of equal counts, as calibration_curve."
+    )
+
+
+class OperatingPointIn(Schema):
+    y_true: Scores = Field(description=f"True labels, 0 or 1. At most {MAX_SCORES:,}.")
+    y_score: Scores = Field(
+        description=f"A score per example; each distinct score is a threshold. At most "
+        f"{MAX_SCORES:,}."
+    )
+    target_recall: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9, description="The recall to reach: above 0, at most 1."
+    )
+    target_precision: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9, description="The precision to reach: above 0, at most 1."
+    )
+
+
+class TopKAccuracyIn(Schema):
+    y_true: Values = Field(description=f"Column of the true class, 0 to C - 1. {AT_MOST_VALUES}")
+    y_score: Annotated[list[Query], Field(min_length=1, max_length=MAX_VALUES)] = Field(
+        description=f"One row of C class scores per example, 2 ≤ C ≤ {MAX_CLASSES:,}: at most "
+        f"{MAX_VALUES:,} scores in all."
+    )
+    k: Annotated[int, Field(ge=1, le=computations.MAX_COUNT)] = Field(
+        5, description="How many top-scored classes count as a hit."
+    )
+
+
+class PrevalenceIn(Schema):
+    positives: Count = Field(description="Positive examples in the population.")
+    total: Count = Field(description="All examples in the population.")
+    recall: Probability | None = Field(None, description="A classifier's recall, 0 to 1.")
+    specificity: Probability | None = Field(
+        None, description="The same classifier's specificity, 0 to 1."
+    )
+
+
+class PercentageErrorsIn(Schema):
+    y_true: Values = Field(description=f"True values (actuals). {AT_MOST_VALUES}")
+    y_pred: Values = Field(description=f"Forecasts. {AT_MOST_VALUES}")
+
+
+class PinballLossIn(Schema):
+    y_true: Values = Field(description=f"True values. {AT_MOST_VALUES}")
+    y_pred: Values = Field(description=f"Forecasts of the alpha quantile. {AT_MOST_VALUES}")
+    alpha: Probability = Field(0.5, description="The quantile forecast, 0 to 1.")
+
+
+class HitRateIn(Schema):
+    y_true: Queries = Field(description=f"Relevance grades, 0 or more. {QUERIES}")
+    y_score: Queries = Field(description=f"The model's scores. {QUERIES}")
+    k: Annotated[int, Field(ge=1, le=computations.MAX_COUNT)] = Field(
+        10, description="How many top-ranked items count."
+    )
+
+
+class CoverageIn(Schema):
+    recommendations: IdLists = Field(description=f"Recommended item ids. {ID_LISTS}")
+    catalog_size: Annotated[int, Field(ge=1, le=computations.MAX_COUNT)] = Field(
+        description="Items in the catalog, at least the distinct items recommended."
+    )
+    categories: IdLists | None = Field(
+        None, description="A category for each recommended item, lists of the same shapes."
+    )
+
+
+class PerplexityIn(Schema):
+    logprobs: Values = Field(
+        description=f"Natural-log probability of each token, 0 or below. {AT_MOST_VALUES}"
+    )
+
+
+class BleuIn(Schema):
+    hypotheses: Sentences = Field(description=f"System outputs, one sentence each. {TEXT}")
+    references: Annotated[
+        list[Annotated[list[str], Field(min_length=1, max_length=MAX_REFERENCES)]],
+        Field(min_length=1, max_length=MAX_SEGMENTS),
+    ] = Field(
+        description=f"For each hypothesis, a list of 1 to {MAX_REFERENCES} reference "
+        f"sentences. {TEXT}"
+    )
+    smooth_method: Literal["exp", "floor", "add-k", "none"] = Field(
+        "exp", description="sacrebleu's smoothing; exp is its default."
+    )
+    smooth_value: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="For floor (default 0.1) and add-k (default 1)."
+    )
+    lowercase: bool = Field(False, description="Compare lowercased text.")
+    tokenize: Literal["13a", "none"] = Field(
+        "13a", description="13a (sacrebleu's default) or none (split on white space only)."
+    )
+
+
+class WordErrorRateIn(Schema):
+    references: Sentences = Field(
+        description=f"Reference transcripts. {TEXT} At most {MAX_SEGMENT_WORDS:,} words each."
+    )
+    hypotheses: Sentences = Field(
+        description=f"Recognised transcripts, in the same order. At most "
+        f"{MAX_SEGMENT_WORDS:,} words each."
+    )
+
+
+class FraudLossRateIn(Schema):
+    fraud_losses: Money = Field(description="Money lost to fraud in the period.")
+    payment_volume: Money = Field(description="Payment volume in the period, same currency.")
+    false_declines: Count | None = Field(None, description="Legitimate payments declined.")
+    legitimate_attempts: Count | None = Field(
+        None, description="Legitimate payment attempts, declined or not."
+    )
+
+
+class SearchSuccessIn(Schema):
+    sessions: Count = Field(description="Search sessions.")
+    successful_sessions: Count = Field(description="Sessions the product counts as a success.")
+    searches: Count | None = Field(None, description="Searches (queries issued).")
+    zero_result_searches: Count | None = Field(None, description="Searches with no result.")
+
+
+class GmvIn(Schema):
+    order_values: Values = Field(description=f"Value of each order, 0 or more. {AT_MOST_VALUES}")
+    marketplace_revenue: Money | None = Field(
+        None, description="What the marketplace kept from these orders, for the take rate."
+    )
+
+
+class EcpmIn(Schema):
+    revenue: Money = Field(description="Ad revenue from these impressions.")
+    impressions: Count = Field(description="Impressions served.")
+    clicks: Count | None = Field(None, description="Clicks, for CTR and revenue per click.")
+
+
 #: name → (input schema, summary): one POST endpoint each.
 ENDPOINTS: dict[str, tuple[type[Schema], str]] = {
     "binary-classification": (BinaryIn, "Binary classification metrics"),
@@ -239,6 +398,24 @@ ENDPOINTS: dict[str, tuple[type[Schema], str]] = {
     "segmentation": (SegmentationIn, "Per-class IoU and mIoU of two label grids"),
     "discounted-return": (DiscountedReturnIn, "Discounted return at every step"),
     "latency": (LatencyIn, "Latency percentiles and histogram"),
+    "calibration": (CalibrationIn, "Expected calibration error, Brier score, reliability bins"),
+    "operating-point": (
+        OperatingPointIn,
+        "Precision at a recall, recall at a precision, FPR at a recall",
+    ),
+    "top-k-accuracy": (TopKAccuracyIn, "Top-k accuracy over class scores"),
+    "prevalence": (PrevalenceIn, "Prevalence and a classifier's predictive values at it"),
+    "percentage-errors": (PercentageErrorsIn, "MAPE, sMAPE and WAPE"),
+    "pinball-loss": (PinballLossIn, "Mean pinball (quantile) loss"),
+    "hit-rate": (HitRateIn, "Hit rate at k over queries or users"),
+    "coverage": (CoverageIn, "Catalog coverage, exposure Gini and entropy, list diversity"),
+    "perplexity": (PerplexityIn, "Perplexity from token log-probabilities"),
+    "bleu": (BleuIn, "Corpus BLEU, as sacrebleu computes it"),
+    "word-error-rate": (WordErrorRateIn, "Word error rate, as jiwer computes it"),
+    "fraud-loss-rate": (FraudLossRateIn, "Fraud losses in basis points, false-decline rate"),
+    "search-success": (SearchSuccessIn, "Search success rate and zero-result rate"),
+    "gmv": (GmvIn, "Gross merchandise value, average order value, take rate"),
+    "ecpm": (EcpmIn, "Revenue per thousand impressions"),
 }
 
 

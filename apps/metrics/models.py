@@ -48,6 +48,21 @@ class Metric(MarkdownPage):
         ("dau-mau", "DAU/MAU stickiness"),
         ("retention", "Retention"),
         ("conversion-rate", "Conversion rate"),
+        ("calibration", "Calibration (ECE, Brier, reliability diagram)"),
+        ("operating-point", "Precision at recall, recall at precision, FPR at recall"),
+        ("top-k-accuracy", "Top-k accuracy"),
+        ("prevalence", "Prevalence and predictive values"),
+        ("percentage-errors", "MAPE, sMAPE and WAPE"),
+        ("pinball-loss", "Pinball (quantile) loss"),
+        ("hit-rate", "Hit rate@k"),
+        ("coverage", "Catalog coverage and diversity"),
+        ("perplexity", "Perplexity"),
+        ("bleu", "BLEU"),
+        ("word-error-rate", "Word error rate"),
+        ("fraud-loss-rate", "Fraud loss rate and false declines"),
+        ("search-success", "Search success and zero-result rates"),
+        ("gmv", "GMV and take rate"),
+        ("ecpm", "eCPM"),
     ]
 
     link_prefix = "metric"

@@ -51,7 +51,7 @@ def calibration(y_true: Any, y_prob: Any, n_bins: Any = 10, strategy: Any = "uni
     about equal counts (``"quantile"``), exactly as ``sklearn.calibration.calibration_curve``
     cuts them: a prediction on an inner edge falls in the lower bin. ``bins`` lists the bins
     that hold a prediction, each with its edges, count, mean prediction and fraction of
-    positives (scikit-learn's ``prob_pred`` and ``prob_true``).
+    positives (scikit-learn's ``prob_pred`` and ``prob_true``), and the gap between the two.
 
     ``ece`` is the expected calibration error: the count-weighted mean of
     |fraction of positives - mean prediction| over the bins; ``mce`` is the largest of those
@@ -114,9 +114,14 @@ def calibration(y_true: Any, y_prob: Any, n_bins: Any = 10, strategy: Any = "uni
                 "count": int(counts[i]),
                 "mean_predicted": p,
                 "fraction_positive": f,
+                "gap": g,
             }
-            for i, p, f in zip(
-                filled.tolist(), mean_predicted.tolist(), fraction_positive.tolist(), strict=True
+            for i, p, f, g in zip(
+                filled.tolist(),
+                mean_predicted.tolist(),
+                fraction_positive.tolist(),
+                gaps.tolist(),
+                strict=True,
             )
         ],
         "warnings": warnings,
