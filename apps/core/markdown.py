@@ -1,12 +1,16 @@
 """The one Markdown pipeline of the site: Markdown → HTML → sanitised HTML.
 
-Every app renders stored Markdown through :func:`render`, once, when the content is saved; pages
-then serve the stored HTML. The pipeline adds three things to Python-Markdown and pymdown:
+Every app renders stored Markdown once, when the content is saved; pages then serve the stored
+HTML. Content goes through :func:`render`; what users write (design-doc answers) through
+:func:`render_user_text`, which bounds the work (see its docstring). The pipeline adds to
+Python-Markdown and pymdown:
 
 * maths: ``$…$`` inline and ``$$…$$`` display, converted to MathML on the server;
 * internal links: ``[[slug]]``, ``[[slug|text]]``, ``[[slug#anchor|text]]`` and
   ``[[kind:slug|text]]``, resolved through the link kinds registered by the apps (see
   :func:`register_link_kind`); a link to nothing is rendered visibly broken and reported;
+* linear time: every pattern's work grows with the text, not its square, including
+  Python-Markdown's link, footnote and table processors (:class:`LinearTimeExtension`);
 * a strict sanitiser (nh3) with an explicit allowlist, so no script, event handler, ``style``,
   ``javascript:``/``data:`` URL, iframe or form survives, whoever wrote the Markdown.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import xml.etree.ElementTree as etree
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
@@ -27,12 +32,16 @@ import latex2mathml.converter
 import markdown
 import nh3
 from django.core.cache import cache
+from django.utils.html import escape, linebreaks
 from markdown import inlinepatterns
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
-from markdown.extensions.footnotes import FootnoteInlineProcessor
+from markdown.extensions.footnotes import FootnoteBlockProcessor, FootnoteInlineProcessor
+from markdown.extensions.tables import TableProcessor
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+from pymdownx.highlight import Highlight, HighlightExtension
 
 from apps.core import caching, glossary
 
@@ -285,12 +294,36 @@ class ShortImageReferenceProcessor(
     pass
 
 
-class LinearLinkExtension(Extension):
-    """Python-Markdown's six link processors, with :class:`_LinearLinkMixin`, and footnote
-    references found by a pattern that stops at the next bracket."""
+class _TableProcessor(TableProcessor):
+    """Python-Markdown's table test splits and strips every line of the block, and the block
+    parser tests each block again after another processor takes a line off its top (a header,
+    a rule): a long block was quadratic. The first two lines decide, except for a one-column
+    table with borders, whose every line must have a border."""
+
+    def test(self, parent, block):
+        first = block.find("\n")
+        second = block.find("\n", first + 1) if first != -1 else -1
+        if second == -1:
+            return super().test(parent, block)
+        if not super().test(parent, block[:second]):
+            return False
+        return len(self._split_row(block[:first].strip(" "))) > 1 or super().test(parent, block)
+
+
+class _FootnoteBlockProcessor(FootnoteBlockProcessor):
+    r"""A footnote label ends at the line's end or a bracket: Python-Markdown's ``[^\]]*``
+    crosses lines, so each line starting with ``[^`` searched to the end of the block."""
+
+    RE = re.compile(r"^[ ]{0,3}\[\^([^\[\]\n]*)\]:[ ]*(.*)$", re.MULTILINE)
+
+
+class LinearTimeExtension(Extension):
+    """Python-Markdown's processors whose work can grow with the square of a text's length,
+    replaced by ones that give the same answers in linear time: the six link processors (with
+    :class:`_LinearLinkMixin`), footnote references and definitions, and the table test."""
 
     # Python-Markdown's names, patterns and priorities for the processors they replace.
-    PROCESSORS = [
+    LINK_PROCESSORS = [
         ("reference", ReferenceProcessor, inlinepatterns.REFERENCE_RE, 170),
         ("link", LinkProcessor, inlinepatterns.LINK_RE, 160),
         ("image_link", ImageProcessor, inlinepatterns.IMAGE_LINK_RE, 150),
@@ -304,13 +337,17 @@ class LinearLinkExtension(Extension):
 
     def extendMarkdown(self, md):
         shared = _SharedLinkSyntax()
-        for name, processor, pattern, priority in self.PROCESSORS:
+        for name, processor, pattern, priority in self.LINK_PROCESSORS:
             md.inlinePatterns.register(processor(pattern, md, shared), name, priority)
+        blocks = md.parser.blockprocessors
+        if "table" in blocks:
+            blocks.register(_TableProcessor(md.parser, blocks["table"].config), "table", 75)
         if "footnote" in md.inlinePatterns:
             footnotes = md.inlinePatterns["footnote"].footnotes
             md.inlinePatterns.register(
                 FootnoteInlineProcessor(self.FOOTNOTE_REF_RE, footnotes), "footnote", 175
             )
+            blocks.register(_FootnoteBlockProcessor(footnotes), "footnote", 17)
 
 
 # --- Glossary links ----------------------------------------------------------------------------
@@ -488,12 +525,24 @@ class GlossaryLinker(Treeprocessor):
 # --- Maths -------------------------------------------------------------------------------------
 
 
+MAX_FORMULA = 2_000
+"""The longest LaTeX converted to MathML (the content's longest formula has about 220
+characters): latex2mathml takes 30 ms for 2,000, and 1.5 s for a 100 KB answer of `$`."""
+
+
+@lru_cache(maxsize=256)
 def latex_to_mathml(tex: str, display: bool) -> str:
-    """MathML for a LaTeX expression; a visible error marker when it does not parse."""
-    try:
-        return latex2mathml.converter.convert(tex.strip(), display="block" if display else "inline")
-    except Exception:  # latex2mathml raises many types on bad input
-        return f'<code class="math-error">{html.escape(tex)}</code>'
+    """MathML for a LaTeX expression; a visible error marker when it does not parse, or is
+    longer than :data:`MAX_FORMULA`."""
+    if len(tex) <= MAX_FORMULA:
+        _step(_Watchdog.EVERY)
+        try:
+            return latex2mathml.converter.convert(
+                tex.strip(), display="block" if display else "inline"
+            )
+        except Exception:  # latex2mathml raises many types on bad input
+            pass
+    return f'<code class="math-error">{html.escape(tex)}</code>'
 
 
 def display_maths(text: str) -> list[tuple[int, int, str]]:
@@ -570,6 +619,25 @@ class ScrollableTables(Treeprocessor):
     def run(self, root):
         for table in root.iter("table"):
             table.set("tabindex", "0")
+
+
+MAX_HIGHLIGHTED = 20_000
+"""The longest code block coloured by Pygments, which needs up to 0.9 s for 100 KB of code in
+one call that no watchdog can interrupt; a longer block is shown without colours."""
+
+
+class _BoundedHighlight(Highlight):
+    def highlight(self, src, *args, **kwargs):
+        if len(src) > MAX_HIGHLIGHTED:
+            self.use_pygments = False
+        return super().highlight(src, *args, **kwargs)
+
+
+class BoundedHighlightExtension(HighlightExtension):
+    """pymdownx.highlight, with :data:`MAX_HIGHLIGHTED`."""
+
+    def get_pymdownx_highlighter(self):
+        return _BoundedHighlight
 
 
 class HandbookExtension(Extension):
@@ -656,17 +724,168 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def sanitise(dirty_html: str) -> str:
-    """Strip everything outside the allowlist. Safe to mark as safe afterwards."""
+def sanitise(dirty_html: str, *, images: bool = True) -> str:
+    """Strip everything outside the allowlist (and images, unless ``images``). Safe to mark as
+    safe afterwards."""
     return nh3.clean(
         dirty_html,
-        tags=ALLOWED_TAGS,
+        tags=ALLOWED_TAGS if images else ALLOWED_TAGS - {"img"},
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel=None,
         attribute_filter=_filter_attribute,
         strip_comments=True,
     )
+
+
+# --- Bounded work for what users write ----------------------------------------------------------
+
+MAX_USER_TEXT = 100_000
+"""The most characters :func:`render_user_text` takes (the longest answer the product allows)."""
+MAX_NESTING = 12
+"""Lists, quotes, admonitions and definitions nested deeper go on as text at this depth."""
+USER_RENDER_SECONDS = 0.5
+"""CPU time a user's text may take to render; a 100 KB answer of ordinary prose takes 0.2 s."""
+
+
+class TooLarge(ValueError):
+    """The text is longer than :data:`MAX_USER_TEXT`; the message is for the field."""
+
+    def __init__(self, length: int):
+        self.length = length
+        super().__init__(
+            f"This text is {length:,} characters long; the most it can hold is {MAX_USER_TEXT:,}."
+        )
+
+
+class _OutOfTime(BaseException):
+    """The render has spent the CPU time its watchdog allows. Not an ``Exception``: extensions
+    catch those around a code block or a formula and go on (pymdownx.superfences does)."""
+
+
+class _Watchdog:
+    """The CPU time left to one render, checked between the parser's steps.
+
+    Every step is bounded (a block, a pattern over a text, a match, a formula, a code block), so
+    the check comes soon after the time is spent. No signal or thread: the render stops itself.
+    Reading the thread's CPU clock is a system call, so light steps read it one in ``EVERY``.
+    """
+
+    EVERY = 64
+
+    def __init__(self, seconds: float):
+        self.deadline = time.thread_time() + seconds
+        self.steps = 0
+
+    def step(self, weight: int = 1) -> None:
+        self.steps += weight
+        if self.steps >= self.EVERY:
+            self.steps = 0
+            if time.thread_time() > self.deadline:
+                raise _OutOfTime
+
+
+_watchdog: ContextVar[_Watchdog | None] = ContextVar("markdown_watchdog", default=None)
+
+
+def _step(weight: int = 1) -> None:
+    """One step of the render under way; only counts while a watchdog is watching."""
+    watchdog = _watchdog.get()
+    if watchdog is not None:
+        watchdog.step(weight)
+
+
+def _stepping(function: Callable, weight: int = 1) -> Callable:
+    def stepping(*args, **kwargs):
+        _step(weight)
+        return function(*args, **kwargs)
+
+    return stepping
+
+
+class _WatchdogBlockProcessor(BlockProcessor):
+    """Tried first on every block the parser takes up; claims none."""
+
+    def test(self, parent, block):
+        _step()
+        return False
+
+
+class WatchdogExtension(Extension):
+    """A step of the watchdog wherever Python-Markdown's own loops go round: each block the
+    parser takes up, each inline pattern tried on a text and each match it handles, each
+    stashed fragment (a coloured code block, a formula). Registered after every other
+    extension, so that it sees all their patterns."""
+
+    def extendMarkdown(self, md):
+        md.parser.blockprocessors.register(_WatchdogBlockProcessor(md.parser), "watchdog", 1_000)
+        for pattern in md.inlinePatterns:
+            pattern.getCompiledRegExp = _stepping(pattern.getCompiledRegExp)
+            pattern.handleMatch = _stepping(pattern.handleMatch)
+        md.htmlStash.store = _stepping(md.htmlStash.store, _Watchdog.EVERY)
+
+
+class _DropImages(Treeprocessor):
+    """Images are for the content pages only; an answer that writes one shows a note instead
+    (see :attr:`Rendered.has_images`)."""
+
+    dropped = False
+
+    def run(self, root):
+        for parent in list(root.iter()):
+            for index, child in reversed(list(enumerate(parent))):
+                if child.tag != "img":
+                    continue
+                self.dropped = True
+                if child.tail:  # the text after the image stays
+                    if index:
+                        parent[index - 1].tail = (parent[index - 1].tail or "") + child.tail
+                    else:
+                        parent.text = (parent.text or "") + child.tail
+                del parent[index]
+
+
+# One level of nesting at the start of a line: four columns of indentation, or a marker that
+# opens a quote, a list item, an admonition, a collapsible block or a definition.
+_NESTING_LEVEL = re.compile(
+    r"[ ]{4}|[ ]{0,3}\t"
+    r"|[ ]{0,3}(?P<marker>>|[*+-](?=[ \t])|\d{1,9}[.)](?=[ \t])|!!!|\?{3}|:(?=[ \t]))[ ]?"
+)
+_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+_RULE = re.compile(r"[ ]{0,3}([-*_])(?:[ ]*\1){2,}[ ]*$")  # "- - -" is a rule, not three lists
+
+
+def flatten_nesting(text: str, limit: int = MAX_NESTING) -> str:
+    """``text`` with everything nested deeper than ``limit`` levels kept as text at that depth.
+
+    Python-Markdown recurses once or more per level: a list 1,000 deep raised RecursionError,
+    and 50,000 quote markers took seconds. The marker of the level past ``limit`` becomes a
+    character reference (``&#45;`` for ``-``), which reads the same and opens nothing. Fenced
+    code and rules stay as they are.
+    """
+    lines = text.split("\n")
+    fence = ""
+    for number, line in enumerate(lines):
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = ""
+        elif opening:
+            fence = opening.group(1)
+        elif not _RULE.match(line):
+            lines[number] = _flatten_line(line, limit)
+    return "\n".join(lines)
+
+
+def _flatten_line(line: str, limit: int) -> str:
+    depth = position = 0
+    while (level := _NESTING_LEVEL.match(line, position)) is not None:
+        if level.group("marker") and depth >= limit:
+            start = level.start("marker")
+            return f"{line[:start]}&#{ord(line[start])};{line[start + 1 :]}"
+        depth += 1
+        position = level.end()
+    return line
 
 
 # --- Render ------------------------------------------------------------------------------------
@@ -678,12 +897,20 @@ class Rendered:
     toc_html: str
     links: set[Link] = field(default_factory=set)
     broken_links: list[str] = field(default_factory=list)
+    plain: bool = False
+    """The text is shown as plain text with its line breaks: too deep, or too slow, to format."""
+    has_images: bool = False
+    """The text writes an image, which :func:`render_user_text` leaves out."""
 
 
 def _markdown(
-    targets: dict[Link, tuple[str, str]], glossary: list[tuple[str, str]], self_url: str
+    targets: dict[Link, tuple[str, str]],
+    glossary: list[tuple[str, str]],
+    self_url: str,
+    *,
+    user: bool = False,
 ) -> markdown.Markdown:
-    return markdown.Markdown(
+    md = markdown.Markdown(
         extensions=[
             "toc",
             "tables",
@@ -693,11 +920,12 @@ def _markdown(
             "footnotes",
             "sane_lists",
             "pymdownx.superfences",
-            "pymdownx.highlight",
+            BoundedHighlightExtension(use_pygments=True, css_class="highlight"),
             "pymdownx.tilde",
             "pymdownx.details",
-            LinearLinkExtension(),
+            LinearTimeExtension(),
             HandbookExtension(targets, glossary, self_url),
+            *([WatchdogExtension()] if user else []),
         ],
         extension_configs={
             "toc": {
@@ -705,31 +933,73 @@ def _markdown(
                 "permalink": "#",
                 "permalink_title": "Link to this section",
             },
-            "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight"},
             "footnotes": {"BACKLINK_TITLE": "Back to the text"},
         },
         output_format="html",
     )
+    if user:
+        md.treeprocessors.register(_DropImages(md), "drop_images", 1)
+    return md
+
+
+def _render(text: str, *, self_url: str = "", glossary: bool = True, user: bool = False):
+    links = find_links(text)
+    targets = resolve_links(links)
+    md = _markdown(targets, glossary_terms() if glossary else [], self_url, user=user)
+    rendered = Rendered(
+        html="",
+        toc_html="",
+        links={link for link in links if link in targets},
+        broken_links=sorted(str(link) for link in links if link not in targets),
+    )
+    token = _watchdog.set(_Watchdog(USER_RENDER_SECONDS) if user else None)
+    try:
+        body = md.convert(text)
+        toc = md.toc if getattr(md, "toc_tokens", None) else ""
+        rendered.html = sanitise(body, images=not user)
+        rendered.toc_html = sanitise(toc)
+    except (_OutOfTime, RecursionError):
+        # The last resort, for what flatten_nesting and the watchdog did not stop in time.
+        rendered.html, rendered.toc_html, rendered.plain = (
+            sanitise(linebreaks(escape(text))),
+            "",
+            True,
+        )
+    finally:
+        _watchdog.reset(token)
+    if user and not rendered.plain:
+        rendered.has_images = md.treeprocessors["drop_images"].dropped
+    return rendered
 
 
 def render(text: str, *, self_url: str = "", glossary: bool = True) -> Rendered:
     """Render Markdown to sanitised HTML with its table of contents and internal links.
 
     With ``glossary``, the first mention of each known term links to its page (not to
-    ``self_url``, the page being rendered).
+    ``self_url``, the page being rendered). For the content, whose authors are the editors;
+    what users write goes through :func:`render_user_text`.
     """
-    links = find_links(text)
-    targets = resolve_links(links)
-    md = _markdown(targets, glossary_terms() if glossary else [], self_url)
-    body = md.convert(text)
-    toc = md.toc if getattr(md, "toc_tokens", None) else ""
-    broken = sorted(str(link) for link in links if link not in targets)
-    return Rendered(
-        html=sanitise(body),
-        toc_html=sanitise(toc),
-        links={link for link in links if link in targets},
-        broken_links=broken,
-    )
+    return _render(text, self_url=self_url, glossary=glossary)
+
+
+def render_user_text(text: str, *, glossary: bool = True) -> Rendered:
+    """Render what a user wrote (a design-doc answer) with bounded work, never an error but one.
+
+    Raises :class:`TooLarge` (a ``ValueError``, whose message is for the field) beyond
+    :data:`MAX_USER_TEXT` characters. Nesting deeper than :data:`MAX_NESTING` levels goes on as
+    text (:func:`flatten_nesting`). Images are left out: ``has_images`` says whether the text
+    wrote one. A text that still takes more than :data:`USER_RENDER_SECONDS` of CPU time comes
+    back as plain text with its line breaks, with ``plain`` set.
+    """
+    if len(text) > MAX_USER_TEXT:
+        raise TooLarge(len(text))
+    return _render(flatten_nesting(text), glossary=glossary, user=True)
+
+
+def has_images(text: str) -> bool:
+    """Whether ``text`` writes an image, which an answer does not show. When the text is being
+    rendered anyway, ``render_user_text(text).has_images`` gives the same answer for free."""
+    return "![" in text and render_user_text(text, glossary=False).has_images
 
 
 def render_inline(text: str) -> str:
