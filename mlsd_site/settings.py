@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "apps.core",
+    "apps.estimates",
     "apps.accounts",
     # django.contrib.admin with its sign-in throttled; after apps.accounts, whose registration/
     # templates (password reset and change, signed out) must win over the admin's.
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "apps.metrics",
     "apps.designdocs",
     "apps.search",
+    "apps.practice",
 ]
 
 MIDDLEWARE = [

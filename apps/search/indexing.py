@@ -13,7 +13,11 @@ from django.utils.html import strip_tags
 from apps.concepts.models import Concept
 from apps.designdocs.models import Answer, DesignDoc, Step
 from apps.metrics.models import Metric
+from apps.practice.models import Problem
 from apps.search.models import Entry
+
+#: The written pages indexed, and their kind in the index.
+PAGE_KINDS = {Concept: "concept", Metric: "metric", Step: "step", Problem: "problem"}
 
 VECTOR = (
     SearchVector("title", weight="A", config="english")
@@ -87,10 +91,10 @@ def _store(kind: str, object_id: int, **fields) -> None:
 
 
 def index_page(page) -> None:
-    """Index a concept, metric or template step."""
+    """Index a concept, metric, template step or practice problem."""
     title = getattr(page, "title", None) or page.name
     names, anchors = _names(title, list(page.aliases), page.slug)
-    kind = {Concept: "concept", Metric: "metric", Step: "step"}[type(page)]
+    kind = PAGE_KINDS[type(page)]
     _store(
         kind, page.pk, title=title, names=names, anchors=anchors, summary=page.summary,
         body=plain_text(page.body_html), url=page.get_absolute_url(), owner=None,
@@ -115,7 +119,7 @@ def index_doc(doc: DesignDoc) -> None:
 def reindex_all() -> int:
     Entry.objects.all().delete()
     count = 0
-    for model in (Concept, Metric, Step):
+    for model in PAGE_KINDS:
         for page in model.objects.all():
             index_page(page)
             count += 1
@@ -131,7 +135,7 @@ def _page_saved(sender, instance, raw=False, **kwargs) -> None:
 
 
 def _page_deleted(sender, instance, **kwargs) -> None:
-    kind = {Concept: "concept", Metric: "metric", Step: "step"}[sender]
+    kind = PAGE_KINDS[sender]
     Entry.objects.filter(kind=kind, object_id=instance.pk).delete()
 
 
@@ -150,7 +154,7 @@ def _answer_saved(sender, instance, raw=False, **kwargs) -> None:
 
 
 def connect_signals() -> None:
-    for model in (Concept, Metric, Step):
+    for model in PAGE_KINDS:
         post_save.connect(_page_saved, sender=model, dispatch_uid=f"search-{model.__name__}")
         post_delete.connect(
             _page_deleted, sender=model, dispatch_uid=f"search-del-{model.__name__}"

@@ -13,6 +13,7 @@ class Entry(models.Model):
         METRIC = "metric", "Metrics"
         STEP = "step", "Design template"
         EXAMPLE = "example", "Example design docs"
+        PROBLEM = "problem", "Practice problems"
         DOC = "doc", "Your design docs"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)

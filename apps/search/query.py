@@ -8,10 +8,11 @@ Every query runs the same tiers on both databases, best first:
 4. pages with every word in the summary, then in the body.
 
 Within a tier PostgreSQL orders by weighted full-text rank (``websearch`` syntax, stemmed),
-SQLite by the length of the title (the shorter, the more specific). When no page has every word, the best partial matches are ranked by how many
-of the words they contain. When no page has any word, names spelled nearly like the query
-("kafak", "zookeper", "loadbalancer") are found with rapidfuzz over titles and aliases — in
-Python, so typo tolerance is identical on both databases.
+SQLite by the length of the title (the shorter, the more specific). When no page has every
+word, the best partial matches are ranked by how many of the words they contain. When no page
+has any word, names spelled nearly like the query ("kafak", "zookeper", "loadbalancer") are
+found with rapidfuzz over titles and aliases — in Python, so typo tolerance is identical on
+both databases.
 """
 
 from __future__ import annotations

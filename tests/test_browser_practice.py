@@ -1,0 +1,203 @@
+"""Practice in a real browser: a whole mock interview on a short clock, a review session by
+keyboard alone, and axe-core on every practice page."""
+
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from apps.designdocs.models import Step
+from apps.practice.models import Attempt, Card, CardState, ReviewLog
+from tests.conftest import assert_no_axe_violations
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a-long-unusual-pass-88"
+CLOCK_LINE = "{% load practice %}{% interview_clock doc step %}"
+STEP_TEMPLATE = Path(django_settings.BASE_DIR) / "apps/designdocs/templates/designdocs/step.html"
+
+
+@pytest.fixture
+def step_page_with_clock(settings, tmp_path):
+    """The wizard's step page with the interview clock in it.
+
+    The line belongs in apps/designdocs/templates/designdocs/step.html (the design-docs app's
+    file); until it is there, the test serves the same template with the line added.
+    """
+    text = STEP_TEMPLATE.read_text()
+    if "interview_clock" not in text:
+        anchor = '<div class="wizard-main">'
+        assert anchor in text, "step.html changed: place the clock line by hand"
+        folder = tmp_path / "designdocs"
+        folder.mkdir()
+        (folder / "step.html").write_text(text.replace(anchor, f"{anchor}\n    {CLOCK_LINE}", 1))
+        settings.TEMPLATES = [
+            {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+        ]
+
+
+def sign_in(browser, site, site_user, name: str):
+    user = site_user(name)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/docs/")
+    return user, context, page
+
+
+def wait_until(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.2)
+    return check()
+
+
+def test_a_whole_mock_interview_on_a_short_clock(site, browser, site_user, step_page_with_clock):
+    user, context, page = sign_in(browser, site, site_user, "interviewee")
+    try:
+        page.goto(site.url + "/practice/problems/ads-click-prediction/")
+        assert_no_axe_violations(page)
+        page.get_by_label("35 minutes").check()
+        page.get_by_role("button", name="Start the interview").click()
+        page.wait_for_url(re.compile(r"/docs/\d+/steps/problem-clarification/$"))
+        clock = page.locator("[data-interview-clock]")
+        assert clock.get_by_text("of 35:00").is_visible()
+        with site.unblock():
+            attempt = Attempt.objects.get(user=user)
+            # A short clock: one minute in all, more than half of it already gone.
+            Attempt.objects.filter(pk=attempt.pk).update(
+                minutes=1, started_at=timezone.now() - timedelta(seconds=35)
+            )
+        page.reload()
+        assert_no_axe_violations(page)
+        status = page.locator("[data-clock-status]")
+        # The first step's share of one minute is about ten seconds.
+        status.get_by_text("Over this step's budget").wait_for(timeout=20_000)
+        status.get_by_text("Time's up").wait_for(timeout=20_000)
+        assert "times-up" in clock.get_attribute("class")
+        field = page.locator("textarea").first
+        field.fill("Still typing after time is up.")
+        assert field.input_value() == "Still typing after time is up."
+        with site.unblock():
+            spans = list(attempt.spans.values_list("started_at", "ended_at"))
+        assert spans, "the server recorded the step page being open"
+
+        page.get_by_role("button", name="Pause").click()
+        page.locator("[data-clock-status]").get_by_text("Paused").wait_for()
+        with site.unblock():
+            assert Attempt.objects.get(pk=attempt.pk).paused
+        page.get_by_role("button", name="Resume").click()
+        page.get_by_role("button", name="Pause").wait_for()
+
+        page.get_by_role("button", name="Finish and review").click()
+        page.wait_for_url(f"**/practice/attempts/{attempt.pk}/")
+        assert page.locator("svg.practice-chart").count() == 1
+        assert_no_axe_violations(page)
+        page.locator('input[value="problem-clarification:0"]').check()
+        page.locator("#score").get_by_text("1 of").wait_for()
+        with site.unblock():
+            finished = Attempt.objects.get(pk=attempt.pk)
+            step = Step.objects.get(slug="problem-clarification")
+            assert finished.finished and finished.ticks == {"problem-clarification": [0]}
+            assert finished.time_per_step()[step.pk] > 0
+        page.goto(site.url + "/practice/attempts/")
+        assert_no_axe_violations(page)
+    finally:
+        context.close()
+
+
+def test_a_review_session_by_keyboard(site, browser, site_user):
+    user, context, page = sign_in(browser, site, site_user, "reviewer")
+    try:
+        page.goto(site.url + "/practice/cards/review/?deck=family-ranking")
+        assert_no_axe_violations(page)
+        answer = page.locator("[data-answer]")
+        assert answer.is_hidden()
+
+        def shown_card() -> str:
+            return page.locator('input[name="card"]').get_attribute("value")
+
+        first = shown_card()
+        page.keyboard.press("Space")
+        assert answer.is_visible()
+        assert_no_axe_violations(page)
+        page.keyboard.press("3")  # Good
+        wait_until(lambda: shown_card() != first)
+        second = shown_card()
+        page.keyboard.press("Space")
+        page.keyboard.press("1")  # Again
+        wait_until(lambda: shown_card() != second)
+        with site.unblock():
+            ratings = list(
+                ReviewLog.objects.filter(user=user).order_by("pk").values_list("card_id", "rating")
+            )
+        assert ratings == [(int(first), 3), (int(second), 1)]
+        page.keyboard.press("u")
+        assert wait_until(lambda: shown_card() == second), "the undone card is shown again"
+        with site.unblock():
+            assert ReviewLog.objects.filter(user=user).count() == 1
+            assert not CardState.objects.filter(user=user, card_id=second).exists()
+        page.get_by_role("link", name=re.compile("Show answer")).click()
+        page.get_by_role("button", name=re.compile("Easy")).click()  # the mouse works too
+        wait_until(lambda: shown_card() != second)
+        with site.unblock():
+            assert ReviewLog.objects.filter(user=user).count() == 2
+        page.goto(site.url + "/practice/stats/")
+        assert page.locator("svg.practice-chart").count() == 3
+        assert_no_axe_violations(page)
+    finally:
+        context.close()
+
+
+def test_anonymous_visitors_flip_cards_with_the_arrow_keys(site, page):
+    page.goto(site.url + "/practice/cards/review/?deck=family-ranking")
+    first = page.locator(".flashcard-front").inner_text()
+    page.keyboard.press("Space")
+    assert page.locator("[data-answer]").is_visible()
+    assert_no_axe_violations(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**n=2**")
+    assert page.locator(".flashcard-front").inner_text() != first
+    with site.unblock():
+        assert not CardState.objects.exists() and Card.objects.exists()
+
+
+PUBLIC = [
+    "/practice/",
+    "/practice/problems/",
+    "/practice/problems/?tag=ads&difficulty=hard",
+    "/practice/problems/fraud-detection/",
+    "/practice/cards/",
+]
+
+
+@pytest.mark.parametrize("url", PUBLIC)
+def test_public_practice_pages_pass_axe(site, page, url):
+    page.goto(site.url + url)
+    assert_no_axe_violations(page)
+
+
+def test_signed_in_practice_pages_pass_axe_and_fit_a_phone(site, browser, site_user):
+    _, context, page = sign_in(browser, site, site_user, "axereader")
+    try:
+        for url in ["/practice/", "/practice/cards/", "/practice/stats/", "/practice/attempts/",
+                    "/practice/problems/ads-click-prediction/"]:  # fmt: skip
+            page.goto(site.url + url)
+            assert_no_axe_violations(page)
+        page.set_viewport_size({"width": 360, "height": 800})
+        for url in ["/practice/cards/review/", "/practice/stats/", "/practice/problems/"]:
+            page.goto(site.url + url)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (url, width)
+    finally:
+        context.close()
