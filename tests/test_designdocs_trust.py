@@ -248,3 +248,17 @@ def test_a_cached_page_is_not_served_for_a_host_django_refuses(client):
 def test_prompt_keys_used_here_exist():
     keys = ["corner_cases", "out_of_scope", "business_goal"]
     assert Prompt.objects.filter(key__in=keys).count() == 3
+
+
+def test_an_answer_renders_with_bounded_work_and_says_images_are_not_shown(signed_in, doc):
+    deep = "\n".join("  " * n + "- item" for n in range(250))  # 250 levels, 69 KB
+    response = autosave(signed_in, doc, "corner_cases", deep, 0)
+    assert response.status_code == 200
+    view = signed_in.get(f"/docs/{doc.pk}/")
+    assert view.status_code == 200 and "item" in view.text
+    response = autosave(signed_in, doc, "corner_cases", "See ![arch](/static/x.png) here", 1)
+    assert response.status_code == 200
+    assert "Images are not shown in answers" in response.text
+    assert "<img" not in stored(doc).value_html
+    page = signed_in.get(f"/docs/{doc.pk}/steps/problem-clarification/")
+    assert "Images are not shown in answers" in page.text

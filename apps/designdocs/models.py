@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html_join, linebreaks
 
 from apps.concepts.models import Concept
-from apps.core.markdown import Link, render, render_inline
+from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
 from apps.core.models import MarkdownPage
 from apps.designdocs import numbers
 from apps.metrics.models import Metric
@@ -476,7 +476,11 @@ class Answer(models.Model):
         """The answer as the document view shows it: Markdown rendered and sanitised."""
         kind = self.prompt.kind
         if kind == Prompt.Kind.MARKDOWN:
-            return render(self.value).html
+            # Bounded work whatever was typed: deep nesting flattened, a CPU watchdog, no images.
+            try:
+                return render_user_text(self.value).html
+            except TooLarge:
+                return linebreaks(escape(self.value))
         if kind == Prompt.Kind.CHOICE:
             return escape(self.prompt.choice_label(self.value))
         if kind == Prompt.Kind.METRICS:

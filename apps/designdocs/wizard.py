@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from apps.accounts import throttle
+from apps.core import markdown
 from apps.designdocs import picker
 from apps.designdocs.access import doc_view
 from apps.designdocs.models import ANSWER_MAX_CHARS, DesignDoc, Prompt, SaveResult, Step
@@ -88,6 +89,7 @@ def _step_context(
             field["options"], field["note"] = picker.options(prompt, answers)
         if field["answer"]:
             field["meaning"] = prompt.meaning(field["answer"].value)
+            field["images"] = _shows_no_images(prompt, field["answer"].value)
         fields.append(field)
     index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
     return {
@@ -102,6 +104,11 @@ def _step_context(
         "answer_max_chars": ANSWER_MAX_CHARS,
         "not_asked": [p for p in prompts if not p.is_asked(answers) and _written(answers, p)],
     }
+
+
+def _shows_no_images(prompt: Prompt, value: str) -> bool:
+    """An answer that writes an image, which answers never show: the field says so."""
+    return prompt.kind == Prompt.Kind.MARKDOWN and markdown.has_images(value)
 
 
 def _saved(result: SaveResult) -> bool:
@@ -180,6 +187,7 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         "mine": _posted_value(request, prompt),
         "now": timezone.localtime(),
         "meaning": prompt.meaning(result.answer.value) if result.answer else "",
+        "images": _shows_no_images(prompt, _posted_value(request, prompt)),
         # The sidebar's count for this step changes as answers save.
         "step_progress": doc.step_progress(prompt.step) if _saved(result) else None,
     }
