@@ -1,0 +1,89 @@
+"""Estimators in a real browser: the estimate follows the inputs, the address bar keeps them,
+a reload (or a shared link) restores both, and the plain form works with JavaScript off."""
+
+import re
+
+import pytest
+
+from tests.conftest import assert_no_axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+def test_changing_an_input_updates_the_estimate_and_the_url(site, page):
+    page.goto(site.url + "/concepts/availability/")
+    estimator = page.locator("#estimator-nines")
+    year = estimator.locator('output[data-key="downtime_per_year_s"]')
+    assert year.inner_text() == "8.77 h"  # the default, 99.9%, as the page's prose says
+    assert_no_axe_violations(page)
+    page.evaluate("window.__marker = 'same page'")
+
+    page.fill("#id_nines_availability", "99.99")
+    estimator.locator('output[data-key="downtime_per_year_s"]', has_text="52.6 min").wait_for()
+    page.wait_for_url(
+        re.compile(
+            r"/concepts/availability/\?est=nines&availability=99\.99&qps=100#estimator-nines$"
+        )
+    )
+    assert page.evaluate("window.__marker") == "same page", "updated in place, not reloaded"
+    assert estimator.locator('output[data-key="downtime_per_month_s"]').inner_text() == "4.32 min"
+    assert_no_axe_violations(page)
+
+    shared = page.url
+    page.goto("about:blank")
+    page.goto(shared)
+    assert page.input_value("#id_nines_availability") == "99.99"
+    assert page.input_value("#id_nines_qps") == "100"
+    assert year.inner_text() == "52.6 min"
+    assert_no_axe_violations(page)
+
+
+def test_a_bad_value_is_explained_at_the_field_until_it_is_fixed(site, page):
+    page.goto(site.url + "/concepts/qps/")
+    estimator = page.locator("#estimator-qps")
+    page.fill("#id_qps_utilisation_pct", "150")
+    error = page.locator("#id_qps_utilisation_pct_error")
+    error.get_by_text("Utilisation ceiling (%) must be a number from 1 to 100%.").wait_for()
+    estimator.get_by_text("Fix the fields marked above").wait_for()
+    assert page.input_value("#id_qps_utilisation_pct") == "150"
+    assert_no_axe_violations(page)
+
+    page.fill("#id_qps_utilisation_pct", "50")  # 400 * 0.5 = 200 a replica; 6,944 / 200 -> 35
+    estimator.locator('output[data-key="replicas"]', has_text="35").wait_for()
+    assert error.inner_text() == ""
+
+
+def test_two_estimators_on_one_page_keep_to_themselves(site, page):
+    page.goto(site.url + "/concepts/latency/")
+    littles = page.locator("#estimator-littles-law")
+    page.fill("#id_littles_law_latency_ms", "")
+    page.fill("#id_littles_law_concurrency", "50")
+    # W = L / λ = 50 / 2,000 s
+    littles.locator('output[data-key="latency_ms"]', has_text="25 ms").wait_for()
+    assert "est=littles-law" in page.url
+
+    fan_out = page.locator("#estimator-fan-out")
+    page.fill("#id_fan_out_fan_out", "10")
+    fan_out.locator('output[data-key="any_slow_pct"]', has_text="9.56%").wait_for()  # 1 - 0.99^10
+    page.wait_for_url(re.compile(r"\?est=fan-out&percentile=99&fan_out=10#estimator-fan-out$"))
+    assert littles.locator('output[data-key="latency_ms"]').inner_text() == "25 ms"
+    assert_no_axe_violations(page)
+
+
+def test_without_javascript_the_form_submits_to_a_shareable_page(site, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(site.url + "/concepts/rate-limiting/")
+        page.fill("#id_token_bucket_request_rate", "5")  # below the refill rate: all pass
+        page.locator("#estimator-token-bucket").get_by_role("button", name="Estimate").click()
+        page.wait_for_url(
+            re.compile(r"/concepts/rate-limiting/\?est=token-bucket&.*request_rate=5")
+        )
+        estimator = page.locator("#estimator-token-bucket")
+        assert estimator.locator('output[data-key="offered"]').inner_text() == "350"  # 50 + 300
+        assert estimator.locator('output[data-key="allowed"]').inner_text() == "320"  # 20 + 300
+        assert page.input_value("#id_token_bucket_request_rate") == "5"
+    finally:
+        context.close()
