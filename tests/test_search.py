@@ -222,3 +222,9 @@ def test_stored_pages_carry_glossary_links():
     kafka = Concept.objects.get(slug="kafka")
     assert 'class="glossary-link"' in kafka.body_html
     assert 'class="glossary-link" href="/concepts/kafka/"' not in kafka.body_html
+
+
+def test_snippets_never_show_an_estimators_placeholder():
+    for query in ["availability", "nines", "downtime", "little"]:
+        for hit in search(query).hits:
+            assert "{estimator" not in str(hit.snippet) and "{estimator" not in hit.entry.body

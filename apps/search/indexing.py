@@ -43,11 +43,13 @@ def bounded(text: str, limit: int = INDEX_MAX_CHARS) -> str:
 
 
 _MATH = re.compile(r"<math\b.*?</math>", re.DOTALL)
+_ESTIMATOR = re.compile(r"\{estimator:[a-z0-9-]{1,40}\}")  # a live estimator's place on a page
 
 
 def plain_text(rendered_html: str) -> str:
     """Readable words only: formulas (MathML) would read as "TPTP+FP" in a snippet."""
-    return " ".join(html.unescape(strip_tags(_MATH.sub(" ", rendered_html))).split())
+    text = html.unescape(strip_tags(_MATH.sub(" ", rendered_html)))
+    return " ".join(_ESTIMATOR.sub(" ", text).split())
 
 
 _PARENTHESES = re.compile(r"^(?P<outer>[^()]+?)\s*\((?P<inner>[^()]+)\)$")
