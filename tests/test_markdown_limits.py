@@ -87,6 +87,7 @@ UNCLOSED = {
     "footnotes": ("[^" * 50_000, "[^[^"),
     # lines that start a footnote definition and never close its label
     "footnote-definitions": ("[^\n" * 33_000, "[^\n[^"),
+    "heading-attributes": ("# " + "a {" * 33_000, "a {a {"),
     "table-cells": ("a\n\n| " + "a | " * 25_000, "a | a | a"),
 }
 
@@ -127,7 +128,7 @@ class _PythonMarkdownLinks:
 class _OracleLinks(Extension):
     def extendMarkdown(self, md):
         for name, processor, pattern, priority in LinearTimeExtension.LINK_PROCESSORS:
-            base = processor.__mro__[2]  # the Python-Markdown class under the mixin
+            base = processor.__bases__[-1]  # the Python-Markdown class under the mixin
             oracle = type(base.__name__, (_PythonMarkdownLinks, base), {})
             md.inlinePatterns.register(oracle(pattern, md), name, priority)
 
@@ -285,6 +286,8 @@ def test_an_answer_over_the_limit_is_refused_with_a_message_for_the_field():
     assert str(refused.value) == (
         "This text is 100,001 characters long; the most it can hold is 100,000."
     )
+    # A browser sends each line break as two characters; Markdown, and the limit, read one.
+    assert render_user_text("a\r\n" * 40_000).html.startswith("<p>a\na\n")
 
 
 def test_what_is_still_too_slow_becomes_plain_text(monkeypatch):
@@ -297,6 +300,13 @@ def test_what_is_still_too_slow_becomes_plain_text(monkeypatch):
         "<p>second paragraph</p>"
     )
     assert rendered.toc_html == ""
+
+
+def test_plain_text_shows_what_was_written_not_the_flattened_markers(monkeypatch):
+    monkeypatch.setattr(pipeline, "USER_RENDER_SECONDS", 0.0)
+    rendered = render_user_text("- " * 20 + "deep")
+    assert rendered.plain
+    assert rendered.html == "<p>" + "- " * 20 + "deep</p>"
 
 
 def test_content_that_nests_too_deep_for_python_becomes_plain_text_not_a_500():

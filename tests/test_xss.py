@@ -20,7 +20,7 @@ import pytest
 from django.core.cache import cache
 
 from apps.concepts.models import Concept, Level
-from apps.core.markdown import frozen_glossary, render, render_inline
+from apps.core.markdown import frozen_glossary, render, render_inline, render_user_text, sanitise
 from apps.designdocs.models import DesignDoc, Prompt, Step
 from apps.metrics.models import Family, Metric
 
@@ -183,6 +183,9 @@ def test_markdown_pipeline_leaves_nothing_executable(payload):
     assert_inert(render_inline(payload), payload=payload, where="render_inline()")
     # What an author typed stays visible instead of being executed or silently deleted.
     assert rendered.html.strip() or not payload.strip(), f"{payload!r} rendered to nothing"
+    answer = render_user_text(payload).html
+    assert_inert(answer, payload=payload, where="render_user_text().html")
+    assert "<img" not in answer, "answers show no images"
 
 
 @pytest.mark.parametrize(
@@ -201,6 +204,85 @@ def test_markdown_images_only_load_from_this_site(markdown):
         assert not src or (src.startswith("/") and src[1:2] not in {"/", "\\"}), (
             f"{markdown!r} kept <{tag} src={src!r}>"
         )
+
+
+# The URL a browser reads: references decoded, C0 controls and spaces stripped at the ends, tabs
+# and line breaks stripped anywhere, "\\" read as "/". Each of these is another origin then.
+OTHER_ORIGIN_IMAGES = [
+    '<img src="/&#9;/evil.example/x.png">',
+    '<img src="/&#10;/evil.example/x.png">',
+    '<img src="/&#13;/evil.example/x.png">',
+    '<img src="/\t/evil.example/x.png">',
+    '<img src="/\n/evil.example/x.png">',
+    '<img src=" //evil.example/x.png">',
+    '<img src="&#1;//evil.example/x.png">',
+    '<img src="/&#92;evil.example/x.png">',
+    '<img src="\\\\evil.example/x.png">',
+    '<img src="/&amp;#9;/evil.example/x.png">',
+    '<img src="https://evil.example/x.png">',
+    '<img src="da&#9;ta:image/svg+xml,&lt;svg onload=alert(1)&gt;">',
+]
+
+
+@pytest.mark.parametrize("html", OTHER_ORIGIN_IMAGES)
+def test_sanitiser_refuses_image_urls_that_a_browser_reads_as_another_origin(html):
+    assert _images(sanitise(html)) == [("img", {})]
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "![x](/&#9;/evil.example/x.png)",
+        "![x](/&#10;/evil.example/x.png)",
+        "![x](/&#92;evil.example/x.png)",
+        "![x](<\t//evil.example/x.png>)",
+    ],
+)
+def test_markdown_images_with_hidden_characters_do_not_load_from_another_origin(markdown):
+    assert _images(render(markdown).html) == [("img", {"alt": "x"})]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<a href="java&#9;script:alert(1)">x</a>',
+        '<a href="java&#10;script:alert(1)">x</a>',
+        '<a href="JaVa&#x0D;ScRiPt:alert(1)">x</a>',
+        '<a href="&#1;javascript:alert(1)">x</a>',
+        '<a href=" &#14; javascript:alert(1)">x</a>',
+        '<a href="vb&#9;script:msgbox(1)">x</a>',
+        '<a href="da&#10;ta:text/html,&lt;script&gt;alert(1)&lt;/script&gt;">x</a>',
+        '<a href="java&amp;#9;script:alert(1)">x</a>',
+    ],
+)
+def test_sanitiser_drops_runnable_links_however_they_are_spelled(html):
+    assert sanitise(html) == "<a>x</a>"
+
+
+def test_urls_that_stay_on_this_site_or_go_to_the_web_are_kept_as_written():
+    html = sanitise(
+        '<img src="/static/img/favicon.svg" alt="i"> <a href="/concepts/tcp/#handshake">t</a> '
+        '<a href="https://a.example/?a=1&amp;copy=2">w</a> <a href="mailto:a@a.example">m</a>'
+    )
+    assert html == (
+        '<img src="/static/img/favicon.svg" alt="i"> <a href="/concepts/tcp/#handshake">t</a> '
+        '<a href="https://a.example/?a=1&amp;copy=2">w</a> <a href="mailto:a@a.example">m</a>'
+    )
+
+
+def test_attribute_lists_set_only_a_safe_id_and_allowed_classes():
+    html = render(
+        "A paragraph\n"
+        '{: #good-id .lead .button onclick="alert(1)" style="color:red" data-x="1" hx-get="/" }'
+        '\n\n## Heading {: #Bad_ID .visually-hidden title="t" }\n\n'
+        '[x](/a){: href="javascript:alert(1)" onmouseover="alert(1)" .lead }'
+    ).html
+    assert '<p class="lead" id="good-id">A paragraph</p>' in html
+    assert '<h2 id="heading">Heading' in html, "the id from the heading's words, not Bad_ID"
+    assert '<a class="lead" href="/a">x</a>' in html
+    for refused in ["onclick", "style", "data-x", "hx-get", "button", "Bad_ID", "visually-hidden",
+                    "title=\"t\"", "javascript", "onmouseover"]:  # fmt: skip
+        assert refused not in html, refused
 
 
 def _images(html: str) -> list[tuple[str, dict]]:

@@ -36,6 +36,7 @@ from django.utils.html import escape, linebreaks
 from markdown import inlinepatterns
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
+from markdown.extensions.attr_list import AttrListTreeprocessor, get_attrs_and_remainder
 from markdown.extensions.footnotes import FootnoteBlockProcessor, FootnoteInlineProcessor
 from markdown.extensions.tables import TableProcessor
 from markdown.inlinepatterns import InlineProcessor
@@ -640,6 +641,43 @@ class BoundedHighlightExtension(HighlightExtension):
         return _BoundedHighlight
 
 
+ATTR_LIST_CLASSES = frozenset({"lead"})
+"""The classes ``{: .name }`` may set: those the site's CSS gives a meaning in prose. Any other
+would borrow the page's own look (``.button``, ``.visually-hidden``, ``.skip-link``)."""
+_ATTR_LIST_ID = re.compile(r"[a-z][a-z0-9-]{0,63}")  # the shape of the content's anchors
+
+
+class _EndsWithAttrList:
+    """``AttrListTreeprocessor.HEADER_RE``, searched only in a text that ends with ``}``: from
+    every `` {`` of a heading that has none, the search ran to the end of the line."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+
+    def search(self, text: str) -> re.Match | None:
+        body = text[:-1] if text.endswith("\n") else text
+        return self.pattern.search(text) if body.rstrip(" ").endswith("}") else None
+
+
+class SafeAttrList(AttrListTreeprocessor):
+    """``{: #id .class }`` as attr_list reads it, setting only an id of a safe shape and classes
+    from :data:`ATTR_LIST_CLASSES`; every other attribute it would set (``onclick``,
+    ``style``, ``href``…) is dropped, and the braces go as before."""
+
+    HEADER_RE = _EndsWithAttrList(AttrListTreeprocessor.HEADER_RE)
+
+    def assign_attrs(self, elem, attrs_string, *, strict=False):
+        attrs, remainder = get_attrs_and_remainder(attrs_string)
+        if strict and remainder:
+            return remainder
+        for key, value in attrs:
+            if key == "." and value in ATTR_LIST_CLASSES:
+                elem.set("class", f"{elem.get('class')} {value}" if elem.get("class") else value)
+            elif key == "id" and value and _ATTR_LIST_ID.fullmatch(value):
+                elem.set("id", value)
+        return remainder
+
+
 class HandbookExtension(Extension):
     def __init__(
         self,
@@ -663,6 +701,7 @@ class HandbookExtension(Extension):
         # Above backticks (190) would break `$x$` in code; below it and above emphasis is right.
         md.inlinePatterns.register(InlineMathProcessor(INLINE_MATH_RE, md), "inline_math", 185)
         md.treeprocessors.register(ScrollableTables(md), "scrollable_tables", 0)
+        md.treeprocessors.register(SafeAttrList(md), "attr_list", 8)
         # After inline patterns (priority 20), so existing and [[wiki]] links are elements.
         md.treeprocessors.register(
             GlossaryLinker(md, self.glossary, self.self_url), "glossary_links", 5
@@ -708,16 +747,30 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+C0_AND_SPACE = "".join(chr(code) for code in range(0x21))
+_URL_ATTRIBUTES = {"href", "src"}
+_RUNNABLE_SCHEMES = ("javascript:", "vbscript:", "data:")
+
+
+def browser_url(value: str) -> str:
+    """The URL a browser reads from an attribute's ``value``: character references decoded,
+    C0 controls and spaces at either end stripped, tabs and line breaks anywhere removed, and
+    ``\\`` read as ``/`` (as browsers read http and https URLs)."""
+    url = html.unescape(value).strip(C0_AND_SPACE)
+    return url.translate({0x9: None, 0xA: None, 0xD: None}).replace("\\", "/")
+
+
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    # nh3 already drops javascript: and friends from href/src; images may not load data: URLs or
-    # any other origin, which keeps the CSP's img-src and the page weight honest.
-    # "//host/x" and "/\\host/x" are other origins, not paths on this site.
-    if (
-        tag == "img"
-        and attribute == "src"
-        and (not value.startswith("/") or value[1:2] in {"/", "\\"})
-    ):
-        return None
+    if attribute in _URL_ATTRIBUTES:
+        # nh3 hands over the value with its references decoded, and decoding it once more can
+        # only find more to refuse: `/&amp;#9;/host` is checked as `//host` too.
+        url = browser_url(value).lower()
+        if url.startswith(_RUNNABLE_SCHEMES):
+            return None
+        # Images load from this site only, which keeps the CSP's img-src and the page weight
+        # honest: `//host/x`, `/\host/x` and `/<tab>/host/x` are other origins, not paths.
+        if tag == "img" and (not url.startswith("/") or url.startswith("//")):
+            return None
     # Focusable (for scrolling) but never a trap in the tab order.
     if attribute == "tabindex" and value != "0":
         return None
@@ -942,7 +995,15 @@ def _markdown(
     return md
 
 
-def _render(text: str, *, self_url: str = "", glossary: bool = True, user: bool = False):
+def _render(
+    text: str,
+    *,
+    self_url: str = "",
+    glossary: bool = True,
+    user: bool = False,
+    written: str | None = None,
+) -> Rendered:
+    """``text`` rendered; ``written`` (``text`` unless given) is what plain text shows."""
     links = find_links(text)
     targets = resolve_links(links)
     md = _markdown(targets, glossary_terms() if glossary else [], self_url, user=user)
@@ -960,11 +1021,8 @@ def _render(text: str, *, self_url: str = "", glossary: bool = True, user: bool 
         rendered.toc_html = sanitise(toc)
     except (_OutOfTime, RecursionError):
         # The last resort, for what flatten_nesting and the watchdog did not stop in time.
-        rendered.html, rendered.toc_html, rendered.plain = (
-            sanitise(linebreaks(escape(text))),
-            "",
-            True,
-        )
+        rendered.html = sanitise(linebreaks(escape(text if written is None else written)))
+        rendered.toc_html, rendered.plain = "", True
     finally:
         _watchdog.reset(token)
     if user and not rendered.plain:
@@ -986,14 +1044,16 @@ def render_user_text(text: str, *, glossary: bool = True) -> Rendered:
     """Render what a user wrote (a design-doc answer) with bounded work, never an error but one.
 
     Raises :class:`TooLarge` (a ``ValueError``, whose message is for the field) beyond
-    :data:`MAX_USER_TEXT` characters. Nesting deeper than :data:`MAX_NESTING` levels goes on as
-    text (:func:`flatten_nesting`). Images are left out: ``has_images`` says whether the text
-    wrote one. A text that still takes more than :data:`USER_RENDER_SECONDS` of CPU time comes
-    back as plain text with its line breaks, with ``plain`` set.
+    :data:`MAX_USER_TEXT` characters, a line break counting as one. Nesting deeper than
+    :data:`MAX_NESTING` levels goes on as text (:func:`flatten_nesting`). Images are left out:
+    ``has_images`` says whether the text wrote one. A text that still takes more than
+    :data:`USER_RENDER_SECONDS` of CPU time comes back as plain text with its line breaks, with
+    ``plain`` set.
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as Markdown reads line breaks
     if len(text) > MAX_USER_TEXT:
         raise TooLarge(len(text))
-    return _render(flatten_nesting(text), glossary=glossary, user=True)
+    return _render(flatten_nesting(text), glossary=glossary, user=True, written=text)
 
 
 def has_images(text: str) -> bool:
