@@ -40,6 +40,8 @@ from apps.core.markdown import (
 
 pytestmark = pytest.mark.django_db
 
+# Random examples, none kept between runs (as in test_fuzz.py): each run draws afresh.
+EXAMPLES = settings(deadline=None, database=None)
 CPU_BOUND = 2.0  # seconds; these inputs took from 4 s to several minutes before
 WALL_BOUND = 10.0
 
@@ -141,7 +143,7 @@ LINK_SYNTAX = st.lists(st.sampled_from(LINK_TOKENS), max_size=60).map("".join)
 
 
 @given(LINK_SYNTAX)
-@settings(max_examples=400, deadline=None)
+@settings(EXAMPLES, max_examples=400)
 def test_linear_link_processors_give_python_markdown_answers(text):
     extensions = ["footnotes", "attr_list", "tables"]
     expected = markdown.markdown(text, extensions=[*extensions, _OracleLinks()])
@@ -154,7 +156,7 @@ FORMER_DISPLAY_MATHS = re.compile(
 
 
 @given(st.lists(st.sampled_from(["$", "$$", "\n", " ", "\t", "x", "$$\n", "\n$$"])).map("".join))
-@settings(max_examples=400, deadline=None)
+@settings(EXAMPLES, max_examples=400)
 def test_display_maths_scan_finds_what_the_former_expression_found(text):
     expected = [(m.start(), m.end(), m.group("tex")) for m in FORMER_DISPLAY_MATHS.finditer(text)]
     assert display_maths(text) == expected
@@ -338,3 +340,29 @@ def test_images_are_left_out_of_answers_and_reported():
 def test_text_without_an_image_has_none(text):
     assert not has_images(text)
     assert not render_user_text(text).has_images
+
+
+MARKDOWN_TOKENS = [
+    "- ", "> ", "1. ", "    ", "\t", "\n", "\n\n", "[", "]", "(", ")", "[[", "]]", "|", "|-",
+    "$", "$$", "`", "```", "~~", "*", "**", "_", "<", "&", "#", "!!! note", "??? x", ": ",
+    "{: ", "}", "![", "[^", "\\", "a", " ", '"', "'", "---", "===", "[[tcp|", "[a](", "&#9;",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(MARKDOWN_TOKENS), max_size=400).map("".join))
+@settings(EXAMPLES, max_examples=150)
+def test_random_answers_become_html_or_plain_text_never_an_error(text):
+    rendered = render_user_text(text)
+    assert rendered.plain or nesting(rendered.html) <= MAX_NESTING
+    assert "<img" not in rendered.html
+
+
+@given(
+    st.lists(st.sampled_from(MARKDOWN_TOKENS), min_size=1, max_size=4).map("".join),
+    st.integers(min_value=1_000, max_value=25_000),
+)
+@settings(EXAMPLES, max_examples=40)
+def test_any_few_characters_repeated_render_in_bounded_time(unit, repeats):
+    text = (unit * repeats)[:MAX_USER_TEXT]
+    rendered = bounded(render_user_text, text)
+    assert rendered.html.strip() or not text.strip(), "what was written is on the page"
