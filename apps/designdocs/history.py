@@ -46,7 +46,7 @@ def restore(request: HttpRequest, doc: DesignDoc, revision_id: int) -> HttpRespo
     revision = get_object_or_404(doc.revisions, pk=revision_id)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         doc.restore(revision)
-        before = doc.revisions.filter(reason="Before restoring").first()
+        before = doc.before_restore
         messages.success(request, f"Restored the text of {revision.created_at:%d %b %Y %H:%M}.")
         url = redirect("designdocs:history", pk=doc.pk).url
         return redirect(f"{url}?undo={before.pk}" if before else url)

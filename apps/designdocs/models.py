@@ -338,8 +338,12 @@ class DesignDoc(models.Model):
         return self.revisions.create(reason=reason, snapshot=snapshot, tab=tab[:40])
 
     def restore(self, revision: Revision) -> Revision:
-        """Bring back a revision's text; the restore is itself a new revision."""
-        self.record_revision("Before restoring")
+        """Bring back a revision's text; the restore is itself a new revision.
+
+        The text it replaces is kept just before it (``self.before_restore``), so the restore
+        can be undone by restoring that one.
+        """
+        self.before_restore = self.record_revision("Before restoring") or self.revisions.first()
         with transaction.atomic():
             data = revision.snapshot
             self.title, self.problem = data["title"], data["problem"]
