@@ -334,6 +334,12 @@ def test_images_are_left_out_of_answers_and_reported():
     assert "<img" in render(text).html, "content pages still show images"
 
 
+def test_asking_about_images_costs_no_query_and_never_refuses(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert has_images("See [[tcp]] and [[metric:f1-score]]: ![diagram](/a.png)")
+    assert has_images("![x](/a.png)" + "a" * MAX_USER_TEXT), "judged by its first 100,000"
+
+
 @pytest.mark.parametrize(
     "text", ["No picture here.", "`![x](/a.png)` in code", "    ![x](/a.png)", "[link](/a.png)"]
 )

@@ -1002,10 +1002,12 @@ def _render(
     glossary: bool = True,
     user: bool = False,
     written: str | None = None,
+    resolve: bool = True,
 ) -> Rendered:
-    """``text`` rendered; ``written`` (``text`` unless given) is what plain text shows."""
+    """``text`` rendered; ``written`` (``text`` unless given) is what plain text shows. Without
+    ``resolve``, no query: internal links are all shown as broken."""
     links = find_links(text)
-    targets = resolve_links(links)
+    targets = resolve_links(links) if resolve else {}
     md = _markdown(targets, glossary_terms() if glossary else [], self_url, user=user)
     rendered = Rendered(
         html="",
@@ -1050,16 +1052,28 @@ def render_user_text(text: str, *, glossary: bool = True) -> Rendered:
     :data:`USER_RENDER_SECONDS` of CPU time comes back as plain text with its line breaks, with
     ``plain`` set.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as Markdown reads line breaks
+    text = _line_breaks(text)
     if len(text) > MAX_USER_TEXT:
         raise TooLarge(len(text))
     return _render(flatten_nesting(text), glossary=glossary, user=True, written=text)
 
 
 def has_images(text: str) -> bool:
-    """Whether ``text`` writes an image, which an answer does not show. When the text is being
-    rendered anyway, ``render_user_text(text).has_images`` gives the same answer for free."""
-    return "![" in text and render_user_text(text, glossary=False).has_images
+    """Whether ``text`` writes an image, which an answer does not show.
+
+    Renders the text (without a query); when it is being rendered anyway,
+    ``render_user_text(text).has_images`` is the same answer for free. Never raises: a text over
+    :data:`MAX_USER_TEXT` is judged by its first :data:`MAX_USER_TEXT` characters.
+    """
+    if "![" not in text:
+        return False
+    text = _line_breaks(text)[:MAX_USER_TEXT]
+    return _render(flatten_nesting(text), glossary=False, user=True, resolve=False).has_images
+
+
+def _line_breaks(text: str) -> str:
+    """Line breaks as Markdown reads them: a browser sends each as "\\r\\n"."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def render_inline(text: str) -> str:
