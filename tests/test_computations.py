@@ -1,8 +1,8 @@
 """Specification of apps.metrics.computations.
 
 scikit-learn, scipy, pycocotools, sacrebleu and jiwer are the oracles: on generated inputs the
-module must agree with them to 1e-9 wherever a metric is defined. Where it deliberately differs (None and a
-warning instead of a substituted number), the tests pin that down instead.
+module must agree with them to 1e-9 wherever a metric is defined. Where it deliberately differs
+(None and a warning instead of a substituted number), the tests pin that down instead.
 """
 
 import contextlib

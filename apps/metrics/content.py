@@ -14,6 +14,7 @@ FAMILIES = [
     ("regression", "Regression", 20, "How far is the predicted number from the true one?"),
     ("detection", "Detection and segmentation", 30, "Where is it, and how well do shapes overlap?"),
     ("ranking", "Ranking and recommendation", 40, "Are the best items at the top of the list?"),
+    ("language", "Language and speech", 45, "Is the text likely, and close to a reference?"),
     ("rl", "Reinforcement learning", 50, "How much reward does a policy collect over time?"),
     ("system", "System and hardware", 60, "How fast, how much, and at what energy cost?"),
     ("business", "Business and product", 70, "What users do: click, return, convert, stay."),
@@ -68,7 +69,12 @@ class MetricKind(ContentKind):
             "summary": str(data["summary"]).strip(),
             "formula": str(data.get("formula") or "").strip(),
             "range": str(data.get("range") or "").strip(),
-            "higher_is_better": bool(data.get("higher_is_better", True)),
+            # null: a property of the data (prevalence), neither better high nor low.
+            "higher_is_better": (
+                None
+                if data.get("higher_is_better", True) is None
+                else bool(data.get("higher_is_better", True))
+            ),
             "calculator": calculator,
             "aliases": [str(alias) for alias in data.get("aliases") or []],
             "related": sorted(data.get("related") or []),

@@ -76,7 +76,11 @@ class Metric(MarkdownPage):
     formula = models.TextField(blank=True, help_text="LaTeX, rendered to MathML on save.")
     formula_html = models.TextField(editable=False, default="")
     value_range = models.CharField("range", max_length=40, blank=True, help_text="e.g. [0, 1]")
-    higher_is_better = models.BooleanField(default=True)
+    higher_is_better = models.BooleanField(
+        null=True,
+        default=True,
+        help_text="Empty for a property of the data that is neither good nor bad (prevalence).",
+    )
     calculator = models.CharField(max_length=40, blank=True, choices=CALCULATORS)
     example = models.JSONField(
         default=dict,
@@ -105,4 +109,6 @@ class Metric(MarkdownPage):
 
     @property
     def direction(self) -> str:
+        if self.higher_is_better is None:
+            return "Neither: it describes the data, not a model"
         return "Higher is better" if self.higher_is_better else "Lower is better"
