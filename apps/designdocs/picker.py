@@ -19,6 +19,7 @@ TASK_FAMILIES = {
     "detection": ["detection"],
     "segmentation": ["detection"],
     "rl": ["rl"],
+    "language": ["language"],
 }
 
 
@@ -39,7 +40,7 @@ def options(prompt: Prompt, answers: dict[str, Answer]) -> tuple[list[Option], s
     task = _answer(answers, "model_type")
     families = list(prompt.families)
     note = ""
-    if task and set(families) & {"classification", "regression", "detection", "ranking", "rl"}:
+    if task and set(families) & {family for wanted in TASK_FAMILIES.values() for family in wanted}:
         wanted = TASK_FAMILIES.get(task, [])
         if _answer(answers, "ranked_output") == "yes":
             wanted = [*wanted, "ranking"]

@@ -16,6 +16,7 @@ TASKS = [
     ("detection", "Object detection"),
     ("segmentation", "Segmentation"),
     ("rl", "Reinforcement learning"),
+    ("language", "Language: translation, speech recognition, text generation"),
 ]
 IMBALANCE = [
     ("balanced", "Roughly balanced (minority above 20 %)"),
@@ -40,6 +41,7 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "detection": (),
     "segmentation": (),
     "rl": (),
+    "language": (),
 }
 """The questions after the task that change the advice for it: class balance and error costs
 only for classifiers, and whether users see a ranked list only for models whose output is not
@@ -114,6 +116,15 @@ def recommend(
                 0,
                 Recommendation("confusion-matrix", "Shows which classes are confused with which."),
             )
+            offline.append(
+                Recommendation(
+                    "top-k-accuracy",
+                    "When the product shows a shortlist (suggested tags, completions, a "
+                    "reviewer's candidates), is the right class among the k shown?",
+                )
+            )
+        else:
+            offline += _binary_probabilities(imbalance, ranked)
     elif task == "regression":
         offline = [
             Recommendation("mae", "Error in the target's own units; robust to a few outliers."),
@@ -121,6 +132,16 @@ def recommend(
             Recommendation("r-squared", "Share of variance explained, comparable across targets."),
             Recommendation(
                 "huber-loss", "A training loss between MSE and MAE when outliers exist."
+            ),
+            Recommendation(
+                "mape",
+                "Forecasting demand or sales: WAPE (on the MAPE page) weighs errors by volume; "
+                "MAPE alone breaks on zero and small actuals.",
+            ),
+            Recommendation(
+                "pinball-loss",
+                "When the decision needs a quantile (stock to a service level, a promised "
+                "delivery time), score that quantile forecast.",
             ),
         ]
     elif task == "ranking":
@@ -131,6 +152,14 @@ def recommend(
             ),
             Recommendation("mrr", "When only the first relevant result matters (search, Q&A)."),
             Recommendation("recall-at-k", "For candidate generation: did the item make the cut?"),
+            Recommendation(
+                "hit-rate-at-k",
+                "Recommenders evaluated on one held-out item per user: did it reach the top k?",
+            ),
+            Recommendation(
+                "coverage-and-diversity",
+                "Beyond relevance: how much of the catalog the lists use, and how evenly.",
+            ),
         ]
     elif task == "detection":
         offline = [
@@ -142,6 +171,21 @@ def recommend(
         offline = [
             Recommendation("miou", "Mean IoU over classes, the standard for semantic masks."),
             Recommendation("iou", "Per-class IoU to find the weak classes."),
+        ]
+    elif task == "language":
+        offline = [
+            Recommendation(
+                "bleu",
+                "Translation and other generation against references: corpus BLEU with "
+                "sacrebleu's settings, beside human ratings.",
+            ),
+            Recommendation(
+                "word-error-rate", "Speech recognition: word errors against reference transcripts."
+            ),
+            Recommendation(
+                "perplexity",
+                "Language modelling: how well held-out text is predicted, with one tokenizer.",
+            ),
         ]
     else:  # rl
         offline = [
@@ -162,7 +206,74 @@ def recommend(
         Recommendation("latency-percentiles", "p99 inside the latency budget."),
         Recommendation("throughput", "Peak QPS the serving fleet must sustain."),
     ]
-    return Advice(offline=_unique(offline), online=_online(task, ranked), system=system)
+    online = _online(task, ranked) + _business(task, imbalance, ranked)
+    return Advice(offline=_unique(offline), online=online, system=system)
+
+
+def _binary_probabilities(imbalance: str, ranked: bool) -> list[Recommendation]:
+    """A binary model's probabilities and operating point, where the question calls for them."""
+    picks = []
+    if imbalance != "balanced":
+        picks.append(
+            Recommendation(
+                "precision-at-recall",
+                "Rare positives, as in fraud or moderation: fix the recall you must reach (or the "
+                "precision you can act on) and compare models at that operating point.",
+            )
+        )
+        picks.append(
+            Recommendation(
+                "prevalence",
+                "Report the positive rate beside every precision: precision and PR-AUC move with "
+                "it even when the model does not.",
+            )
+        )
+    picks.append(
+        Recommendation(
+            "calibration-error",
+            "If anything downstream reads the score as a probability (a bid, an expected-loss "
+            "threshold, a price), check calibration bin by bin.",
+        )
+    )
+    if ranked:
+        picks.append(
+            Recommendation(
+                "brier-score",
+                "Ads CTR: the auction multiplies the predicted probability by the bid, so score "
+                "the probabilities; Brier stays bounded where log loss explodes.",
+            )
+        )
+    return picks
+
+
+def _business(task: str, imbalance: str, ranked: bool) -> list[Recommendation]:
+    """The business metric of the commonest product behind each kind of model."""
+    if task == "ranking":
+        return [
+            Recommendation(
+                "search-success-rate",
+                "Search: sessions that end in a click or purchase without a rephrased query.",
+            ),
+            Recommendation(
+                "gross-merchandise-value",
+                "Marketplaces: the value of what buyers order from the ranked results.",
+            ),
+        ]
+    if task == "binary" and ranked:
+        return [
+            Recommendation(
+                "ecpm", "Ads: revenue per thousand impressions, which a click model moves."
+            )
+        ]
+    if task == "binary" and imbalance != "balanced":
+        return [
+            Recommendation(
+                "fraud-loss-rate",
+                "Payments fraud: losses in basis points of volume, with the false-decline rate "
+                "beside them.",
+            )
+        ]
+    return []
 
 
 def _online(task: str, ranked: bool) -> list[Recommendation]:

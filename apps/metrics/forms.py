@@ -435,12 +435,282 @@ class ConversionRateForm(CalculatorForm):
     visitors = forms.IntegerField(label="Visitors (or sessions)", min_value=0)
 
 
+# --- Calibration, operating points, forecasting, recommendation lists, language, marketplaces ---
+
+FORM_MAX_BINS = 50
+"""Most reliability-diagram bins in the HTML calculator: the page has a table row per bin."""
+
+
+class LinesField(PastedField):
+    """One sentence per line; blank lines at the end are dropped, blank lines between kept as
+    empty sentences (an empty transcript or translation is a valid output)."""
+
+    widget = _textarea(rows=4)
+    counted = "lines"
+
+    def __init__(self, *args, max_values: int = computations.MAX_SEGMENTS, **kwargs):
+        super().__init__(*args, max_values=max_values, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(item[0] if isinstance(item, list) else str(item) for item in value)
+        return value
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        lines = text.splitlines()
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if len(lines) > self.max_values:
+            raise forms.ValidationError(
+                f"There are {len(lines):,} lines; at most {self.max_values:,} are allowed here."
+            )
+        return lines
+
+
+class LabelRowsField(PastedField):
+    """One list of ids per line (items, or their categories), separated like pasted numbers."""
+
+    widget = _textarea(rows=4)
+    counted = "ids on all lines together"
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(", ".join(str(v) for v in row) for row in value)
+        return value
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        rows, count = [], 0
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = computations.parse_labels(line, f"line {number}", self.max_values)
+            except InputError as exc:
+                raise forms.ValidationError(f"Line {number}: {exc.message}") from None
+            count += len(row)
+            if count > self.max_values:
+                raise forms.ValidationError(
+                    f"There are more than {self.max_values:,} ids on these lines; at most "
+                    f"{self.max_values:,} are allowed here."
+                )
+            rows.append(row)
+        return rows
+
+
+def _rate_field(label: str, initial: float | None = None, required: bool = True, **kwargs):
+    return forms.FloatField(
+        label=label, min_value=0, max_value=1, initial=initial, required=required, **kwargs
+    )
+
+
+class CalibrationForm(CalculatorForm):
+    calculator = "calibration"
+    y_true = NumbersField(label="True labels (0 or 1)", integers=True)
+    y_prob = NumbersField(label="Predicted probabilities of 1")
+    n_bins = forms.IntegerField(
+        label="Bins", min_value=1, max_value=FORM_MAX_BINS, initial=10,
+        help_text=f"1 to {FORM_MAX_BINS}.",
+    )  # fmt: skip
+    strategy = forms.ChoiceField(
+        label="Bins of", initial="uniform", required=False, widget=forms.RadioSelect,
+        choices=[
+            ("uniform", "Equal width (scikit-learn's default)"),
+            ("quantile", "Equal counts of predictions"),
+        ],
+    )  # fmt: skip
+
+    def clean_strategy(self):
+        return self.cleaned_data.get("strategy") or "uniform"
+
+
+class OperatingPointForm(CalculatorForm):
+    calculator = "operating-point"
+    y_true = NumbersField(label="True labels (0 or 1)", integers=True)
+    y_score = NumbersField(label="Scores (probabilities or logits)")
+    target_recall = _rate_field("Recall to reach", 0.9, help_text="Above 0, at most 1.")
+    target_precision = _rate_field("Precision to reach", 0.9, help_text="Above 0, at most 1.")
+
+
+class TopKAccuracyForm(CalculatorForm):
+    calculator = "top-k-accuracy"
+    y_true = NumbersField(
+        label="True class of each example", integers=True,
+        help_text="The column of the true class in the scores, counted from 0.",
+    )  # fmt: skip
+    y_score = RowsField(
+        label="Class scores",
+        help_text="One example per line, one score per class, e.g. 0.7, 0.2, 0.1.",
+    )
+    k = forms.IntegerField(label="k", min_value=1, initial=5)
+
+
+class PrevalenceForm(CalculatorForm):
+    calculator = "prevalence"
+    positives = forms.IntegerField(label="Positives in the population", min_value=0)
+    total = forms.IntegerField(label="Population size", min_value=0)
+    recall = _rate_field("A classifier's recall (optional)", required=False)
+    specificity = _rate_field("Its specificity (optional)", required=False)
+
+
+class PercentageErrorsForm(CalculatorForm):
+    calculator = "percentage-errors"
+    y_true = NumbersField(label="Actual values")
+    y_pred = NumbersField(label="Forecasts")
+
+
+class PinballLossForm(CalculatorForm):
+    calculator = "pinball-loss"
+    y_true = NumbersField(label="Actual values")
+    y_pred = NumbersField(label="Quantile forecasts")
+    alpha = _rate_field("Quantile α", 0.9, help_text="0.5 for the median, 0.9 for P90.")
+
+
+class HitRateForm(CalculatorForm):
+    calculator = "hit-rate"
+    y_true = RowsField(
+        label="Relevance per user", help_text="One user (or query) per line, e.g. 0, 1, 0, 0."
+    )
+    y_score = RowsField(label="Model scores", help_text="One user per line, same lengths.")
+    k = forms.IntegerField(label="k", min_value=1, initial=10)
+
+
+class CoverageForm(CalculatorForm):
+    calculator = "coverage"
+    recommendations = LabelRowsField(
+        label="Recommended items", help_text="One user's list per line: item ids, e.g. 12, 7, 40."
+    )
+    catalog_size = forms.IntegerField(label="Items in the catalog", min_value=1)
+    categories = LabelRowsField(
+        label="Categories of those items (optional)", required=False,
+        help_text="Same shape: a category for each recommended item.",
+    )  # fmt: skip
+
+
+class PerplexityForm(CalculatorForm):
+    calculator = "perplexity"
+    logprobs = NumbersField(
+        label="Token log-probabilities",
+        help_text=f"Natural logs, 0 or below, one per token. {PASTE_HELP}",
+    )
+
+
+TEXT_HELP = (
+    f"One sentence per line. At most {computations.MAX_TEXT_CHARACTERS:,} characters in all "
+    "fields together."
+)
+
+
+class BleuForm(CalculatorForm):
+    calculator = "bleu"
+    hypotheses = LinesField(label="System outputs (hypotheses)", help_text=TEXT_HELP)
+    references = LinesField(label="References", help_text="One per output line, in order.")
+    second_references = LinesField(
+        label="Second references (optional)", required=False,
+        help_text="Another reference for each line, if you have one.",
+    )  # fmt: skip
+    smooth_method = forms.ChoiceField(
+        label="Smoothing", initial="exp", required=False, widget=forms.RadioSelect,
+        choices=[
+            ("exp", "exp (sacrebleu's default)"), ("floor", "floor"), ("add-k", "add-k"),
+            ("none", "none"),
+        ],
+    )  # fmt: skip
+    case = forms.ChoiceField(
+        label="Case", initial="mixed", required=False, widget=forms.RadioSelect,
+        choices=[("mixed", "Compare as written (sacrebleu's default)"), ("lower", "Ignore case")],
+    )  # fmt: skip
+
+    def clean_smooth_method(self):
+        return self.cleaned_data.get("smooth_method") or "exp"
+
+    def clean(self):
+        data = super().clean()
+        hypotheses = data.get("hypotheses") or []
+        for name in ("references", "second_references"):
+            lines = data.get(name)
+            if lines is not None and hypotheses and len(lines) != len(hypotheses):
+                self.add_error(
+                    name,
+                    f"There are {len(lines):,} lines here and {len(hypotheses):,} outputs; give "
+                    "one reference line per output line.",
+                )
+        return data
+
+    def arguments(self) -> dict[str, Any]:
+        data = super().arguments()
+        data["lowercase"] = data.pop("case", "mixed") == "lower"
+        second = data.pop("second_references", None)
+        references = data.get("references") or []
+        data["references"] = (
+            [[r] for r in references]
+            if second is None
+            else [[r, s] for r, s in zip(references, second, strict=True)]
+        )
+        return data
+
+
+class WordErrorRateForm(CalculatorForm):
+    calculator = "word-error-rate"
+    references = LinesField(
+        label="Reference transcripts",
+        help_text=f"{TEXT_HELP} At most {computations.MAX_SEGMENT_WORDS} words a line.",
+    )
+    hypotheses = LinesField(label="Recognised transcripts", help_text="One per reference line.")
+
+
+class FraudLossRateForm(CalculatorForm):
+    calculator = "fraud-loss-rate"
+    fraud_losses = forms.FloatField(label="Fraud losses", min_value=0)
+    payment_volume = forms.FloatField(label="Payment volume (same currency)", min_value=0)
+    false_declines = forms.IntegerField(
+        label="Legitimate payments declined (optional)", min_value=0, required=False
+    )
+    legitimate_attempts = forms.IntegerField(
+        label="Legitimate payment attempts (optional)", min_value=0, required=False
+    )
+
+
+class SearchSuccessForm(CalculatorForm):
+    calculator = "search-success"
+    sessions = forms.IntegerField(label="Search sessions", min_value=0)
+    successful_sessions = forms.IntegerField(label="Successful sessions", min_value=0)
+    searches = forms.IntegerField(label="Searches (optional)", min_value=0, required=False)
+    zero_result_searches = forms.IntegerField(
+        label="Searches with no result (optional)", min_value=0, required=False
+    )
+
+
+class GrossMerchandiseValueForm(CalculatorForm):
+    calculator = "gmv"
+    order_values = NumbersField(label="Order values")
+    marketplace_revenue = forms.FloatField(
+        label="Marketplace revenue from these orders (optional)", min_value=0, required=False
+    )
+
+
+class EcpmForm(CalculatorForm):
+    calculator = "ecpm"
+    revenue = forms.FloatField(label="Ad revenue", min_value=0)
+    impressions = forms.IntegerField(label="Impressions", min_value=0)
+    clicks = forms.IntegerField(label="Clicks (optional)", min_value=0, required=False)
+
+
 FORMS: dict[str, type[CalculatorForm]] = {
     form.calculator: form
     for form in (
         BinaryClassificationForm, MulticlassClassificationForm, RegressionForm, RankingForm,
         IoUForm, DetectionForm, SegmentationForm, DiscountedReturnForm, LatencyForm,
         ThroughputForm, EnergyForm, CTRForm, DauMauForm, RetentionForm, ConversionRateForm,
+        CalibrationForm, OperatingPointForm, TopKAccuracyForm, PrevalenceForm,
+        PercentageErrorsForm, PinballLossForm, HitRateForm, CoverageForm, PerplexityForm,
+        BleuForm, WordErrorRateForm, FraudLossRateForm, SearchSuccessForm,
+        GrossMerchandiseValueForm, EcpmForm,
     )
 }  # fmt: skip
 

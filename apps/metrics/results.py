@@ -34,6 +34,49 @@ VALUE_ROWS: dict[str, list[tuple[str, str]]] = {
     "dau-mau": [("stickiness", "DAU/MAU stickiness")],
     "retention": [("retention", "Retention")],
     "conversion-rate": [("conversion_rate", "Conversion rate")],
+    "prevalence": [
+        ("prevalence", "Prevalence"), ("one_in", "One positive in"), ("precision", "Precision"),
+        ("npv", "Negative predictive value"), ("predicted_positive_rate", "Share flagged"),
+        ("false_alarms_per_true_positive", "False alarms per true positive"),
+    ],
+    "percentage-errors": [
+        ("mape", "MAPE (fraction)"), ("smape", "sMAPE (0 to 2)"), ("wape", "WAPE"),
+        ("mae", "MAE"), ("n", "Points"),
+    ],
+    "pinball-loss": [
+        ("pinball_loss", "Pinball loss"), ("alpha", "Quantile α"),
+        ("share_below", "Share of actuals at or below the forecast"), ("n", "Points"),
+    ],
+    "hit-rate": [
+        ("hit_rate_at_k", "Hit rate@k"), ("recall_at_k", "Recall@k"), ("hits", "Users hit"),
+        ("queries_evaluated", "Users with a relevant item"),
+    ],
+    "coverage": [
+        ("coverage", "Catalog coverage"), ("distinct_items", "Distinct items recommended"),
+        ("gini", "Gini of exposure"), ("entropy_bits", "Entropy (bits)"),
+        ("normalised_entropy", "Normalised entropy"),
+        ("intra_list_diversity", "Intra-list diversity"),
+    ],
+    "perplexity": [
+        ("perplexity", "Perplexity"), ("cross_entropy", "Cross-entropy (nats per token)"),
+        ("bits_per_token", "Bits per token"), ("tokens", "Tokens"),
+    ],
+    "word-error-rate": [
+        ("wer", "Word error rate"), ("edits", "Edits (S + D + I)"),
+        ("reference_words", "Reference words"), ("hypothesis_words", "Recognised words"),
+    ],
+    "fraud-loss-rate": [
+        ("fraud_loss_bps", "Fraud losses (basis points of volume)"),
+        ("false_decline_rate", "False-decline rate"),
+    ],
+    "search-success": [
+        ("search_success_rate", "Search success rate"), ("zero_result_rate", "Zero-result rate"),
+    ],
+    "gmv": [
+        ("gmv", "GMV"), ("orders", "Orders"), ("average_order_value", "Average order value"),
+        ("take_rate", "Take rate"),
+    ],
+    "ecpm": [("ecpm", "eCPM"), ("ctr", "CTR"), ("revenue_per_click", "Revenue per click")],
 }  # fmt: skip
 
 #: Per-item breakdowns shown under the values: result key → column heading.

@@ -1,4 +1,4 @@
-"""Server-side SVG charts: a curve with a marked point, and a histogram.
+"""Server-side SVG charts: a curve with a marked point, a histogram and a reliability diagram.
 
 Built with format_html, so every number and label is escaped; the result is safe to embed.
 """
@@ -128,6 +128,35 @@ def histogram(
     )  # fmt: skip
 
 
+def reliability(bins: Sequence[dict], *, title: str) -> SafeString:
+    """A reliability diagram: each bin at (mean prediction, share of positives), joined in order,
+    with the diagonal of perfect calibration. A dot's area grows with the bin's count."""
+    largest = max(b["count"] for b in bins)
+    points = [(_x(b["mean_predicted"], 0, 1), _y(b["fraction_positive"], 0, 1)) for b in bins]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    dots = format_html_join(
+        "",
+        '<circle class="marker" cx="{}" cy="{}" r="{}"><title>{}</title></circle>',
+        (
+            (
+                _n(x), _n(y), _n(2.5 + 4.5 * (b["count"] / largest) ** 0.5),
+                f"{b['lower']:.3g}–{b['upper']:.3g}: {b['count']} predictions, mean "
+                f"{b['mean_predicted']:.3f}, share of 1s {b['fraction_positive']:.3f}",
+            )
+            for (x, y), b in zip(points, bins, strict=True)
+        ),
+    )  # fmt: skip
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title">'
+        '<title id="{}-title">{}</title>{}'
+        '<line class="chance" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+        '<polyline class="series" points="{}"/>{}</svg>',
+        WIDTH, HEIGHT, _id(title), _id(title), title,
+        _axes("Mean predicted probability", "Share of 1s", (0, 0.25, 0.5, 0.75, 1)),
+        _n(_x(0, 0, 1)), _n(_y(0, 0, 1)), _n(_x(1, 0, 1)), _n(_y(1, 0, 1)), path, dots,
+    )  # fmt: skip
+
+
 def _n(value: float) -> str:
     """A coordinate, rounded: format_html escapes its arguments, so numbers go in as text."""
     return f"{value:.1f}"
@@ -155,6 +184,8 @@ def charts_for(calculator: str, result: dict) -> dict[str, SafeString]:
                 marker=(recall, precision), step=True,
             ),
         }  # fmt: skip
+    if calculator == "calibration" and result.get("bins"):
+        return {"reliability": reliability(result["bins"], title="Reliability diagram")}
     if calculator == "latency" and result.get("histogram"):
         return {
             "histogram": histogram(
