@@ -44,20 +44,7 @@ DIFFICULTIES = {"easy", "medium", "hard"}
 # citation checks are strict, and a problem citing a planned page that never landed fails.
 # ---------------------------------------------------------------------------------------------
 PLANNED_CONCEPTS: set[str] = set()  # every planned concept page has landed
-PLANNED_METRICS = {
-    "calibration-error",
-    "brier-score",
-    "top-k-accuracy",
-    "hit-rate-at-k",
-    "precision-at-recall",
-    "mape",
-    "pinball-loss",
-    "perplexity",
-    "bleu",
-    "word-error-rate",
-    "coverage-and-diversity",
-    "prevalence",
-}
+PLANNED_METRICS: set[str] = set()  # every planned metric page has landed
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
