@@ -179,3 +179,12 @@ def test_the_threshold_slider_spans_logits(site, page):
     assert float(page.locator('output[for="id_threshold"]').inner_text()) > 4.0
     assert "threshold 4" in results.inner_text()
     assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize(
+    "slug", ["calibration-error", "brier-score", "bleu", "perplexity", "precision-at-recall"]
+)
+def test_new_metric_pages_with_their_tables_and_charts_are_accessible(site, page, slug):
+    page.goto(f"{site.url}/metrics/{slug}/")
+    page.locator("#calculator-results table").first.wait_for()
+    assert_no_axe_violations(page)
