@@ -321,7 +321,11 @@ class _FootnoteBlockProcessor(FootnoteBlockProcessor):
 class LinearTimeExtension(Extension):
     """Python-Markdown's processors whose work can grow with the square of a text's length,
     replaced by ones that give the same answers in linear time: the six link processors (with
-    :class:`_LinearLinkMixin`), footnote references and definitions, and the table test."""
+    :class:`_LinearLinkMixin`), footnote references and definitions (whose labels now end at
+    a bracket or a line's end), and the table test.
+
+    One answer differs on purpose: where a title's parentheses run out, Python-Markdown makes
+    a link that ends at index -1 and pastes the text's last character back; here, no link."""
 
     # Python-Markdown's names, patterns and priorities for the processors they replace.
     LINK_PROCESSORS = [
