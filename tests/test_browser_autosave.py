@@ -236,3 +236,17 @@ def test_use_the_saved_text_instead_takes_the_other_tabs_text(site, writer):
         kept = [r.snapshot["answers"].get(KEY) for r in doc.revisions.all()]
     assert "Typed in this tab" in kept, "the refused text is in the history"
     other.close()
+
+
+def test_autosave_breaks_no_content_security_policy_rule(site, writer):
+    page, _, doc, step_url = writer
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(step_url)
+    for n in range(3):
+        page.fill(f"#f-{KEY}", f"Saved without a policy violation {n}")
+        page.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    page.fill("#f-peak_qps", "35k QPS")
+    page.locator("#meaning-peak_qps").get_by_text("35,000 QPS").wait_for()
+    assert not [text for text in console if "Content Security Policy" in text], console
+    assert stored(site, doc) == "Saved without a policy violation 2"
