@@ -162,10 +162,12 @@ def seed(count: int) -> tuple[list[Account], SiteMap]:
         metrics=[reverse("metrics:detail", args=[s]) for s in _slugs(Metric)],
         terms=sorted({word.lower() for t in titles for word in t.split() if len(word) > 3}),
         steps=list(Step.objects.order_by("order").values_list("slug", flat=True)),
+        # Prompts a new doc is asked (a conditional prompt waits for its condition, and is not
+        # on its step page until then), written as text.
         prompts=dict(
-            Prompt.objects.filter(kind__in=[Prompt.Kind.TEXT, Prompt.Kind.MARKDOWN]).values_list(
-                "key", "step__slug"
-            )
+            Prompt.objects.counted()
+            .filter(kind__in=[Prompt.Kind.TEXT, Prompt.Kind.MARKDOWN])
+            .values_list("key", "step__slug")
         ),
     )
     if not (site.concepts and site.metrics and site.terms and site.steps and site.prompts):
