@@ -123,8 +123,15 @@ def _all_words(entries, query: str, terms: list[str]):
         # PostgreSQL reads only the matching rows before ranking them.
         matches = Q(names__contains=f"|{needle}|") | Q(search_vector=search_query)
         rank = SearchRank(F("search_vector"), search_query)
-        found = entries.filter(matches).annotate(rank=rank)
-        return found.order_by("-tier", "-rank", Length("title"), "title")
+        # Among pages named by the query ("recal": Recall, Precision at fixed recall) the
+        # shorter title is the more specific page; below that, text relevance decides.
+        named_length = Case(
+            When(tier__gte=PREFIX, then=Length("title")),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        found = entries.filter(matches).annotate(rank=rank, named_length=named_length)
+        return found.order_by("-tier", "named_length", "-rank", Length("title"), "title")
     matches = Q(names__contains=f"|{needle}|")
     every = Q()
     for term in terms:
