@@ -7,7 +7,8 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser graphviz
+.PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser graphviz \
+	nginx cluster cluster-stop
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -72,8 +73,35 @@ graphviz:
 	echo "MLSD Handbook draws diagrams with Graphviz: install it with 'apt-get install -y graphviz' as root (or 'brew install graphviz')."; \
 	exit 1
 
+## nginx for `make cluster` and the tests through it: Debian's package (apt as root, or sudo
+## without a password) when it is missing. Never fails: the tests through nginx skip without it.
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    echo "Installing Debian's nginx (apt-get)…"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nginx >/dev/null \
+	      && exit 0; \
+	  fi; \
+	fi; \
+	echo "nginx is missing: install it with 'apt-get install -y nginx' as root; tests through nginx are skipped."
+
+## Two replicas behind nginx on http://127.0.0.1:8080/, a task worker, PostgreSQL and Redis, and
+## Prometheus when Debian has it (deploy/cluster.sh; see "Scaling out" in the README).
+cluster: install nginx
+	@if ! command -v prometheus >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's prometheus and its nginx exporter (apt-get)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-nginx-exporter >/dev/null \
+	    || echo "Prometheus could not be installed; the cluster runs without it."; \
+	fi
+	deploy/cluster.sh start
+
+cluster-stop:
+	deploy/cluster.sh stop
+
 ## Install the dev tools, lint, and run every test (browser tests need Chromium: see browser).
-test: install-dev browser graphviz
+test: install-dev browser graphviz nginx
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

@@ -183,6 +183,9 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+    # Sessions read from Redis and written through to the database: a Redis restart or eviction
+    # signs nobody out, and most requests skip the session query.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     # One process's memory: fine for runserver and tests; production sets REDIS_URL so that
     # every worker sees the same cached pages, invalidations and rate-limit counters.
@@ -241,8 +244,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 if not DEBUG:
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from any client.
+    # gunicorn sets the scheme from it only when nginx sent it (--forwarded-allow-ips).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

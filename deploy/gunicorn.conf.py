@@ -1,0 +1,32 @@
+"""gunicorn settings shared by `make cluster` and the Dockerfile; the command line adds the rest.
+
+Prometheus counts from every worker process are written to files in PROMETHEUS_MULTIPROC_DIR
+(prometheus-client's multiprocess mode) and added up by whichever worker answers a scrape.
+"""
+
+import os
+from pathlib import Path
+
+# No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by every gunicorn on
+# the machine, and nothing here uses it.
+control_socket_disable = True
+# Longer than nginx's 60 s for idle upstream connections: nginx closes them first, so it never
+# sends a request on a connection gunicorn is closing.
+keepalive = 75
+
+
+def on_starting(server):
+    """Start from an empty metrics directory: files left by a killed run would count twice."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
