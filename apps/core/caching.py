@@ -5,6 +5,10 @@ just after WhiteNoise, stores their responses and serves the stored copy before 
 authentication, CSRF and the view run, so a cached page costs about what a static file does.
 Every copy is keyed by a content version; saving or deleting any written page bumps it. The
 pages cached carry no per-visitor data: no CSRF token, no messages, no account (see base.html).
+
+The same pages say so to a shared cache in front (nginx in ``make cluster``): ``public`` with an
+``s-maxage`` of a few seconds, which bounds how long an edit takes to reach anonymous readers
+there, while browsers still ask each time.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from django.http import HttpRequest, HttpResponse
 
 VERSION_KEY = "content-version"
 TIMEOUT = 24 * 60 * 60
+SHARED_CACHE_SECONDS = 5
+SHARED_CACHE_CONTROL = f"public, max-age=0, s-maxage={SHARED_CACHE_SECONDS}"
 # Headers set by middleware inside this one, kept with the page (the outer ones are added again).
 STORED_HEADERS = ("Content-Type", "Content-Encoding", "Vary", "Content-Security-Policy",
                   "X-Frame-Options")  # fmt: skip
@@ -79,6 +85,7 @@ class AnonymousPageCacheMiddleware:
             headers, content = stored
             response = HttpResponse(content, headers=headers)
             response["X-Page-Cache"] = "hit"
+            response["Cache-Control"] = SHARED_CACHE_CONTROL
             return response
         response = self.get_response(request)
         if (
@@ -90,4 +97,5 @@ class AnonymousPageCacheMiddleware:
             headers = {name: response[name] for name in STORED_HEADERS if name in response}
             cache.set(key, (headers, response.content), TIMEOUT)
             response["X-Page-Cache"] = "miss"
+            response["Cache-Control"] = SHARED_CACHE_CONTROL
         return response
