@@ -190,3 +190,9 @@ def test_htmx_request_never_gets_the_cached_page(proxy):
     _get(proxy, path)
     assert _get(proxy, path).headers["X-Cache-Status"] == "HIT"
     assert _get(proxy, path, **{"HX-Request": "true"}).headers["X-Cache-Status"] == "BYPASS"
+
+
+def test_prometheus_page_is_not_reachable_through_nginx(proxy):
+    response = _get(proxy, "/internal/metrics")
+    assert response.status_code == 404
+    assert "mlsd_" not in response.text

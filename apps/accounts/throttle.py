@@ -47,6 +47,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from apps.core.monitoring import THROTTLED
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -84,11 +86,14 @@ class Limit:
         if cache.add(key, 0, self.window):
             self._open_window(key)
         try:
-            return cache.incr(key)
+            count = cache.incr(key)
         except ValueError:  # expired between add and incr
             cache.set(key, 1, self.window)
             self._open_window(key)
             return 1
+        if count > self.limit:  # the caller turns this one away
+            THROTTLED.labels(self.scope).inc()
+        return count
 
     def _open_window(self, key: str) -> None:
         cache.set(f"{key}:ends", time.time() + self.window, self.window)
@@ -113,6 +118,7 @@ class Limit:
         """A refusal when ``who`` has used up the limit; ``{wait}`` in the message says how long."""
         if not self.exceeded(who):
             return None
+        THROTTLED.labels(self.scope).inc()
         seconds = self.retry_after(who)
         return Refusal(message.format(wait=wait_phrase(seconds)), seconds)
 

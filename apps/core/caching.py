@@ -20,6 +20,8 @@ from functools import wraps
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.monitoring import PAGE_CACHE
+
 VERSION_KEY = "content-version"
 TIMEOUT = 24 * 60 * 60
 SHARED_CACHE_SECONDS = 5
@@ -82,6 +84,7 @@ class AnonymousPageCacheMiddleware:
         key = _key(request)
         stored = cache.get(key)
         if stored is not None:
+            PAGE_CACHE.labels("hit").inc()
             headers, content = stored
             response = HttpResponse(content, headers=headers)
             response["X-Page-Cache"] = "hit"
@@ -96,6 +99,7 @@ class AnonymousPageCacheMiddleware:
         ):
             headers = {name: response[name] for name in STORED_HEADERS if name in response}
             cache.set(key, (headers, response.content), TIMEOUT)
+            PAGE_CACHE.labels("miss").inc()
             response["X-Page-Cache"] = "miss"
             response["Cache-Control"] = SHARED_CACHE_CONTROL
         return response

@@ -1,10 +1,13 @@
-"""One structured log line per request: what was asked, what came back, how long it took."""
+"""One structured log line per request (what was asked, what came back, how long it took), and
+the same numbers for Prometheus."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+
+from apps.core import monitoring
 
 logger = logging.getLogger("mlsd.requests")
 
@@ -16,6 +19,8 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
+        seconds = time.perf_counter() - started
+        monitoring.observe_request(request, response, seconds)
         user = getattr(request, "user", None)
         logger.info(
             json.dumps(
@@ -23,7 +28,7 @@ class RequestLogMiddleware:
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "ms": round(seconds * 1000, 1),
                     "bytes": len(response.content) if not response.streaming else None,
                     "user": user.pk if user is not None and user.is_authenticated else None,
                     "htmx": bool(request.headers.get("HX-Request")),

@@ -1,10 +1,16 @@
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.core import markdown
+from apps.core import markdown, monitoring
 from apps.core.caching import anonymous_page_cache
 
 
@@ -47,3 +53,12 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
 def robots_txt(request: HttpRequest) -> HttpResponse:
     lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /docs/", "Disallow: /api/", ""]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus's scrape of this replica; a 404 to anything but the machine itself."""
+    if not monitoring.from_this_machine(request):
+        raise Http404
+    body, content_type = monitoring.exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from apps.accounts import throttle
-from apps.core import markdown
+from apps.core import markdown, monitoring
 from apps.designdocs import picker
 from apps.designdocs.access import doc_view
 from apps.designdocs.models import ANSWER_MAX_CHARS, DesignDoc, Prompt, SaveResult, Step
@@ -167,6 +167,7 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
     if limit.hit(who) > limit.limit:
         context = {"prompt": prompt, "limit": limit}
         response = render(request, "designdocs/_save_throttled.html", context, status=429)
+        monitoring.AUTOSAVES.labels("throttled").inc()
         response["Retry-After"] = str(limit.retry_after(who))  # the page retries by itself then
         return response
     # One transaction: an acknowledged save and its snapshot stand or fall together.
@@ -176,6 +177,9 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
             doc.record_revision("Autosave", unless_recent=True)
     if result is None:
         return bad_request("The version must be a whole number.", f"version_{key}")
+    monitoring.AUTOSAVES.labels(
+        "conflict" if result.conflict else "refused" if result.refused else "saved"
+    ).inc()
     if not request.htmx:
         if result.refused:
             return bad_request(result.refused, key)
