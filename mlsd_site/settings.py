@@ -181,7 +181,8 @@ if REDIS_URL:
             f"REDIS_URL={REDIS_URL!r} must start with redis:// or rediss://."
         )
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's Redis backend, except that an unreachable Redis is a miss, not a 500.
+        "default": {"BACKEND": "apps.core.redis_cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
     }
     # Sessions read from Redis and written through to the database: a Redis restart or eviction
     # signs nobody out, and most requests skip the session query.

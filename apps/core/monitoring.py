@@ -38,6 +38,11 @@ AUTOSAVES = Counter(
 THROTTLED = Counter(
     "mlsd_throttled", "Events over a rate limit (turned away, or slowed down), by limit.", ["scope"]
 )
+CACHE_ERRORS = Counter(
+    "mlsd_cache_errors",
+    "Cache operations that found Redis unreachable, by operation.",
+    ["operation"],
+)
 PAGE_CACHE = Counter(
     "mlsd_page_cache_lookups", "Anonymous page cache lookups: hit or miss.", ["result"]
 )

@@ -1,0 +1,63 @@
+"""While Redis is unreachable the site keeps serving and keeps everyone signed in
+(apps.core.redis_cache), with the production cache and session settings pointed at a dead port."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.core.cache import caches
+from django.urls import reverse
+
+from apps.accounts import throttle
+from apps.core.redis_cache import FailSoftRedisCache
+
+
+@pytest.fixture
+def dead_redis_url() -> str:
+    with socket.socket() as sock:  # a port nothing listens on once the socket is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+def redis_down(settings, dead_redis_url):
+    """The settings a REDIS_URL gives, with Redis gone."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "apps.core.redis_cache.FailSoftRedisCache",
+            "LOCATION": dead_redis_url,
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    yield caches["default"]
+
+
+def test_reads_miss_and_writes_are_dropped(redis_down):
+    assert isinstance(redis_down, FailSoftRedisCache)
+    redis_down.set("k", "v")
+    assert redis_down.get("k", "default") == "default"
+    assert redis_down.add("k", "v") is False
+    assert redis_down.get_many(["k"]) == {}
+    assert redis_down.get_or_set("k", "computed") == "computed"
+    with pytest.raises(ValueError):
+        redis_down.incr("k")
+
+
+def test_pages_are_served(client, db, redis_down):
+    response = client.get(reverse("concepts:detail", args=["kafka"]))
+    assert response.status_code == 200
+
+
+def test_signed_in_users_stay_signed_in(client, alice, redis_down):
+    client.force_login(alice)  # the session is written to the database; the cache write is lost
+    response = client.get(reverse("designdocs:list"))
+    assert response.status_code == 200
+    assert alice.username in response.text
+
+
+def test_rate_limits_let_requests_through(db, redis_down):
+    limit = throttle.Limit("redis-down", 1, 60)
+    assert [limit.hit("someone") for _ in range(3)] == [1, 1, 1]
+    assert limit.refusal("someone", "Wait {wait}.") is None
