@@ -116,8 +116,8 @@ class SiteMap:
     prompts: dict[str, str]  # text and Markdown prompts: key -> its step's slug
 
 
-def seed(count: int) -> tuple[list[Account], SiteMap]:
-    """Users, their docs and sessions, written in this process with the site's own models."""
+def seed(count: int, prefix: str = "soak") -> tuple[list[Account], SiteMap]:
+    """Users (``<prefix><n>``), their docs and sessions, written with the site's own models."""
     import django  # only now: the settings read the environment that main() has just set
 
     django.setup()
@@ -141,7 +141,7 @@ def seed(count: int) -> tuple[list[Account], SiteMap]:
     session_store = importlib.import_module(settings.SESSION_ENGINE).SessionStore
     accounts = []
     for index in range(count):
-        user = get_user_model()(username=f"soak{index}", email=f"soak{index}@example.com")
+        user = get_user_model()(username=f"{prefix}{index}", email=f"{prefix}{index}@example.com")
         user.set_unusable_password()  # no hashing: nobody signs in through the form
         user.save()
         doc = DesignDoc.objects.create(owner=user, title=f"Soak doc {index}")

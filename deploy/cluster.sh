@@ -111,6 +111,15 @@ site_environment() {
   # nginx is the only proxy: its X-Forwarded-For names the client for the rate limits.
   export TRUSTED_PROXIES=127.0.0.1
   export DJANGO_SETTINGS_MODULE=mlsd_site.settings
+  # The same environment for whatever else works on the cluster's data (python -m bench.cluster).
+  local name
+  (
+    umask 077
+    for name in DEBUG SECRET_KEY DATABASE_URL REDIS_URL ALLOWED_HOSTS CSRF_TRUSTED_ORIGINS \
+      SECURE_SSL_REDIRECT SECURE_HSTS_SECONDS TRUSTED_PROXIES DJANGO_SETTINGS_MODULE; do
+      printf '%s=%s\n' "$name" "${!name}"
+    done >"$RUN/site.env"
+  )
 }
 
 # The task worker's command: the project's own `worker` when it has one, else django-tasks-db's.

@@ -13,6 +13,10 @@ control_socket_disable = True
 # Longer than nginx's 60 s for idle upstream connections: nginx closes them first, so it never
 # sends a request on a connection gunicorn is closing.
 keepalive = 75
+# Load the app before listening: a replica restarting after a crash refuses connections (nginx
+# tries the other at once) until it can answer, instead of queueing them while workers boot.
+# Nothing connects to the database or Redis at import, so the forked workers share no socket.
+preload_app = True
 
 
 def on_starting(server):

@@ -1,0 +1,546 @@
+"""Faults on the cluster (make cluster): nothing a reader asks for fails, nothing saved is lost.
+
+    python -m bench.cluster [--seconds 20] [--clients 16]
+
+Runs against nginx on 127.0.0.1:8080, starting the cluster with deploy/cluster.sh when it is not
+running (and stopping it again afterwards). Loopback only; every phase is bounded.
+
+1. Replica kill: signed-in clients read and autosave through nginx (the soak test's clients) and
+   anonymous readers read concept pages; one replica gets kill -9 (its whole process group) at
+   a quarter of the run, the other once the first is back (five eighths in, at the earliest).
+   No GET may fail (nginx retries it on the other replica). An autosave in flight on the killed
+   replica may get a 502 (nginx does not repeat a POST), which the client retries with its
+   version, as the page does; every autosave answered 200 must be in the database. Each
+   replica must be back within 10 s and serve again.
+2. Across replicas: an autosave through one replica is on the step page through the other at
+   once, both ways, twenty times.
+3. Redis restart under the same load: nothing fails, nobody is signed out (a 302 to the sign-in
+   page would show it), every acknowledged save is in the database.
+4. Throughput (wrk, a few seconds each): pages and autosaves through nginx against a static
+   file of the concept page's size served by nginx, and a static file served by a replica.
+
+The machine is shared: numbers are noisy, compare ratios. The exit status is 1 when a check
+fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench import wrk
+from bench.soak import (
+    TIMEOUT,
+    Account,
+    Check,
+    Client,
+    Gate,
+    HealthMonitor,
+    Outcome,
+    Run,
+    SiteMap,
+    _version_in,
+    acknowledged_saves_check,
+    seed,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / ".cluster"
+HOST = "127.0.0.1"
+NGINX = f"http://{HOST}:8080"
+REPLICAS = {"web1": 8001, "web2": 8002}
+REDIS_PORT = 6379
+RECOVERY_LIMIT = 10.0  # seconds for a killed replica to answer /healthz again
+CROSS_ROUNDS = 20
+ANONYMOUS_READERS = 2
+
+
+# --- The cluster ---------------------------------------------------------------------------------
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ensure_cluster() -> bool:
+    """Start the cluster unless nginx already answers; True when this run started it."""
+    if answers(f"{NGINX}/healthz"):
+        return False
+    print("cluster: not running; deploy/cluster.sh start")
+    subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "start"], cwd=ROOT, check=True)
+    return True
+
+
+def site_environment() -> dict[str, str]:
+    """What the replicas run with (deploy/cluster.sh writes it), for seeding and checking."""
+    env = {}
+    for line in (RUN / "site.env").read_text().splitlines():
+        name, _, value = line.partition("=")
+        env[name] = value
+    return env
+
+
+def replica_pid(name: str) -> int | None:
+    try:
+        return int((RUN / f"{name}.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class Kill:
+    name: str
+    pid: int
+    at: float  # monotonic
+    back: float | None = None  # /healthz 200 from the restarted replica
+    new_pid: int | None = None
+
+
+def kill_replica(name: str, started: float) -> Kill:
+    """kill -9 the replica's process group (gunicorn's master and workers), and wait for the
+    supervisor to bring it back."""
+    pid = replica_pid(name)
+    if pid is None:
+        raise SystemExit(f"cluster: no pid for {name} in {RUN}")
+    print(f"cluster: kill -9 {name} (process group {pid}) at t={time.monotonic() - started:.1f} s")
+    kill = Kill(name, pid, time.monotonic())
+    os.killpg(pid, signal.SIGKILL)
+    deadline = kill.at + RECOVERY_LIMIT + 10
+    url = f"http://{HOST}:{REPLICAS[name]}/healthz"
+    while time.monotonic() < deadline:
+        new_pid = replica_pid(name)
+        if new_pid not in (None, pid) and answers(url):
+            kill.back, kill.new_pid = time.monotonic(), new_pid
+            print(f"cluster: {name} back as pid {new_pid} after {kill.back - kill.at:.1f} s")
+            break
+        time.sleep(0.1)
+    return kill
+
+
+def served_since_start(port: int) -> float:
+    """Requests a replica answered since it (re)started, health checks and scrapes aside: from
+    its Prometheus numbers, which start again with the process."""
+    text = httpx.get(f"http://{HOST}:{port}/internal/metrics", timeout=5, trust_env=False).text
+    total = 0.0
+    for match in re.finditer(r"^mlsd_request_duration_seconds_count\{(.*)\} (\S+)$", text, re.M):
+        labels, value = match.groups()
+        if 'view="core:healthz"' not in labels and 'view="core:prometheus"' not in labels:
+            total += float(value)
+    return total
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+
+def redis_cli(*args: str) -> subprocess.CompletedProcess:
+    command = ["redis-cli", "-h", HOST, "-p", str(REDIS_PORT), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+
+
+def redis_up() -> bool:
+    return redis_cli("ping").stdout.strip() == "PONG"
+
+
+def restart_redis() -> tuple[bool, str]:
+    """Stop Redis and start it again with the settings it ran with (its data goes: the cluster
+    keeps nothing in Redis that is not also in PostgreSQL). The cluster's own Redis comes back
+    by its supervisor; the machine's is started again here."""
+    config = {}
+    for name in ("bind", "dir", "save", "appendonly"):
+        lines = redis_cli("config", "get", name).stdout.splitlines()
+        config[name] = lines[1] if len(lines) > 1 else ""
+    supervised = (RUN / "redis.supervisor.pid").exists()
+    redis_cli("shutdown", "nosave")
+    deadline = time.monotonic() + 10
+    while redis_up() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not supervised:
+        subprocess.run(
+            [
+                "redis-server",
+                "--port",
+                str(REDIS_PORT),
+                "--bind",
+                *config["bind"].split(),
+                "--dir",
+                config["dir"] or "/tmp",
+                "--save",
+                config["save"],
+                "--appendonly",
+                config["appendonly"] or "no",
+                "--daemonize",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=10,
+        )
+    deadline = time.monotonic() + 10
+    while not redis_up():
+        if time.monotonic() > deadline:
+            return False, "Redis did not answer within 10 s"
+        time.sleep(0.05)
+    return True, "restarted" + (" by the cluster's supervisor" if supervised else "")
+
+
+# --- Load ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class AnonymousReader:
+    """Reads concept pages without a cookie, as most readers do: nginx's cache answers most."""
+
+    concepts: list[str]
+    deadline: float
+    stop: threading.Event
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=NGINX, timeout=TIMEOUT, trust_env=False) as http:
+            index = 0
+            while time.monotonic() < self.deadline and not self.stop.is_set():
+                path = self.concepts[index % len(self.concepts)]
+                index += 1
+                start, status, error = time.monotonic(), None, ""
+                try:
+                    status = http.get(path).status_code
+                except httpx.HTTPError as exc:
+                    error = type(exc).__name__
+                self.outcomes.append(Outcome("anonymous", start, time.monotonic(), status, error))
+
+
+@dataclass
+class Load:
+    run: Run
+    readers: list[AnonymousReader]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return (
+            self.run.outcomes
+            + self.run.health.outcomes
+            + [o for r in self.readers for o in r.outcomes]
+        )
+
+
+def under_load(
+    accounts: list[Account], site: SiteMap, seconds: float, faults: list[tuple[float, callable]]
+) -> tuple[Load, list]:
+    """Clients and readers through nginx for ``seconds``; each fault runs at its fraction."""
+    stop, gate = threading.Event(), Gate()
+    started = time.monotonic()
+    deadline = started + seconds
+    clients = [Client(NGINX, a, site, deadline, stop, gate) for a in accounts]
+    health = HealthMonitor(NGINX, deadline, stop, gate)
+    readers = [AnonymousReader(site.concepts[i::ANONYMOUS_READERS], deadline, stop)
+               for i in range(ANONYMOUS_READERS)]  # fmt: skip
+    threads = [threading.Thread(target=w.run, daemon=True) for w in [health, *clients, *readers]]
+    results = []
+    try:
+        for thread in threads:
+            thread.start()
+        for at, fault in faults:
+            time.sleep(max(0.0, started + seconds * at - time.monotonic()))
+            results.append(fault(started))
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) + TIMEOUT.read + 10)
+    finally:
+        stop.set()
+    run = Run(clients, health, started, [], time.time() - time.monotonic())
+    return Load(run, readers), results
+
+
+def describe(outcomes: list[Outcome]) -> str:
+    counts: dict[tuple, int] = {}
+    for o in outcomes:
+        counts[(o.kind, o.status, o.error)] = counts.get((o.kind, o.status, o.error), 0) + 1
+    return ", ".join(
+        f"{k} {s or ''} {e} ×{n}".replace("  ", " ") for (k, s, e), n in counts.items()
+    )
+
+
+def load_checks(load: Load, phase: str, saves_may_fail: bool) -> list[Check]:
+    outcomes = load.outcomes
+    gets = [o for o in outcomes if o.kind != "autosave"]
+    saves = [o for o in outcomes if o.kind == "autosave"]
+    failed_gets = [o for o in gets if o.failed]
+    failed_saves = [o for o in saves if o.failed]
+    acknowledged = sum(1 for o in saves if o.status == 200)
+    conflicts = sum(1 for o in saves if o.status == 409)
+    checks = [
+        Check(
+            f"{phase}: no GET failed",
+            bool(gets) and not failed_gets,
+            f"{len(failed_gets)} of {len(gets)} failed"
+            + (f" ({describe(failed_gets)})" if failed_gets else ""),
+        ),
+        Check(
+            f"{phase}: nobody signed out, no odd answer",
+            not [o for o in outcomes if o.unexpected],
+            describe([o for o in outcomes if o.unexpected]) or "none",
+        ),
+        acknowledged_saves_check(load.run),
+    ]
+    checks[-1].name = f"{phase}: {checks[-1].name}"
+    saves_detail = (
+        f"{acknowledged} of {len(saves)} answered 200, {conflicts} 409 (a client's first save of"
+        f" an answer written before it started), {len(failed_saves)} failed"
+    )
+    if failed_saves:
+        saves_detail += f" ({describe(failed_saves)}; the client retried with its version)"
+    checks.append(
+        Check(
+            f"{phase}: autosaves",
+            bool(acknowledged) and (saves_may_fail or not failed_saves),
+            saves_detail,
+        )
+    )
+    return checks
+
+
+# --- Phases --------------------------------------------------------------------------------------
+
+
+def replica_kill_phase(accounts: list[Account], site: SiteMap, seconds: float) -> list[Check]:
+    faults = [
+        (1 / 4, lambda s: kill_replica("web1", s)),
+        (5 / 8, lambda s: kill_replica("web2", s)),
+    ]
+    load, kills = under_load(accounts, site, seconds, faults)
+    checks = load_checks(load, "replica kill", saves_may_fail=True)
+    rejoin_probe(accounts[0])
+    for kill in kills:
+        back = kill.back - kill.at if kill.back else None
+        checks.append(
+            Check(
+                f"replica kill: {kill.name} restarted and healthy",
+                back is not None and back <= RECOVERY_LIMIT,
+                f"pid {kill.pid} → {kill.new_pid}, /healthz 200 after {back:.1f} s"
+                if back is not None
+                else "never came back",
+            )
+        )
+        served = served_since_start(REPLICAS[kill.name]) if back is not None else 0
+        checks.append(
+            Check(
+                f"replica kill: {kill.name} rejoined (served requests through nginx)",
+                served > 0,
+                f"{served:.0f} requests since its restart",
+            )
+        )
+    return checks
+
+
+def rejoin_probe(account: Account, requests: int = 40) -> None:
+    """Signed-in reads through nginx (never cached) after the load, spread over both replicas,
+    so that a replica that came back late still has a chance to show it serves again."""
+    headers = {"Cookie": account.cookie}
+    with httpx.Client(base_url=NGINX, headers=headers, timeout=TIMEOUT, trust_env=False) as http:
+        for _ in range(requests):
+            http.get("/docs/")
+
+
+def cross_replica_phase(account: Account, site: SiteMap) -> Check:
+    key = sorted(site.prompts)[0]
+    step = site.prompts[key]
+    headers = {"Cookie": account.cookie}
+    replicas = [
+        httpx.Client(base_url=f"http://{HOST}:{port}", headers=headers, timeout=TIMEOUT,
+                     trust_env=False)
+        for port in REPLICAS.values()
+    ]  # fmt: skip
+    misses = []
+    try:
+        version = _version_in(replicas[1].get(f"/docs/{account.doc}/steps/{step}/").text, key)
+        for round_ in range(CROSS_ROUNDS):
+            writer, reader = replicas[round_ % 2], replicas[1 - round_ % 2]
+            value = f"Across replicas {round_}: {secrets.token_hex(6)}"
+            saved = writer.post(
+                f"/docs/{account.doc}/answers/{key}/",
+                data={key: value, f"version_{key}": str(version)},
+                headers={"HX-Request": "true", "X-CSRFToken": account.csrf},
+            )
+            if saved.status_code != 200:
+                misses.append(f"round {round_}: the save answered {saved.status_code}")
+                break
+            version = _version_in(saved.text, key)
+            page = reader.get(f"/docs/{account.doc}/steps/{step}/")
+            if value not in page.text or _version_in(page.text, key) != version:
+                misses.append(f"round {round_}: {reader.base_url} showed an older answer")
+    finally:
+        for client in replicas:
+            client.close()
+    return Check(
+        "an autosave through one replica is on the other's page at once",
+        not misses,
+        "; ".join(misses[:3]) or f"{CROSS_ROUNDS} of {CROSS_ROUNDS} rounds, both directions",
+    )
+
+
+def redis_restart_phase(accounts: list[Account], site: SiteMap, seconds: float) -> list[Check]:
+    def restart(started: float) -> tuple[bool, str, float]:
+        print(f"cluster: restarting Redis at t={time.monotonic() - started:.1f} s")
+        began = time.monotonic()
+        ok, detail = restart_redis()
+        return ok, detail, time.monotonic() - began
+
+    load, [(ok, detail, took)] = under_load(accounts, site, seconds, [(0.5, restart)])
+    checks = [Check("Redis restart: restarted", ok, f"{detail} in {took:.1f} s")]
+    return checks + load_checks(load, "Redis restart", saves_may_fail=False)
+
+
+# --- Throughput ----------------------------------------------------------------------------------
+
+
+def throughput(accounts: list[Account], site: SiteMap, seconds: float) -> list[str]:
+    """req/s of each kind of request through nginx, as a share of two ceilings: a static file
+    the size of the concept page served by nginx, and the collected static file nearest that
+    size served by a replica (whitenoise)."""
+    if not wrk.installed():
+        return ["throughput: skipped, wrk is not installed (apt-get install wrk)"]
+    concept = site.concepts[0]
+    size = len(httpx.get(f"{NGINX}{concept}", trust_env=False, timeout=10).content)
+    static_root = ROOT / "staticfiles"
+    ceiling = static_root / "bench-ceiling.html"
+    ceiling.write_bytes(b"x" * size)
+    manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+    nearest = min(manifest.values(), key=lambda p: abs((static_root / p).stat().st_size - size))
+    replica = f"http://{HOST}:{REPLICAS['web1']}"
+    account = accounts[0]
+    signed_in = {"Cookie": account.cookie}
+    step = f"/docs/{account.doc}/steps/{site.steps[0]}/"
+    runs = [
+        (NGINX, wrk.get("static file, nginx", "/static/bench-ceiling.html", 8)),
+        (replica, wrk.get("static file, a replica (whitenoise)", f"/static/{nearest}", 8)),
+        (NGINX, wrk.get("anonymous concept page, nginx", concept, 8)),
+        (replica, wrk.get("anonymous concept page, a replica", concept, 8)),
+        (NGINX, wrk.get("anonymous metric page, nginx", site.metrics[0], 8)),
+        (NGINX, wrk.get("signed-in doc list, nginx", "/docs/", 8, signed_in)),
+        (NGINX, wrk.get("signed-in wizard step, nginx", step, 8, signed_in)),
+        (NGINX, autosave_scenario(accounts, site)),
+    ]
+    header = (
+        f"{'scenario':<40}{'req/s':>9}{'× nginx':>9}{'× replica':>10}{'p99 ms':>9}{'errors':>7}"
+    )
+    lines = [header]
+    ceilings: list[float] = []
+    try:
+        for base_url, scenario in runs:
+            result = wrk.run(base_url, scenario, seconds)
+            if len(ceilings) < 2:
+                ceilings.append(result.rps)
+            nginx_static, replica_static = [*ceilings, result.rps][:2]
+            lines.append(
+                f"{scenario.name:<40}{result.rps:>9,.0f}{result.rps / nginx_static:>9.3f}"
+                f"{result.rps / replica_static:>10.3f}{result.latency_ms['p99']:>9.1f}"
+                f"{result.errors:>7}"
+            )
+            time.sleep(1)
+    finally:
+        ceiling.unlink(missing_ok=True)
+    replica_size = (static_root / nearest).stat().st_size
+    lines.append(
+        f"(concept page and nginx's static file {size:,} bytes; the replica's {nearest}"
+        f" {replica_size:,} bytes; {seconds:.0f} s each, 8 connections, wrk on the same cores)"
+    )
+    return lines
+
+
+def autosave_scenario(accounts: list[Account], site: SiteMap) -> wrk.Scenario:
+    """Every wrk connection a signed-in writer saving one answer of its doc over and over."""
+    key = sorted(site.prompts)[0]
+    step = site.prompts[key]
+    writers = []
+    for account in accounts[:8]:
+        page = httpx.get(
+            f"{NGINX}/docs/{account.doc}/steps/{step}/",
+            headers={"Cookie": account.cookie},
+            timeout=TIMEOUT,
+            trust_env=False,
+        )
+        version = _version_in(page.text, key) or 0
+        writers.append(wrk.Writer(account.doc, version, account.cookie, account.csrf))
+    script = wrk.autosave_script(key, writers, "Throughput text A.", "Throughput text B.")
+    return wrk.Scenario(
+        f"autosave, nginx ({len(writers)} writers)",
+        "/",
+        len(writers),
+        script,
+        threads=len(writers),
+        method="POST",
+    )
+
+
+# --- Main ----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.cluster", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--seconds", type=float, default=20, help="each load phase (20; 12-30)")
+    parser.add_argument("--clients", type=int, default=16, help="signed-in clients (16)")
+    parser.add_argument("--wrk-seconds", type=float, default=5, help="each throughput run (5)")
+    parser.add_argument("--no-throughput", action="store_true", help="faults only")
+    args = parser.parse_args(argv)
+    if not 12 <= args.seconds <= 30:
+        parser.error("--seconds must be between 12 and 30: two kills and recoveries fit in")
+    if args.clients < 1:
+        parser.error("--clients must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
+    began = time.monotonic()
+    started_cluster = ensure_cluster()
+    os.environ.update(site_environment())
+    prefix = f"fault{int(time.time())}-"
+    checks: list[Check] = []
+    lines: list[str] = []
+    try:
+        accounts, site = seed(args.clients, prefix)
+        print(f"cluster: {args.clients} clients, {args.seconds:.0f} s per load phase via {NGINX}")
+        checks += replica_kill_phase(accounts, site, args.seconds)
+        checks.append(cross_replica_phase(accounts[0], site))
+        checks += redis_restart_phase(accounts, site, args.seconds)
+        if not args.no_throughput:
+            lines = throughput(accounts, site, args.wrk_seconds)
+    finally:
+        from django.contrib.auth import get_user_model
+        from django.db import connections
+
+        connections.close_all()
+        get_user_model().objects.filter(username__startswith=prefix).delete()
+        connections.close_all()
+        if started_cluster:
+            subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "stop"], cwd=ROOT, check=False)
+    print()
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    if lines:
+        print("\n" + "\n".join(lines))
+    failed = [c for c in checks if not c.ok]
+    print(f"\ncluster: {'FAILED' if failed else 'passed'} in {time.monotonic() - began:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
