@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Length
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
@@ -168,6 +171,16 @@ class DesignDocQuerySet(models.QuerySet):
 
     def examples(self):
         return self.filter(is_example=True)
+
+    def readable_by(self, user):
+        """Active docs ``user`` owns or was invited to review (one query, no duplicates)."""
+        invited = DocReviewer.objects.filter(doc=OuterRef("pk"), user=user)
+        return self.active().filter(Q(owner=user) | Q(Exists(invited)))
+
+    def shared_with(self, user):
+        """Active docs of others that ``user`` was invited to review."""
+        invited = DocReviewer.objects.filter(doc=OuterRef("pk"), user=user)
+        return self.active().filter(Exists(invited))
 
     def with_answered_count(self):
         return self.annotate(
@@ -627,3 +640,94 @@ class DiagramSave:
     @property
     def unsaved(self) -> bool:
         return self.conflict or bool(self.refused)
+
+
+# --- Sharing: read-only links and named reviewers ---------------------------------------------
+
+SHARE_LINKS_PER_DOC = 20
+REVIEWERS_PER_DOC = 50
+SHARE_TOKEN_MAX_CHARS = 64  # a token is 43 characters; anything much longer is not one
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ShareLinkQuerySet(models.QuerySet):
+    def live(self):
+        """Links that still open their doc: not expired, and the doc neither trashed nor an
+        example (a revoked link is deleted, so it is in no query at all)."""
+        return self.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+            doc__deleted_at__isnull=True,
+            doc__is_example=False,
+        )
+
+
+class ShareLink(models.Model):
+    """A read-only link to a doc, ``/shared/<token>/``, for anyone who has it.
+
+    Only the SHA-256 of the token is stored: the database (or a backup of it) holds nothing that
+    opens a doc, and the owner sees the link once, when it is made. Revoking deletes the row.
+    """
+
+    doc = models.ForeignKey(DesignDoc, on_delete=models.CASCADE, related_name="share_links")
+    label = models.CharField(max_length=100, help_text="Who it is for, e.g. “Mock interview”.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.doc} · {self.label}"
+
+    @classmethod
+    def make(cls, doc: DesignDoc, label: str, expires_at=None) -> tuple[ShareLink, str]:
+        """A new link and its token (256 random bits), which is never stored and so is
+        returned only here."""
+        token = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            doc=doc, label=label, expires_at=expires_at, token_hash=_token_digest(token)
+        )
+        return link, token
+
+    @classmethod
+    def find(cls, token: str) -> ShareLink | None:
+        """The live link whose token this is, or None.
+
+        The lookup is by the token's hash, so nothing compares the secret itself in the
+        database; the hashes are compared again in constant time, so neither step's timing
+        says how much of a guess was right.
+        """
+        if not token or len(token) > SHARE_TOKEN_MAX_CHARS:
+            return None
+        digest = _token_digest(token)
+        link = cls.objects.live().select_related("doc").filter(token_hash=digest).first()
+        if link is None or not hmac.compare_digest(link.token_hash, digest):
+            return None
+        return link
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+class DocReviewer(models.Model):
+    """A named reviewer of a doc: reads it at its own URL and comments; never writes it."""
+
+    doc = models.ForeignKey(DesignDoc, on_delete=models.CASCADE, related_name="reviewers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewing"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["doc", "user"], name="one_reviewer")]
+
+    def __str__(self) -> str:
+        return f"{self.user} reviews {self.doc}"
