@@ -9,6 +9,7 @@ urlpatterns = [
     path("metrics/", include("apps.metrics.urls")),
     path("estimates/", include("apps.estimates.urls")),
     path("docs/", include("apps.designdocs.urls")),
+    path("shared/", include("apps.designdocs.sharing_urls")),
     path("search/", include("apps.search.urls")),
     path("practice/", include("apps.practice.urls")),
     path("api/", api.urls),

@@ -9,7 +9,9 @@ from apps.accounts import throttle
 
 class SignupForm(auth_forms.UserCreationForm):
     email = forms.EmailField(
-        required=True, help_text="For password resets only; we send nothing else."
+        required=True,
+        help_text="For password resets, and review notices if you share docs (you can turn "
+        "those off); nothing else.",
     )
 
     class Meta(auth_forms.UserCreationForm.Meta):

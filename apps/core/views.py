@@ -51,7 +51,9 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def robots_txt(request: HttpRequest) -> HttpResponse:
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /docs/", "Disallow: /api/", ""]
+    # A shared doc's link is private to whoever holds it (the page also says noindex).
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /docs/", "Disallow: /shared/",
+             "Disallow: /inbox/", "Disallow: /api/", ""]  # fmt: skip
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 

@@ -25,7 +25,7 @@ from apps.designdocs.models import (
     Diagram,
     DiagramSave,
 )
-from apps.designdocs.views import _document_context, bad_request
+from apps.designdocs.views import bad_request, owner_page
 from apps.designdocs.wizard import _posted_tab, _posted_version
 
 # Each preview may start Graphviz (for up to two seconds); typing sends one per pause.
@@ -79,8 +79,7 @@ def diagram_add(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
     if form.is_valid() and doc.diagrams.count() >= DIAGRAMS_PER_DOC:
         form.add_error(None, f"A doc holds at most {DIAGRAMS_PER_DOC} diagrams; delete one first.")
     if not form.is_valid():
-        context = _document_context(doc) | {"diagram_form": form}
-        return render(request, "designdocs/doc_detail.html", context, status=400)
+        return owner_page(request, doc, status=400, diagram_form=form)
     starter = STARTERS[form.cleaned_data["starter"]]
     diagram = Diagram.start(doc, form.cleaned_data["title"], starter.source)
     return redirect(diagram)

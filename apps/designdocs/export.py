@@ -16,12 +16,15 @@ def _text(answers: dict, prompt: Prompt) -> str:
     return answer.value.strip() if answer else ""
 
 
-def markdown(doc: DesignDoc) -> str:
+def markdown(doc: DesignDoc, notes: dict[str, list[str]] | None = None) -> str:
     """Every step and every answer, in the template's order; unanswered prompts marked.
 
     Prompts not asked of this doc (a condition on the model family) appear only when they
-    hold an answer; optional sections only when written.
+    hold an answer; optional sections only when written. ``notes`` (Markdown lines per prompt
+    key, "" for the doc as a whole: open review comments) follow their answer, and the whole
+    doc's at the end.
     """
+    notes = notes or {}
     answers = doc.answers_by_key()
     metric_names = dict(Metric.objects.values_list("slug", "name"))
     lines = [f"# {doc.title}", ""]
@@ -47,7 +50,9 @@ def markdown(doc: DesignDoc) -> str:
                 lines += [f"- {metric_names.get(slug, slug)}" for slug in answer.values] + [""]
             else:
                 lines += [value, ""]
+            lines += notes.get(prompt.key, [])
     lines += _diagrams(doc)
+    lines += notes.get("", [])
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,7 +1,18 @@
+from datetime import timedelta
+
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.designdocs.diagrams import STARTERS
-from apps.designdocs.models import DesignDoc, Diagram
+from apps.designdocs.models import (
+    REVIEWERS_PER_DOC,
+    SHARE_LINKS_PER_DOC,
+    DesignDoc,
+    Diagram,
+    ShareLink,
+)
 
 PROBLEM_MAX_CHARS = 10_000
 
@@ -48,3 +59,82 @@ class NewDiagramForm(DiagramForm):
         required=False,
         help_text="A starter is arrow shorthand you can change; or write Graphviz DOT.",
     )
+
+
+class ShareLinkForm(forms.Form):
+    """A new read-only link: who it is for, and when it stops working."""
+
+    EXPIRY_CHOICES = [("", "Never"), ("1", "In a day"), ("7", "In a week"),
+                      ("30", "In 30 days"), ("90", "In 90 days")]  # fmt: skip
+
+    label = forms.CharField(
+        max_length=ShareLink._meta.get_field("label").max_length,
+        help_text="Who it is for, e.g. “Mock interview with Sam”; only you see it.",
+        error_messages={
+            "required": "Name the link, so you know which one to revoke later.",
+            "max_length": "Keep the label to %(limit_value)d characters (it has %(show_value)d).",
+        },
+    )
+    expires = forms.ChoiceField(
+        label="Stops working", choices=EXPIRY_CHOICES, required=False,
+        help_text="You can revoke it any time before that.",
+    )  # fmt: skip
+
+    def __init__(self, *args, doc: DesignDoc, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.doc = doc
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        if not label:
+            raise forms.ValidationError("Name the link, so you know which one to revoke later.")
+        return label
+
+    def clean(self):
+        if self.doc.share_links.count() >= SHARE_LINKS_PER_DOC:
+            raise forms.ValidationError(
+                f"A doc has at most {SHARE_LINKS_PER_DOC} links; revoke one you no longer need."
+            )
+        return super().clean()
+
+    def make_link(self) -> tuple[ShareLink, str]:
+        days = self.cleaned_data["expires"]
+        expires_at = timezone.now() + timedelta(days=int(days)) if days else None
+        return ShareLink.make(self.doc, self.cleaned_data["label"], expires_at)
+
+
+class InviteForm(forms.Form):
+    """A named reviewer, found by username or by email."""
+
+    who = forms.CharField(
+        label="Username or email", max_length=254,
+        help_text="They need an account here; they get a mail with the link to the doc.",
+        error_messages={"required": "Type the reviewer's username or email."},
+    )  # fmt: skip
+
+    def __init__(self, *args, doc: DesignDoc, refusal: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.doc, self.refusal = doc, refusal
+
+    def clean_who(self):
+        if self.refusal:
+            raise forms.ValidationError(self.refusal)
+        who = self.cleaned_data["who"].strip()
+        users = get_user_model().objects.filter(is_active=True)
+        matches = list(users.filter(Q(username=who) | Q(email__iexact=who))[:2])
+        if not matches:
+            raise forms.ValidationError(
+                f"No account is called or uses “{who}”. Ask them to sign up, then invite them."
+            )
+        if len(matches) > 1:
+            raise forms.ValidationError("More than one account matches; invite by username.")
+        user = matches[0]
+        if user.pk == self.doc.owner_id:
+            raise forms.ValidationError("That is you: you can already read and comment.")
+        if self.doc.reviewers.filter(user=user).exists():
+            raise forms.ValidationError(f"{user.get_username()} is already a reviewer.")
+        if self.doc.reviewers.count() >= REVIEWERS_PER_DOC:
+            raise forms.ValidationError(
+                f"A doc has at most {REVIEWERS_PER_DOC} reviewers; remove one first."
+            )
+        return user

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.designdocs import diagram_views, history, views, wizard
+from apps.designdocs import diagram_views, history, sharing, views, wizard
 
 app_name = "designdocs"
 
@@ -19,6 +19,15 @@ urlpatterns = [
     path("<int:pk>/duplicate/", views.doc_duplicate, name="duplicate"),
     path("<int:pk>/delete/", views.doc_delete, name="delete"),
     path("<int:pk>/restore/", views.doc_restore, name="restore"),
+    path("<int:pk>/share/", sharing.share, name="share"),
+    path("<int:pk>/share/links/", sharing.link_add, name="link_add"),
+    path("<int:pk>/share/links/<int:link_id>/revoke/", sharing.link_revoke, name="link_revoke"),
+    path("<int:pk>/share/reviewers/", sharing.reviewer_add, name="reviewer_add"),
+    path(
+        "<int:pk>/share/reviewers/<int:reviewer_id>/remove/",
+        sharing.reviewer_remove,
+        name="reviewer_remove",
+    ),
     path("<int:pk>/history/", history.history, name="history"),
     path("<int:pk>/history/<int:revision_id>/restore/", history.restore, name="revision_restore"),
     path("<int:pk>/history/answers/<slug:key>/", history.answer_timeline, name="answer_timeline"),

@@ -12,12 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.designdocs import export
-from apps.designdocs.access import doc_view
+from apps.designdocs import addons, export
+from apps.designdocs.access import Role, doc_view, reader_view
 from apps.designdocs.forms import DocForm, NewDiagramForm
 from apps.designdocs.models import DesignDoc, Prompt, Step
 
 DOCS_PER_PAGE = 25
+SHARED_SHOWN = 100  # a reviewer of more docs than that finds the rest in their inbox
 
 
 @require_safe
@@ -39,6 +40,10 @@ def doc_list(request: HttpRequest) -> HttpResponse:
         "examples": DesignDoc.objects.examples().only("slug", "title", "problem"),
         "trash_count": DesignDoc.objects.in_trash().filter(owner=request.user).count(),
         "form": DocForm(),
+        "shared": DesignDoc.objects.shared_with(request.user)
+        .select_related("owner")
+        .only("title", "updated_at", "owner__username")
+        .order_by("-updated_at", "-pk")[:SHARED_SHOWN],
     }
     return render(request, "designdocs/doc_list.html", context)
 
@@ -91,10 +96,23 @@ def _document_context(doc: DesignDoc) -> dict:
     }
 
 
-@doc_view()
-def doc_detail(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
-    context = _document_context(doc) | {"rename_form": DocForm(instance=doc)}
-    return render(request, "designdocs/doc_detail.html", context)
+@reader_view()
+def doc_detail(request: HttpRequest, doc: DesignDoc, role: Role) -> HttpResponse:
+    """The whole doc: for its owner with everything that changes it, for a named reviewer
+    read-only (with whatever review tools other apps add, as for the owner)."""
+    if role is Role.OWNER:
+        return owner_page(request, doc)
+    context = _document_context(doc) | {"role": role}
+    context |= addons.page_context(request, doc, role, context["answers"])
+    return render(request, "designdocs/doc_read.html", context)
+
+
+def owner_page(request: HttpRequest, doc: DesignDoc, status: int = 200, **forms) -> HttpResponse:
+    """The owner's doc page; ``forms`` replace its blank forms (a refused one, with errors)."""
+    context = _document_context(doc) | {"rename_form": DocForm(instance=doc), "editable": True}
+    context |= addons.page_context(request, doc, Role.OWNER, context["answers"])
+    context |= {"export_parts": addons.export_parts(), **forms}
+    return render(request, "designdocs/doc_detail.html", context, status=status)
 
 
 @require_safe
@@ -143,7 +161,10 @@ def export_all(request: HttpRequest) -> HttpResponse:
 
 @doc_view(("GET",))
 def doc_export(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
-    response = HttpResponse(export.markdown(doc), content_type="text/markdown; charset=utf-8")
+    """The doc as Markdown; ``?include=comments`` adds the open review comments."""
+    notes = addons.export_lines(request.GET.get("include", ""), doc)
+    text = export.markdown(doc, notes)
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     filename = slugify(doc.title) or f"design-doc-{doc.pk}"
     response["Content-Disposition"] = f'attachment; filename="{filename}.md"'
     return response
@@ -157,8 +178,7 @@ def doc_rename(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
         doc.record_revision("Renamed")
         messages.success(request, "Saved the title and problem statement.")
         return redirect(doc)
-    context = _document_context(doc) | {"rename_form": form}
-    return render(request, "designdocs/doc_detail.html", context, status=400)
+    return owner_page(request, doc, status=400, rename_form=form)
 
 
 @doc_view(("POST",))
