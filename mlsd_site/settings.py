@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "apps.designdocs",
     "apps.search",
     "apps.practice",
+    "apps.reviews",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("shared/", include("apps.designdocs.sharing_urls")),
     path("search/", include("apps.search.urls")),
     path("practice/", include("apps.practice.urls")),
+    path("", include("apps.reviews.urls")),
     path("api/", api.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,37 @@
+"""Reviews on pages other apps own, without those apps importing reviews.
+
+* ``{% inbox_link %}`` in the header: a link to the inbox with the unread count (cached);
+* ``review.threads|threads_on:key``: the threads on a prompt's answer ("" for the whole doc).
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.reviews.models import unread_count
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def inbox_link(context) -> str:
+    user = getattr(context.get("request"), "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    count = unread_count(user)
+    badge = (
+        format_html(
+            ' <span class="due-badge">{}<span class="visually-hidden"> unread</span></span>', count
+        )
+        if count
+        else ""
+    )
+    url = reverse("reviews:inbox")
+    return format_html('<a href="{}" class="inbox-link">Inbox{}</a>', url, badge)
+
+
+@register.filter
+def threads_on(threads: dict, key: str) -> list:
+    return threads.get(key or "", [])
