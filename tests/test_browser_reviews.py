@@ -1,0 +1,91 @@
+"""Review in a real browser: a reviewer comments on a shared doc, the owner finds it in the inbox.
+The new pages pass axe-core and fit a 390 px phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import assert_no_axe_violations
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a-long-unusual-pass-88"
+
+
+def sign_in(browser, site, name: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/docs/")
+    return context, page
+
+
+def fits_a_phone(page, url: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(url)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, (url, width)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_a_reviewer_comments_and_the_owner_reads_it_in_the_inbox(site, browser, site_user):
+    from apps.designdocs.models import DesignDoc, DocReviewer, Prompt, ShareLink
+
+    owner, reviewer = site_user("owena"), site_user("rita")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=owner, title="Ranking a news feed")
+        doc.save_answer(Prompt.objects.get(key="business_goal"), "More **sessions** a day.", 0)
+        DocReviewer.objects.create(doc=doc, user=reviewer)
+        _, token = ShareLink.make(doc, "For a mock interview")
+
+    anonymous = browser.new_context()
+    try:
+        link_page = anonymous.new_page()
+        link_page.goto(f"{site.url}/shared/{token}/")
+        assert "More sessions a day." in link_page.inner_text("main")
+        assert_no_axe_violations(link_page)
+        fits_a_phone(link_page, f"{site.url}/shared/{token}/")
+    finally:
+        anonymous.close()
+
+    context, page = sign_in(browser, site, "rita")
+    try:
+        page.get_by_role("link", name="Ranking a news feed").click()
+        page.wait_for_url(f"**/docs/{doc.pk}/")
+        assert_no_axe_violations(page)
+        threads = page.locator("#threads-business_goal")
+        threads.get_by_text("Comment on this answer").click()
+        threads.get_by_label("Your comment").fill("Which **sessions** count: app or web?")
+        threads.get_by_role("button", name="Comment").click()
+        # HTMX swaps the thread in place: no reload, the comment rendered from Markdown.
+        threads.locator(".comment-body strong").get_by_text("sessions").wait_for()
+        assert page.url.endswith(f"/docs/{doc.pk}/")
+        assert_no_axe_violations(page)
+        fits_a_phone(page, f"{site.url}/docs/{doc.pk}/")
+    finally:
+        context.close()
+
+    context, page = sign_in(browser, site, "owena")
+    try:
+        inbox = page.get_by_role("link", name=re.compile(r"Inbox\s*1"))
+        inbox.click()
+        page.wait_for_url("**/inbox/")
+        assert "Which sessions count: app or web?" in page.inner_text("main")
+        assert_no_axe_violations(page)
+        page.get_by_role("button", name=re.compile("^Open")).first.click()
+        page.wait_for_url(re.compile(rf".*/docs/{doc.pk}/#comment-\d+$"))
+        assert page.locator(".comment").first.is_visible()
+        assert page.get_by_role("link", name=re.compile(r"^Inbox$")).count() == 1, "read now"
+        page.goto(f"{site.url}/docs/{doc.pk}/share/")
+        assert "rita" in page.inner_text("main")
+        assert_no_axe_violations(page)
+        fits_a_phone(page, f"{site.url}/docs/{doc.pk}/share/")
+        fits_a_phone(page, f"{site.url}/inbox/")
+    finally:
+        context.close()
