@@ -16,7 +16,9 @@ running (and stopping it again afterwards). Loopback only; every phase is bounde
    once, both ways, twenty times.
 3. Redis restart under the same load: nothing fails, nobody is signed out (a 302 to the sign-in
    page would show it), every acknowledged save is in the database.
-4. Throughput (wrk, a few seconds each): pages and autosaves through nginx against a static
+4. Task worker kill under the same load: it restarts, and the last acknowledged text of every
+   answer is found by the owner's search within 10 s of the load ending (the worker indexes it).
+5. Throughput (wrk, a few seconds each): pages and autosaves through nginx against a static
    file of the concept page's size served by nginx, and a static file served by a replica.
 
 The machine is shared: numbers are noisy, compare ratios. The exit status is 1 when a check
@@ -405,6 +407,70 @@ def redis_restart_phase(accounts: list[Account], site: SiteMap, seconds: float) 
     return checks + load_checks(load, "Redis restart", saves_may_fail=False)
 
 
+def kill_worker(started: float) -> tuple[int, int | None, float | None]:
+    """kill -9 the task worker's process group; (old pid, new pid, seconds until restarted)."""
+    pid = replica_pid("worker")
+    print(f"cluster: kill -9 the task worker (pid {pid}) at t={time.monotonic() - started:.1f} s")
+    killed = time.monotonic()
+    os.killpg(pid, signal.SIGKILL)
+    while time.monotonic() < killed + RECOVERY_LIMIT:
+        new_pid = replica_pid("worker")
+        if new_pid not in (None, pid):
+            return pid, new_pid, time.monotonic() - killed
+        time.sleep(0.1)
+    return pid, None, None
+
+
+def findable(run: Run, limit: float) -> tuple[int, list[str]]:
+    """Search, as each owner, for the last acknowledged text of each answer until every one is
+    found or ``limit`` seconds pass; (how many were looked for, those never found)."""
+    wanted = {}
+    for client in run.clients:
+        for key, ack in client.acks.items():
+            if not client.unsure[key]:  # else a later unanswered save may have replaced it
+                token = ack.value.rsplit(" ", 1)[-1]
+                wanted[(client.account.index, key)] = (client.account, token)
+    deadline = time.monotonic() + limit
+    missing = dict(wanted)
+    while missing and time.monotonic() < deadline:
+        for item, (account, token) in list(missing.items()):
+            page = httpx.get(
+                f"{NGINX}/search/",
+                params={"q": token, "all": "1"},
+                headers={"Cookie": account.cookie},
+                timeout=TIMEOUT,
+                trust_env=False,
+            )
+            if f"/docs/{account.doc}/" in page.text:
+                del missing[item]
+        time.sleep(0.2)
+    return len(wanted), [f"doc {a.doc}: {t}" for a, t in missing.values()]
+
+
+def worker_kill_phase(accounts: list[Account], site: SiteMap, seconds: float) -> list[Check]:
+    if not (RUN / "worker.supervisor.pid").exists():
+        return [Check("worker kill", True, "skipped: the cluster runs no task worker")]
+    load, [(pid, new_pid, took)] = under_load(accounts, site, seconds, [(1 / 3, kill_worker)])
+    checks = [
+        Check(
+            "worker kill: the worker restarted",
+            new_pid is not None,
+            f"pid {pid} → {new_pid} after {took:.1f} s" if new_pid else "never came back",
+        )
+    ]
+    checks += load_checks(load, "worker kill", saves_may_fail=False)
+    looked_for, lost = findable(load.run, RECOVERY_LIMIT)
+    checks.append(
+        Check(
+            f"worker kill: each acknowledged save found by search in {RECOVERY_LIMIT:.0f} s",
+            looked_for > 0 and not lost,
+            f"{looked_for - len(lost)} of {looked_for} found"
+            + (f"; not: {lost[:3]}" if lost else ""),
+        )
+    )
+    return checks
+
+
 # --- Throughput ----------------------------------------------------------------------------------
 
 
@@ -521,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         checks += replica_kill_phase(accounts, site, args.seconds)
         checks.append(cross_replica_phase(accounts[0], site))
         checks += redis_restart_phase(accounts, site, args.seconds)
+        checks += worker_kill_phase(accounts, site, args.seconds)
         if not args.no_throughput:
             lines = throughput(accounts, site, args.wrk_seconds)
     finally:
