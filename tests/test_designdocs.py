@@ -396,9 +396,9 @@ def test_query_counts_are_pinned_and_flat_as_docs_and_answers_grow(signed_in, do
     signed_in.get("/docs/")  # the header's count of cards due is cached for a minute
     before = {url: _queries(signed_in, url) for url in urls}
     # session, user, then the page: the docs (and their count for paging), the template, the
-    # answers (and the pickers on step 4); the document also reads its diagrams, a step its
-    # interview clock.
-    assert before == {urls[0]: 7, urls[1]: 7, urls[2]: 13, urls[3]: 16}, before
+    # answers (and the pickers on step 4); the list also reads the docs shared with the user,
+    # the document its diagrams and review comments, a step its interview clock.
+    assert before == {urls[0]: 8, urls[1]: 8, urls[2]: 13, urls[3]: 16}, before
     _fill(doc, 40)
     for n in range(20):
         DesignDoc.objects.create(owner=alice, title=f"Doc {n}")
