@@ -37,9 +37,12 @@ migrate: install
 content: migrate
 	$(PY) manage.py load_content
 
-## Set everything up and serve the site on http://127.0.0.1:8000 (SQLite unless DATABASE_URL).
+## Set everything up and serve the site on http://127.0.0.1:8000 (SQLite unless DATABASE_URL),
+## with the task worker beside it (search indexing and snapshots after autosave); Ctrl-C stops both.
 run: content graphviz
-	@echo "Serving MLSD Handbook on http://$(HOST):$(PORT)/"
+	@echo "Serving MLSD Handbook on http://$(HOST):$(PORT)/ (task worker running beside it)"
+	@$(PY) manage.py worker --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Chromium for the browser tests: Debian's package (apt as root, or sudo without a password),

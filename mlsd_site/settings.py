@@ -45,6 +45,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be one of: {', '.join(choices)}.")
+    return raw
+
+
 def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks = []
     for item in env_list(name, []):
@@ -86,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    "django_tasks_db",
     "apps.core",
     "apps.estimates",
     "apps.accounts",
@@ -193,6 +201,20 @@ else:
     # every worker sees the same cached pages, invalidations and rate-limit counters.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Background work (search indexing, autosave snapshots, mail) goes through django.tasks into
+# our own database, so a task is enqueued in the same transaction as the save it follows and an
+# acknowledged save never loses its index update. `manage.py worker` runs them (make run starts
+# one beside the dev server). TASKS_BACKEND=immediate runs each task inside the request instead.
+TASKS_BACKEND = env_choice("TASKS_BACKEND", "database", ["database", "immediate"])
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+        }[TASKS_BACKEND]
+    }
+}
+
 # Calculators accept up to 100,000 values per list; as JSON that is a few megabytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
@@ -242,6 +264,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sessions read from the cache (Redis in production) and written through to the database:
+# no query per request, and a cache restart signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -300,6 +325,8 @@ LOGGING = {
         },
         # Django's own request logger would repeat every 4xx/5xx; ours has them already.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Two lines per task (started, finished) would drown the rest; failures still show.
+        "django.tasks": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

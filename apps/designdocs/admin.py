@@ -186,3 +186,4 @@ class ExampleAdmin(admin.ModelAdmin):
         for answer in formset.deleted_objects:
             answer.delete()
         formset.save_m2m()
+        form.instance.mark_changed()  # the search index follows, through refresh_doc

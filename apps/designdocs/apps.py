@@ -12,3 +12,13 @@ class DesignDocsConfig(AppConfig):
 
         content.register(StepKind())
         content.register(ExampleKind())
+
+        from apps.core.worker import worker_starting
+
+        worker_starting.connect(_catch_up, dispatch_uid="designdocs-catch-up")
+
+
+def _catch_up(sender, **kwargs) -> int:
+    from apps.designdocs.tasks import catch_up
+
+    return catch_up()

@@ -200,4 +200,5 @@ class ExampleKind(ContentKind):
             )
             answer.value, answer.error, answer.version = text, prompt.problem_with(text), 1
             answer.save()
+        page.mark_changed()
         return page

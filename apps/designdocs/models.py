@@ -10,15 +10,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
-from django.db.models.functions import Length
-from django.db.models.signals import m2m_changed
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Length
+from django.db.models.signals import m2m_changed, post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html_join, linebreaks
 
 from apps.concepts.models import Concept
+from apps.core import caching
 from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
 from apps.core.models import MarkdownPage
 from apps.designdocs import numbers
@@ -114,6 +115,7 @@ class Prompt(models.Model):
     def save(self, *args, **kwargs):
         self.help_html = render_inline(self.help) if self.help else ""
         super().save(*args, **kwargs)
+        caching.bump_content_version()  # the wizard's outline is read again
 
     def is_asked(self, answers: dict[str, Answer]) -> bool:
         """Whether the wizard asks this prompt, given the doc's answers so far.
@@ -201,6 +203,11 @@ class DesignDoc(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # What autosave leaves to later (rendered answers, the periodic snapshot, the search index)
+    # is brought up to date by the refresh_doc task: pending while one is queued, and the time
+    # of the last refresh, so that a worker killed mid-task is caught up (tasks.catch_up).
+    refresh_pending = models.BooleanField(default=False, editable=False)
+    refreshed_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = DesignDocQuerySet.as_manager()
 
@@ -237,31 +244,81 @@ class DesignDoc(models.Model):
         sent as the page closed) is acknowledged without writing, so newer text always wins.
         On a conflict the stored answer is left untouched and the caller shows both texts, so
         nothing is overwritten silently and nothing typed is lost.
+
+        The usual save is one conditional UPDATE (the version still the writer's, the doc's
+        size within bounds) and one UPDATE of the doc; anything else takes the careful path.
+        Rendering, the snapshot and the search index follow in the refresh_doc task.
         """
+        if len(value) > ANSWER_MAX_CHARS:
+            refused = self.too_large(prompt, value)
+            return SaveResult(answer=None, conflict=False, error="", refused=refused)
+        error, tab = prompt.problem_with(value), tab[:40]
+        # No savepoint of its own inside the caller's transaction: the caller's rolls back all.
+        with transaction.atomic(savepoint=False):
+            if self._write_if_current(prompt, value, base_version, error, tab, seq):
+                self.mark_changed()
+                answer = Answer(doc=self, prompt=prompt, value=value, error=error,
+                                version=base_version + 1, saved_by=tab, saved_seq=seq)  # fmt: skip
+                return SaveResult(answer=answer, conflict=False, error=error)
+            return self._save_carefully(prompt, value, base_version, error, tab, seq)
+
+    def _write_if_current(
+        self, prompt: Prompt, value: str, base_version: int, error: str, tab: str, seq: int
+    ) -> bool:
+        others = (
+            Answer.objects.filter(doc=self).exclude(prompt=prompt)
+            .values("doc").annotate(total=Sum(Length("value"))).values("total")
+        )  # fmt: skip
+        current = (
+            Answer.objects.filter(doc=self, prompt=prompt, version=base_version)
+            .exclude(value=value)
+            .alias(others=Coalesce(Subquery(others), 0))
+            .filter(others__lte=DOC_MAX_CHARS - len(value))
+        )
+        if tab and seq:  # a retry overtaken by the same tab's later save writes nothing
+            current = current.exclude(saved_by=tab, saved_seq__gte=seq)
+        written = current.update(
+            value=value, error=error, value_html=_cheap_html(prompt, value),
+            version=base_version + 1,
+            saved_by=tab, saved_seq=seq, updated_at=timezone.now(),
+        )  # fmt: skip
+        return written == 1
+
+    def _save_carefully(
+        self, prompt: Prompt, value: str, base_version: int, error: str, tab: str, seq: int
+    ) -> SaveResult:
+        """The first save of an answer, a conflict, a retry, the same text again, or too big."""
         if refused := self.too_large(prompt, value):
             return SaveResult(answer=None, conflict=False, error="", refused=refused)
-        error = prompt.problem_with(value)
-        with transaction.atomic():
-            answer, created = Answer.objects.select_for_update().get_or_create(
-                doc=self, prompt=prompt
-            )
-            own = bool(tab) and answer.saved_by == tab
-            if own and seq and seq <= answer.saved_seq:
-                return SaveResult(answer=answer, conflict=False, error=answer.error)
-            stale = not created and answer.version != base_version and not own
-            if stale and answer.value != value:
-                return SaveResult(answer=answer, conflict=True, error=error)
-            answer.saved_by, answer.saved_seq = tab[:40], seq
-            if answer.value != value or created:
-                answer.value = value
-                answer.error = error
-                answer.version = F("version") + 1
-                answer.save()
-                answer.refresh_from_db()
-                DesignDoc.objects.filter(pk=self.pk).update(updated_at=timezone.now())
-            elif tab:
-                Answer.objects.filter(pk=answer.pk).update(saved_by=answer.saved_by, saved_seq=seq)
+        answer, created = Answer.objects.select_for_update().get_or_create(doc=self, prompt=prompt)
+        own = bool(tab) and answer.saved_by == tab
+        if own and seq and seq <= answer.saved_seq:
+            return SaveResult(answer=answer, conflict=False, error=answer.error)
+        stale = not created and answer.version != base_version and not own
+        if stale and answer.value != value:
+            return SaveResult(answer=answer, conflict=True, error=error)
+        answer.saved_by, answer.saved_seq = tab, seq
+        if answer.value != value or created:
+            answer.value, answer.error = value, error
+            answer.value_html = _cheap_html(prompt, value)
+            answer.version += 1  # the row is locked (select_for_update) until the commit
+            answer.save(render=False)
+            self.mark_changed()
+        elif tab:
+            Answer.objects.filter(pk=answer.pk).update(saved_by=tab, saved_seq=seq)
         return SaveResult(answer=answer, conflict=False, error=error)
+
+    def mark_changed(self) -> None:
+        """An answer changed: a newer updated_at, and one refresh_doc task per burst of saves."""
+        now = timezone.now()
+        docs = DesignDoc.objects.filter(pk=self.pk)
+        if docs.filter(refresh_pending=False).update(refresh_pending=True, updated_at=now):
+            from apps.designdocs.tasks import refresh_doc
+
+            # In the save's transaction: the task exists exactly when the save does.
+            refresh_doc.enqueue(self.pk)
+        else:
+            docs.update(updated_at=now)
 
     def too_large(self, prompt: Prompt, value: str) -> str:
         """Why ``value`` cannot be saved as ``prompt``'s answer for its size, or ""."""
@@ -297,7 +354,8 @@ class DesignDoc(models.Model):
         return result
 
     def step_progress(self, step: Step) -> StepProgress:
-        """One step's progress, for the sidebar after a save (two queries)."""
+        """One step's progress, for the sidebar after a save (one query with the outline's
+        step, whose prompts are already read)."""
         answers = {a.prompt.key: a for a in self.answers.select_related("prompt")}
         return self.progress([step], answers)[0]
 
@@ -328,6 +386,11 @@ class DesignDoc(models.Model):
             return None
         snapshot = self.snapshot()
         if latest and latest.snapshot == snapshot:
+            if latest.reason == "Autosave" and reason != "Autosave":
+                # The same text, now with a name that says when it was kept ("Left step 2").
+                latest.reason = reason
+                latest.save(update_fields=["reason"])
+                return latest
             return None
         return self.revisions.create(reason=reason, snapshot=snapshot)
 
@@ -369,6 +432,7 @@ class DesignDoc(models.Model):
             for key, value in data["answers"].items():
                 if key in prompts:
                     self._overwrite(prompts[key], value)
+            self.mark_changed()
         return self.revisions.create(
             reason=f"Restored the revision of {revision.created_at:%d %b %Y %H:%M}",
             snapshot=self.snapshot(),
@@ -419,6 +483,13 @@ class DesignDoc(models.Model):
     def restore_from_trash(self) -> None:
         self.deleted_at = None
         self.save(update_fields=["deleted_at"])
+
+
+def _cheap_html(prompt: Prompt, value: str) -> str:
+    """An answer's HTML at save time, except Markdown's: refresh_doc renders that later."""
+    if prompt.kind == Prompt.Kind.MARKDOWN:
+        return ""
+    return Answer(prompt=prompt, value=value).render_value()
 
 
 def _is_answered(answer: Answer | None) -> bool:
@@ -478,11 +549,21 @@ class Answer(models.Model):
     def __str__(self) -> str:
         return f"{self.doc_id}/{self.prompt_id}"
 
-    def save(self, *args, update_fields=None, **kwargs):
-        self.value_html = self.render_value()
-        if update_fields is not None:
-            update_fields = {*update_fields, "value_html"}
+    def save(self, *args, render: bool = True, update_fields=None, **kwargs):
+        if render:
+            self.value_html = self.render_value()
+            if update_fields is not None:
+                update_fields = {*update_fields, "value_html"}
         super().save(*args, update_fields=update_fields, **kwargs)
+
+    @property
+    def html(self) -> str:
+        """The rendered answer. Autosave leaves a Markdown answer's HTML to refresh_doc; until
+        then it is rendered here (other kinds are rendered as they save: no Markdown)."""
+        unrendered = not self.value_html and self.value.strip()
+        if unrendered and self.prompt.kind == Prompt.Kind.MARKDOWN:
+            return self.render_value()
+        return self.value_html
 
     @property
     def values(self) -> list[str]:
@@ -501,7 +582,9 @@ class Answer(models.Model):
         if kind == Prompt.Kind.CHOICE:
             return escape(self.prompt.choice_label(self.value))
         if kind == Prompt.Kind.METRICS:
-            names = dict(Metric.objects.filter(slug__in=self.values).values_list("slug", "name"))
+            from apps.designdocs.outline import outline  # it reads this module's models
+
+            names = outline().metric_names
             return format_html_join(
                 ", ", '<a href="{}">{}</a>',
                 (
@@ -533,6 +616,13 @@ def _step_relations_changed(sender, instance, action, **kwargs) -> None:
     # A step's declared concepts and metrics show as backlinks on their pages.
     if action.startswith("post_") and isinstance(instance, Step):
         instance.record_links()
+
+
+@receiver(post_delete, sender=Prompt)
+@receiver(m2m_changed, sender=Prompt.concepts.through)
+@receiver(m2m_changed, sender=Prompt.metrics.through)
+def _prompt_changed(sender, **kwargs) -> None:
+    caching.bump_content_version()  # the wizard's outline is read again
 
 
 # --- Architecture diagrams ---------------------------------------------------------------------

@@ -6,7 +6,6 @@ import zipfile
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -15,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.designdocs import addons, export
 from apps.designdocs.access import Role, doc_view, reader_view
 from apps.designdocs.forms import DocForm, NewDiagramForm
-from apps.designdocs.models import DesignDoc, Prompt, Step
+from apps.designdocs.models import DesignDoc, Step
+from apps.designdocs.outline import outline
 
 DOCS_PER_PAGE = 25
 SHARED_SHOWN = 100  # a reviewer of more docs than that finds the rest in their inbox
@@ -36,7 +36,7 @@ def doc_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(docs, DOCS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "docs": page,
-        "prompt_count": Prompt.objects.counted().count(),
+        "prompt_count": outline().counted,
         "examples": DesignDoc.objects.examples().only("slug", "title", "problem"),
         "trash_count": DesignDoc.objects.in_trash().filter(owner=request.user).count(),
         "form": DocForm(),
@@ -77,10 +77,8 @@ def doc_new(request: HttpRequest) -> HttpResponse:
 
 
 def _document_context(doc: DesignDoc) -> dict:
-    ordered = Prompt.objects.order_by("order")
-    steps = list(Step.objects.prefetch_related(Prefetch("prompts", queryset=ordered)))
     answers = doc.answers_by_key()
-    progress = doc.progress(steps, answers)
+    progress = doc.progress(outline().steps, answers)
     # Optional steps (free sections) never make a doc look unfinished.
     answered = sum(p.answered for p in progress if not p.step.optional)
     total = sum(p.total for p in progress if not p.step.optional)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from apps.core import markdown, monitoring
 from apps.designdocs import picker
 from apps.designdocs.access import doc_view
 from apps.designdocs.models import ANSWER_MAX_CHARS, DesignDoc, Prompt, SaveResult, Step
+from apps.designdocs.outline import outline
 from apps.designdocs.views import bad_request
 
 
@@ -60,21 +61,24 @@ def _save(request: HttpRequest, doc: DesignDoc, prompt: Prompt) -> SaveResult | 
         return None
     value = _posted_value(request, prompt)
     tab, seq = _posted_tab(request)
-    if _kept_version(request, prompt):
-        # The text another tab saved is about to be replaced: keep it in the history first.
-        doc.record_revision(f"Before “Keep my text”: {prompt.question}"[:200])
-    result = doc.save_answer(prompt, value, version, tab=tab, seq=seq)
-    if result.conflict:
-        doc.keep_unsaved_text(prompt, value, tab=tab)
+    # One transaction: the save and the history it keeps stand or fall together.
+    with transaction.atomic():
+        if _kept_version(request, prompt):
+            # The text another tab saved is about to be replaced: keep it in the history first.
+            doc.record_revision(f"Before “Keep my text”: {prompt.question}"[:200])
+        result = doc.save_answer(prompt, value, version, tab=tab, seq=seq)
+        if result.conflict:
+            doc.keep_unsaved_text(prompt, value, tab=tab)
     return result
 
 
 def _step_context(
     doc: DesignDoc, step: Step, results: dict[str, SaveResult], request: HttpRequest | None = None
 ) -> dict:
-    steps = list(Step.objects.prefetch_related("prompts").order_by("order"))
+    template = outline()
+    steps = template.steps
     answers = doc.answers_by_key()
-    prompts = list(step.prompts.prefetch_related("concepts", "metrics").order_by("order"))
+    prompts = list(step.prompts.all())
     fields = []
     for prompt in (p for p in prompts if p.is_asked(answers)):
         field = {
@@ -91,16 +95,16 @@ def _step_context(
             field["meaning"] = prompt.meaning(field["answer"].value)
             field["images"] = _shows_no_images(prompt, field["answer"].value)
         fields.append(field)
-    index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
+    previous, following = template.neighbours(step)
     return {
         "doc": doc,
         "step": step,
         "fields": fields,
         "progress": doc.progress(steps, answers),
-        "previous": steps[index - 1] if index > 0 else None,
-        "next": steps[index + 1] if index + 1 < len(steps) else None,
-        "concepts": step.concepts.only("slug", "title"),
-        "metrics": step.metrics.only("slug", "name"),
+        "previous": previous,
+        "next": following,
+        "concepts": step.concepts.all(),
+        "metrics": step.metrics.all(),
         "answer_max_chars": ANSWER_MAX_CHARS,
         "not_asked": [p for p in prompts if not p.is_asked(answers) and _written(answers, p)],
     }
@@ -122,7 +126,9 @@ def _written(answers: dict, prompt: Prompt) -> bool:
 @doc_view(("GET", "POST"))
 def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
     """GET shows a step; POST saves all its answers (no JavaScript needed) and moves on."""
-    step = get_object_or_404(Step, slug=slug)
+    step = outline().step(slug)
+    if step is None:
+        raise Http404("No such step.")
     if request.method == "GET":
         return render(request, "designdocs/step.html", _step_context(doc, step, {}))
     results = {}
@@ -141,18 +147,13 @@ def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
     target = request.POST.get("go", "stay")
     if target == "left":
         return HttpResponse(status=204)  # the page's beacon as the writer left: nobody reads it
-    if target in {"next", "previous"} and (neighbour := _neighbour(step, target)):
+    previous, following = outline().neighbours(step)
+    neighbour = {"next": following, "previous": previous}.get(target)
+    if neighbour is not None:
         return redirect("designdocs:step", pk=doc.pk, slug=neighbour.slug)
     if target == "document":
         return redirect(doc)
     return redirect("designdocs:step", pk=doc.pk, slug=step.slug)
-
-
-def _neighbour(step: Step, direction: str) -> Step | None:
-    steps = Step.objects.order_by("order" if direction == "next" else "-order")
-    if direction == "next":
-        return steps.filter(order__gt=step.order).first()
-    return steps.filter(order__lt=step.order).first()
 
 
 @doc_view(("POST",))
@@ -162,7 +163,9 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
     Statuses the page's script acts on: 200 saved, 409 conflict (both texts shown), 413 too
     large (not saved, text kept in the field), 429 throttled and 5xx (retried by itself).
     """
-    prompt = get_object_or_404(Prompt, key=key)
+    prompt = outline().prompts.get(key)
+    if prompt is None:
+        raise Http404("No such prompt.")
     limit, who = throttle.AUTOSAVES_PER_USER, str(request.user.pk)
     if limit.hit(who) > limit.limit:
         context = {"prompt": prompt, "limit": limit}
@@ -170,11 +173,8 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         monitoring.AUTOSAVES.labels("throttled").inc()
         response["Retry-After"] = str(limit.retry_after(who))  # the page retries by itself then
         return response
-    # One transaction: an acknowledged save and its snapshot stand or fall together.
-    with transaction.atomic():
-        result = _save(request, doc, prompt)
-        if result is not None and not (result.conflict or result.refused):
-            doc.record_revision("Autosave", unless_recent=True)
+    # Its snapshot and search entry follow in the refresh_doc task the save enqueued.
+    result = _save(request, doc, prompt)
     if result is None:
         return bad_request("The version must be a whole number.", f"version_{key}")
     monitoring.AUTOSAVES.labels(

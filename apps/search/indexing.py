@@ -11,7 +11,8 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.html import strip_tags
 
 from apps.concepts.models import Concept
-from apps.designdocs.models import Answer, DesignDoc, Step
+from apps.designdocs.models import DesignDoc, Step
+from apps.designdocs.tasks import doc_refreshed
 from apps.metrics.models import Metric
 from apps.practice.models import Problem
 from apps.search.models import Entry
@@ -109,7 +110,11 @@ def index_doc(doc: DesignDoc) -> None:
     if doc.deleted_at is not None:
         Entry.objects.filter(kind=kind, object_id=doc.pk).delete()
         return
-    answers = " ".join(plain_text(a.value_html) for a in doc.answers.only("value_html"))
+    # An answer refresh_doc has not rendered yet is indexed as typed.
+    answers = " ".join(
+        plain_text(a.value_html) if a.value_html else a.value
+        for a in doc.answers.only("value", "value_html")
+    )
     names, _ = _names(doc.title, [])
     _store(
         kind, doc.pk, title=doc.title, names=names, anchors={},
@@ -150,9 +155,8 @@ def _doc_deleted(sender, instance, **kwargs) -> None:
     Entry.objects.filter(kind__in=["doc", "example"], object_id=instance.pk).delete()
 
 
-def _answer_saved(sender, instance, raw=False, **kwargs) -> None:
-    if not raw:
-        index_doc(instance.doc)
+def _doc_refreshed(sender, doc, **kwargs) -> None:
+    index_doc(doc)
 
 
 def connect_signals() -> None:
@@ -163,4 +167,5 @@ def connect_signals() -> None:
         )
     post_save.connect(_doc_saved, sender=DesignDoc, dispatch_uid="search-doc")
     post_delete.connect(_doc_deleted, sender=DesignDoc, dispatch_uid="search-del-doc")
-    post_save.connect(_answer_saved, sender=Answer, dispatch_uid="search-answer")
+    # Answers reach the index through the refresh_doc task, off the autosave request.
+    doc_refreshed.connect(_doc_refreshed, sender=DesignDoc, dispatch_uid="search-doc-refreshed")

@@ -1,0 +1,59 @@
+"""Work that autosave leaves to later, done by the task worker (``manage.py worker``).
+
+A save marks its doc ``refresh_pending`` and enqueues :func:`refresh_doc` in the same
+transaction, once per burst of saves: the task clears the mark first, so a save that lands
+while it runs enqueues the next one. Everything the task does is idempotent, so running it
+twice is harmless, and :func:`catch_up` (run when a worker starts) re-enqueues every doc changed
+since its last refresh: a worker killed mid-task loses nothing.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.tasks import task
+from django.utils import timezone
+
+from apps.designdocs.models import Answer, DesignDoc, Prompt
+
+# Sent with the refreshed doc: listeners keep what they derive from it (search) up to date.
+doc_refreshed = Signal()
+
+
+@task()
+def refresh_doc(doc_id: int) -> None:
+    """Render the doc's new answers, keep the periodic snapshot, tell listeners."""
+    started = timezone.now()
+    DesignDoc.objects.filter(pk=doc_id, refresh_pending=True).update(refresh_pending=False)
+    doc = DesignDoc.objects.filter(pk=doc_id).first()
+    if doc is None:  # deleted since: nothing to keep up to date
+        return
+    render_answers(doc)
+    if doc.deleted_at is None and not doc.is_example:
+        doc.record_revision("Autosave", unless_recent=True)
+    doc_refreshed.send(sender=DesignDoc, doc=doc)
+    DesignDoc.objects.filter(pk=doc_id).update(refreshed_at=started)
+
+
+def render_answers(doc: DesignDoc) -> int:
+    """Store the HTML of answers saved since they were last rendered."""
+    markdown = doc.answers.filter(prompt__kind=Prompt.Kind.MARKDOWN, value_html="")
+    unrendered = list(markdown.exclude(value="").select_related("prompt"))
+    for answer in unrendered:
+        answer.value_html = answer.render_value()
+    Answer.objects.bulk_update(unrendered, ["value_html"])
+    return len(unrendered)
+
+
+def catch_up() -> int:
+    """Enqueue a refresh for every doc changed since its last one (after a worker died)."""
+    # Pending or not: a task that died before its first statement left its doc pending.
+    behind = DesignDoc.objects.filter(updated_at__gt=F("refreshed_at"))
+    count = 0
+    for doc_id in behind.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            DesignDoc.objects.filter(pk=doc_id).update(refresh_pending=True)
+            refresh_doc.enqueue(doc_id)
+        count += 1
+    return count

@@ -1,0 +1,157 @@
+"""Autosave leaves rendering, snapshots and the search index to the task worker.
+
+These tests run the real database backend (django-tasks-db) and its worker; the rest of the
+suite runs tasks at once (tests/environment.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.tasks import task_backends
+from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
+
+from apps.designdocs.models import Answer, DesignDoc, Prompt
+from apps.search.query import search
+
+pytestmark = pytest.mark.django_db
+
+KEY = "business_goal"  # a Markdown prompt of step 1
+CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)\b", re.IGNORECASE)
+
+
+@pytest.fixture
+def database_tasks(settings):
+    """Enqueue into the database, as production does, instead of running tasks at once."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    _forget_backends()
+    yield
+    _forget_backends()
+
+
+def _forget_backends():
+    task_backends.__dict__.pop("settings", None)  # a cached_property of the handler
+    for alias in list(task_backends.settings):
+        with contextlib.suppress(AttributeError):
+            delattr(task_backends._connections, alias)
+
+
+@pytest.fixture
+def doc(alice):
+    return DesignDoc.objects.create(owner=alice, title="Fraud", problem="Stop fraud.")
+
+
+@pytest.fixture
+def writer(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def save(client, doc, value, version, key=KEY):
+    response = client.post(
+        f"/docs/{doc.pk}/answers/{key}/",
+        {key: value, f"version_{key}": version},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text
+    return int(re.search(rf'id="version-{key}" value="(\d+)"', response.text).group(1))
+
+
+def refresh_tasks():
+    return DBTaskResult.objects.filter(task_path="apps.designdocs.tasks.refresh_doc")
+
+
+@pytest.fixture
+def run_worker(monkeypatch):
+    """``manage.py worker --batch`` inside the test's transaction. The worker closes "old"
+    connections between tasks, which inside a test transaction is every connection; Django's
+    test client skips the same clean-up around requests."""
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    return lambda: call_command("worker", "--batch", "--interval", "0")
+
+
+def test_an_autosave_is_one_conditional_update_and_at_most_six_queries(database_tasks, writer, doc):
+    version = save(writer, doc, "First words", 0)  # creates the answer: the careful path
+    writer.get(f"/docs/{doc.pk}/steps/problem-clarification/")  # session and template cached
+    for text in ("First words, then more", "First words, then more and more"):
+        with CaptureQueriesContext(connection) as captured:
+            version = save(writer, doc, text, version)
+        work = [q["sql"] for q in captured.captured_queries if not CONTROL.match(q["sql"])]
+        # The user, the doc, the conditional UPDATE, the doc's mark (and the task or its
+        # time), the step's answers for the sidebar count.
+        assert len(work) <= 6, "\n".join(work)
+        updates = [sql for sql in work if sql.startswith('UPDATE "designdocs_answer"')]
+        assert len(updates) == 1 and '"version" = ' in updates[0]
+        assert not any(sql.startswith('SELECT "designdocs_answer"') and "FOR UPDATE" in sql
+                       for sql in work)  # fmt: skip
+    answer = Answer.objects.get(doc=doc, prompt__key=KEY)
+    assert answer.value == "First words, then more and more" and answer.version == version
+    assert answer.value_html == ""  # Markdown is rendered by the task, not in the request
+
+
+def test_a_burst_of_saves_enqueues_one_refresh_and_the_worker_catches_the_index_up(
+    database_tasks, writer, doc, alice, run_worker
+):
+    version = 0
+    for n in range(6):
+        version = save(writer, doc, f"Chargeback rate draft {n} with **zanzibarite**", version)
+    assert refresh_tasks().count() == 1
+    assert not search("zanzibarite", alice).hits  # not indexed yet: the worker has not run
+    run_worker()
+    assert [hit.entry.url for hit in search("zanzibarite", alice).hits] == [f"/docs/{doc.pk}/"]
+    answer = Answer.objects.get(doc=doc, prompt__key=KEY)
+    assert "<strong>zanzibarite</strong>" in answer.value_html
+    assert doc.revisions.filter(reason="Autosave").count() == 1
+    doc.refresh_from_db()
+    assert not doc.refresh_pending and doc.refreshed_at >= doc.updated_at
+
+
+def test_a_save_while_the_refresh_runs_enqueues_the_next_one(
+    database_tasks, writer, doc, alice, run_worker
+):
+    version = save(writer, doc, "Text the first refresh reads", 0)
+    from apps.designdocs.tasks import refresh_doc
+
+    # The task claims the doc before reading it; a save after that must not be left behind.
+    DesignDoc.objects.filter(pk=doc.pk).update(refresh_pending=False)
+    save(writer, doc, "Text typed during the refresh: quokkas", version)
+    assert refresh_tasks().count() == 2
+    refresh_doc.call(doc.pk)
+    run_worker()
+    assert search("quokkas", alice).hits
+
+
+def test_a_worker_killed_mid_task_loses_nothing(database_tasks, writer, doc, alice, run_worker):
+    save(writer, doc, "Saved just before the worker died: pangolins", 0)
+    # What kill -9 leaves: the task taken (marked running) and the doc claimed, nothing done.
+    refresh_tasks().update(status="RUNNING")
+    DesignDoc.objects.filter(pk=doc.pk).update(refresh_pending=False)
+    run_worker()  # a new worker catches up before taking new work
+    assert [hit.entry.url for hit in search("pangolins", alice).hits] == [f"/docs/{doc.pk}/"]
+    # Before its claim, too: the doc stays pending, and the catch-up does not skip it.
+    save(writer, doc, "Saved before the claim: axolotls", 1)
+    refresh_tasks().filter(status="READY").update(status="RUNNING")
+    run_worker()
+    assert search("axolotls", alice).hits
+
+
+def test_the_document_shows_an_answer_the_worker_has_not_rendered_yet(database_tasks, writer, doc):
+    save(writer, doc, "Plain *emphasis* before the worker runs", 0)
+    page = writer.get(f"/docs/{doc.pk}/").text
+    assert "<em>emphasis</em>" in page
+
+
+def test_a_prompt_edited_in_the_admin_reaches_the_wizard_at_once(writer, doc):
+    prompt = Prompt.objects.get(key=KEY)
+    url = f"/docs/{doc.pk}/steps/problem-clarification/"
+    assert prompt.question in writer.get(url).text  # the template is now cached in memory
+    prompt.question = "What business outcome moves, and by how much?"
+    prompt.save()
+    assert "What business outcome moves, and by how much?" in writer.get(url).text
