@@ -193,9 +193,6 @@ if REDIS_URL:
         # Django's Redis backend, except that an unreachable Redis is a miss, not a 500.
         "default": {"BACKEND": "apps.core.redis_cache.FailSoftRedisCache", "LOCATION": REDIS_URL}
     }
-    # Sessions read from Redis and written through to the database: a Redis restart or eviction
-    # signs nobody out, and most requests skip the session query.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     # One process's memory: fine for runserver and tests; production sets REDIS_URL so that
     # every worker sees the same cached pages, invalidations and rate-limit counters.

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.urls import reverse
 
@@ -61,3 +66,35 @@ def test_rate_limits_let_requests_through(db, redis_down):
     limit = throttle.Limit("redis-down", 1, 60)
     assert [limit.hit("someone") for _ in range(3)] == [1, 1, 1]
     assert limit.refusal("someone", "Wait {wait}.") is None
+
+
+def production_settings(**env: str) -> dict:
+    """The settings a process started with ``env`` (and DEBUG off) reads."""
+    code = (
+        "import json, mlsd_site.settings as s; print(json.dumps({"
+        "'cache': s.CACHES['default']['BACKEND'],"
+        "'sessions': s.SESSION_ENGINE,"
+        "'proxy_ssl_header': hasattr(s, 'SECURE_PROXY_SSL_HEADER')}))"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={**base, "DEBUG": "false", "SECRET_KEY": "x" * 50, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_with_redis_sessions_are_cached_and_written_through_to_the_database():
+    read = production_settings(REDIS_URL="redis://127.0.0.1:6379/0")
+    assert read["cache"] == "apps.core.redis_cache.FailSoftRedisCache"
+    assert read["sessions"] == "django.contrib.sessions.backends.cached_db"
+
+
+def test_django_never_believes_a_client_claiming_https():
+    """The scheme comes from gunicorn, which reads X-Forwarded-Proto from nginx alone
+    (--forwarded-allow-ips); Django's own setting would read it from anyone."""
+    assert production_settings()["proxy_ssl_header"] is False
