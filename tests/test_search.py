@@ -228,3 +228,50 @@ def test_snippets_never_show_an_estimators_placeholder():
     for query in ["availability", "nines", "downtime", "little"]:
         for hit in search(query).hits:
             assert "{estimator" not in str(hit.snippet) and "{estimator" not in hit.entry.body
+
+
+def _suggestions(client, query):
+    response = client.get(
+        "/search/", {"q": query}, headers={"HX-Request": "true", "HX-Target": "search-suggestions"}
+    )
+    assert response.status_code == 200
+    return re.findall(r'<span class="suggestion-title">([^<]+)</span>', response.text)
+
+
+def test_suggestions_for_a_name_being_typed_come_from_memory_not_the_database(client):
+    _suggestions(client, "kaf")  # the names are read once per content version
+    with CaptureQueriesContext(connection) as context:
+        titles = _suggestions(client, "zookee")
+    assert titles[0] == "Apache ZooKeeper", titles
+    assert len(context.captured_queries) == 0, [q["sql"] for q in context.captured_queries]
+    # Nothing named so: the full search answers (and finds words in the text).
+    assert _suggestions(client, "fencing token")[:-1]
+
+
+def test_a_renamed_page_is_suggested_by_its_new_name_at_once(client, staff):
+    assert "Quorum-based voting" not in _suggestions(client, "quorum-b")
+    concept = Concept.objects.get(slug="zookeeper")
+    concept.title = "Quorum-based voting"
+    concept.save()
+    assert _suggestions(client, "quorum-b")[0] == "Quorum-based voting"
+
+
+def test_signed_in_suggestions_still_include_the_readers_own_docs(client, alice):
+    doc = DesignDoc.objects.create(owner=alice, title="Wombat tracker", problem="Count wombats.")
+    client.force_login(alice)
+    assert "Wombat tracker" in _suggestions(client, "wombat")
+    client.logout()
+    assert "Wombat tracker" not in _suggestions(client, "wombat")
+    assert doc.pk
+
+
+def test_a_capped_candidate_set_still_puts_the_named_page_first(monkeypatch):
+    from apps.search import query
+
+    many = search("latency").hits
+    assert len(many) > 5 and many[0].entry.title == "Latency"
+    monkeypatch.setattr(query, "CANDIDATES", 3)  # PostgreSQL ranks at most this many matches
+    capped = search("latency").hits
+    assert capped[0].entry.title == "Latency"
+    if connection.vendor == "postgresql":
+        assert len(capped) <= 3 + 1  # the cap, plus the page named exactly

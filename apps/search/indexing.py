@@ -11,6 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.html import strip_tags
 
 from apps.concepts.models import Concept
+from apps.core import caching
 from apps.designdocs.models import DesignDoc, Step
 from apps.designdocs.tasks import doc_refreshed
 from apps.metrics.models import Metric
@@ -91,6 +92,8 @@ def _store(kind: str, object_id: int, **fields) -> None:
     entry, _ = Entry.objects.update_or_create(kind=kind, object_id=object_id, defaults=fields)
     if connection.vendor == "postgresql":
         Entry.objects.filter(pk=entry.pk).update(search_vector=VECTOR)
+    if fields["owner"] is None:
+        caching.bump_content_version()  # suggestions (apps.search.names) read the names again
 
 
 def index_page(page) -> None:

@@ -22,16 +22,18 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Subquery, Value, When
 from django.db.models.functions import Length
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 from rapidfuzz import fuzz, process, utils
 
 from apps.search.models import Entry
+from apps.search.names import public_names
 
 KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
+CANDIDATES = 500  # full-text matches ranked per query, at most (PostgreSQL)
 
 
 @dataclass
@@ -95,6 +97,20 @@ def search(query: str, user=None, limit: int = 50) -> Results:
 TITLE, EXACT, PREFIX, IN_NAMES, IN_SUMMARY, IN_BODY = 6, 5, 4, 3, 2, 1
 
 
+def suggest(query: str, user=None, limit: int = 8) -> Results:
+    """What the search box offers while a reader types: pages named by what is typed, from
+    the in-memory names (apps.search.names); the full search when no name fits, or for a
+    signed-in reader, whose own docs are in the index only."""
+    query = normalise(query)
+    if (user is not None and user.is_authenticated) or not query:
+        return search(query, user, limit)
+    needle = query.lower()
+    named = public_names().named(needle, _terms(query) or [needle], limit)
+    if not named:
+        return search(query, user, limit)
+    return Results(query=query, hits=[Hit(entry, SafeString("")) for entry in named])
+
+
 def _tiers(needle: str, terms: list[str]) -> Case:
     in_names, in_summary = Q(), Q()
     for term in terms:
@@ -121,7 +137,11 @@ def _all_words(entries, query: str, terms: list[str]):
         search_query = SearchQuery(query, search_type="websearch", config="english")
         # Both conditions can use a GIN index (trigram for LIKE, tsvector for @@), so
         # PostgreSQL reads only the matching rows before ranking them.
-        matches = Q(names__contains=f"|{needle}|") | Q(search_vector=search_query)
+        named = Q(names__contains=f"|{needle}|")
+        # A common word matches thousands of entries at scale: rank at most CANDIDATES of them
+        # (as the GIN index yields them), plus any page the query names exactly.
+        candidates = entries.filter(search_vector=search_query).values("pk")[:CANDIDATES]
+        matches = named | Q(pk__in=Subquery(candidates))
         rank = SearchRank(F("search_vector"), search_query)
         # Among pages named by the query ("recal": Recall, Precision at fixed recall) the
         # shorter title is the more specific page; below that, text relevance decides.

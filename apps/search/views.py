@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
 from apps.search.query import search
+from apps.search.query import suggest as suggest_names
 
 SUGGESTIONS = 8
 
@@ -14,9 +15,10 @@ def results(request: HttpRequest) -> HttpResponse:
     """Full results grouped by kind; an exact title or alias goes straight to its page."""
     query = request.GET.get("q", "")
     suggest = request.htmx and request.htmx.target == "search-suggestions"
-    found = search(query, request.user, limit=SUGGESTIONS if suggest else 50)
     if suggest:
+        found = suggest_names(query, request.user, limit=SUGGESTIONS)
         return render(request, "search/results.html#suggestions", {"results": found})
+    found = search(query, request.user, limit=50)
     if found.exact_url and not request.GET.get("all"):
         # The page shows a way back to these results (see base.html).
         url, _, anchor = found.exact_url.partition("#")
