@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.core.caching import SHARED_CACHE_CONTROL
-from apps.designdocs.models import DesignDoc
+from apps.designdocs.models import DesignDoc, ShareLink
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx" / "mlsd.conf.template"
@@ -190,6 +190,25 @@ def test_export_is_never_served_from_the_cache(proxy, site, signed_in):
         assert other.status_code in {302, 404}
         assert "Alice's private ranking design" not in other.text
         assert other.headers["X-Cache-Status"] != "HIT"
+
+
+def test_shared_link_is_never_served_from_the_cache(proxy, site, site_user):
+    """Whoever holds the link reads the doc, but nginx keeps no copy: once revoked, it is gone."""
+    alice = site_user("nginx-share-alice")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=alice, title="Shared ranking design for review")
+        link, token = ShareLink.make(doc, "for review")
+    path = reverse("sharing:doc", args=[token])
+    for _ in range(2):
+        shared = _get(proxy, path)
+        assert shared.status_code == 200
+        assert "Shared ranking design for review" in shared.text
+        assert shared.headers["X-Cache-Status"] == "MISS"
+    with site.unblock():
+        link.delete()
+    revoked = _get(proxy, path)
+    assert revoked.status_code == 404
+    assert "Shared ranking design for review" not in revoked.text
 
 
 def test_response_setting_a_csrf_cookie_is_never_cached(proxy):
