@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser graphviz \
-	nginx cluster cluster-stop
+	nginx cluster cluster-stop cluster-bench
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -102,6 +102,12 @@ cluster: install nginx
 
 cluster-stop:
 	deploy/cluster.sh stop
+
+## Faults under load through nginx (replica and worker kills, a Redis restart) and req/s against
+## nginx's static ceiling; starts the cluster when it is not running (bench/cluster.py).
+cluster-bench: install-dev nginx
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
+	$(PY) -m bench.cluster
 
 ## Install the dev tools, lint, and run every test (browser tests need Chromium: see browser).
 test: install-dev browser graphviz nginx

@@ -181,7 +181,11 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 65;
-    access_log $conf/access.log combined buffer=64k flush=1s;
+    # Which replica answered, how long it took, and whether the cache did instead.
+    log_format mlsd '\$remote_addr [\$time_local] "\$request" \$status \$body_bytes_sent '
+                    '\$request_time \$upstream_addr \$upstream_status '
+                    '\$upstream_response_time \$upstream_cache_status';
+    access_log $conf/access.log mlsd buffer=64k flush=1s;
     client_body_temp_path $conf/temp/body;
     proxy_temp_path $conf/temp/proxy;
     fastcgi_temp_path $conf/temp/fastcgi;
