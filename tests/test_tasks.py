@@ -155,3 +155,29 @@ def test_a_prompt_edited_in_the_admin_reaches_the_wizard_at_once(writer, doc):
     prompt.question = "What business outcome moves, and by how much?"
     prompt.save()
     assert "What business outcome moves, and by how much?" in writer.get(url).text
+
+
+def test_a_refresh_starting_between_a_saves_two_statements_still_gets_its_successor(
+    database_tasks, writer, doc, alice, run_worker, monkeypatch
+):
+    """The race a fault run found: the task clears the mark just after this save saw it set.
+    The save then touches the row only where the mark is still set, sees it gone, and queues
+    the next refresh itself."""
+    from django.db.models import QuerySet
+
+    version = save(writer, doc, "First text", 0)
+    original = QuerySet.update
+
+    def update(self, **changes):
+        done = original(self, **changes)
+        if self.model is DesignDoc and changes.get("refresh_pending") is True and not done:
+            # The worker's first statement lands here, between the save's two.
+            original(DesignDoc.objects.filter(pk=doc.pk), refresh_pending=False)
+        return done
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    save(writer, doc, "Typed while the refresh started: narwhals", version)
+    monkeypatch.setattr(QuerySet, "update", original)
+    assert refresh_tasks().count() == 2
+    run_worker()
+    assert search("narwhals", alice).hits

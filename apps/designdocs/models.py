@@ -309,16 +309,25 @@ class DesignDoc(models.Model):
         return SaveResult(answer=answer, conflict=False, error=error)
 
     def mark_changed(self) -> None:
-        """An answer changed: a newer updated_at, and one refresh_doc task per burst of saves."""
-        now = timezone.now()
-        docs = DesignDoc.objects.filter(pk=self.pk)
-        if docs.filter(refresh_pending=False).update(refresh_pending=True, updated_at=now):
-            from apps.designdocs.tasks import refresh_doc
+        """An answer changed: a newer updated_at, and one refresh_doc task per burst of saves.
 
-            # In the save's transaction: the task exists exactly when the save does.
-            refresh_doc.enqueue(self.pk)
-        else:
-            docs.update(updated_at=now)
+        Each statement locks the doc's row until this save commits, and the task's first
+        statement (clearing ``refresh_pending``) needs that lock: so either this save sees the
+        mark still set and the queued task, blocked until the commit, reads this save; or the
+        task has already cleared it and this save queues the next task. Never neither.
+        """
+        from apps.designdocs.tasks import refresh_doc
+
+        docs = DesignDoc.objects.filter(pk=self.pk)
+        for _ in range(3):  # a third round needs two refreshes to start within one save
+            now = timezone.now()
+            if docs.filter(refresh_pending=False).update(refresh_pending=True, updated_at=now):
+                # In the save's transaction: the task exists exactly when the save does.
+                refresh_doc.enqueue(self.pk)
+                return
+            if docs.filter(refresh_pending=True).update(updated_at=now):
+                return  # the queued task has not started: it will read this save
+        refresh_doc.enqueue(self.pk)  # the doc is gone or keeps changing hands: one more
 
     def too_large(self, prompt: Prompt, value: str) -> str:
         """Why ``value`` cannot be saved as ``prompt``'s answer for its size, or ""."""
