@@ -54,7 +54,9 @@ PROBLEMS = [
     "Music playlist continuation",
 ]
 NUMBERS = [5, 12, 50, 120, 200, 800, 1200, 5000, 20000, 87000]
-ANSWER_FIELDS = ["doc_id", "prompt_id", "value", "value_html", "error", "version", "updated_at"]
+# Every column COPY writes: a model default is Python's, not the table's (missing ones are NULL).
+ANSWER_FIELDS = ["doc_id", "prompt_id", "value", "value_html", "error", "version", "updated_at",
+                 "saved_by", "saved_seq"]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -145,16 +147,17 @@ class Command(BaseCommand):
         a = 1.2
         b = a * (1 - answered) / answered
         answers = [
-            (doc.pk, prompt.pk, *pools.pick(prompt), rng.randint(1, 20), now)
+            (doc.pk, prompt.pk, *pools.pick(prompt), rng.randint(1, 20), now, "", 0)
             for doc in docs
             for prompt in prompts[: round(rng.betavariate(a, b) * len(prompts))]
         ]
         insert_rows(Answer, ANSWER_FIELDS, answers)
+        empty = {"answers": {}}
         revisions = (
-            (doc.pk, now, "Created", {"title": doc.title, "problem": doc.problem, "answers": {}})
+            (doc.pk, now, "Created", {"title": doc.title, "problem": doc.problem, **empty}, "")
             for doc in docs
         )
-        insert_rows(Revision, ["doc_id", "created_at", "reason", "snapshot"], revisions)
+        insert_rows(Revision, ["doc_id", "created_at", "reason", "snapshot", "tab"], revisions)
         return len(answers)
 
 
