@@ -161,3 +161,33 @@ class Gunicorn:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
         self.process = None
+
+
+class TaskWorker:
+    """``manage.py worker`` beside gunicorn, as in production: search indexing and snapshots
+    after autosave happen there. In its own process group, stopped with the block."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> TaskWorker:
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "worker", "--interval", "0.05", "--verbosity", "0"],
+            cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.process = None
