@@ -137,7 +137,9 @@ def insert_rows(model: type[models.Model], fields: list[str], rows: Iterable[tup
     count = 0
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row([json.dumps(v) if j else v for v, j in zip(row, is_json, strict=True)])
+            # None is SQL NULL, as the ORM stores it, not the JSON null json.dumps would make.
+            values = zip(row, is_json, strict=True)
+            copy.write_row([json.dumps(v) if j and v is not None else v for v, j in values])
             count += 1
     return count
 
