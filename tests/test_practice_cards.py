@@ -3,6 +3,7 @@ at most five queries a request, undone, exported to Anki and CSV, and counted in
 
 import csv
 import io
+import re
 import sqlite3
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -11,9 +12,13 @@ import fsrs
 import genanki
 import pytest
 import time_machine
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.concepts.models import Concept, Level
 from apps.metrics.models import Family, Metric
@@ -282,6 +287,77 @@ def test_review_page_and_grade_take_at_most_five_queries(
         signed_in.get("/practice/cards/review/")
 
 
+@pytest.fixture
+def reviewer(db):
+    """A user with months of reviews behind them: 200 to 400 cards studied, a few grades
+    each, some of them due now (the data ``make bench`` loads a thousand users with)."""
+    from django.core.management import call_command
+
+    call_command("generate_reviews", users=1, stdout=io.StringIO())
+    return get_user_model().objects.get(username="reviewer-00000")
+
+
+def shown(page) -> tuple[int, int]:
+    """The card a review page offers to grade, and the reviews the page says it has had."""
+    card_id = re.search(r'name="card" value="(\d+)"', page.text)
+    reps = re.search(r'name="reps" value="(\d+)"', page.text)
+    assert card_id and reps, "the page offers no card to grade"
+    return int(card_id[1]), int(reps[1])
+
+
+def sql(queries) -> str:
+    return "\n".join(query["sql"][:160] for query in queries.captured_queries)
+
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "expected"),
+    [
+        # The user (the session is cached), the counts, the card with its state and deck.
+        ("/practice/cards/review/", {}, 3),
+        ("/practice/cards/review/", HX, 3),
+        # And the deck, looked up by its slug.
+        ("/practice/cards/review/?deck=family-ranking", HX, 4),
+    ],
+)
+def test_the_next_card_costs_the_same_few_queries_after_months_of_reviews(
+    client, reviewer, url, headers, expected
+):
+    client.force_login(reviewer)
+    client.get(url, headers=headers)  # once first: one-off work of the process is not counted
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url, headers=headers)
+    assert page.status_code == 200
+    assert len(queries) == expected <= 5, sql(queries)
+    card_id, reps = shown(page)
+    if "deck=" not in url:
+        state = CardState.objects.get(user=reviewer, card_id=card_id)
+        assert reps == state.reps > 0 and state.due <= timezone.now(), "a due card comes first"
+
+
+def test_a_grade_costs_four_queries_for_a_due_card_and_for_a_new_one(client, reviewer):
+    """The user, the card with the reviewer's state, the state written, the log written."""
+    client.force_login(reviewer)
+    url = "/practice/cards/review/grade/"
+    card_id, reps = shown(client.get("/practice/cards/review/", headers=HX))
+    client.post(url, {"card": card_id, "rating": 3, "reps": reps}, headers=HX)  # warm-up
+    card_id, reps = shown(client.get("/practice/cards/review/", headers=HX))
+    assert reps > 0
+    with CaptureQueriesContext(connection) as due:
+        response = client.post(url, {"card": card_id, "rating": 3, "reps": reps}, headers=HX)
+    assert response.status_code == 302 and response["Location"] == "/practice/cards/review/"
+    assert len(due) == 4, sql(due)
+    assert CardState.objects.get(user=reviewer, card_id=card_id).reps == reps + 1
+    unseen = Card.objects.active().exclude(states__user=reviewer).first()
+    with CaptureQueriesContext(connection) as new:
+        response = client.post(url, {"card": unseen.pk, "rating": 3, "reps": 0}, headers=HX)
+    assert response.status_code == 302
+    assert len(new) == 4, sql(new)
+    assert CardState.objects.get(user=reviewer, card=unseen).reps == 1
+
+
 def test_the_review_page_shows_the_card_hidden_answer_and_grade_buttons(signed_in):
     page = signed_in.get("/practice/cards/review/?deck=family-ranking").text
     assert "data-answer hidden" in page and "Show answer" in page
@@ -482,3 +558,34 @@ def test_the_build_cards_command_reports_what_it_did():
     assert f"{Card.objects.active().count()} cards: 0 created, 0 updated, 0 retired." in (
         out.getvalue()
     )
+
+
+def test_generated_review_histories_are_what_grading_would_have_stored():
+    call_command("generate_reviews", users=2, cards="30-40", stdout=io.StringIO())
+    users = get_user_model().objects.filter(username__startswith="reviewer-")
+    assert users.count() == 2
+    now = timezone.now()
+    for user in users:
+        states = CardState.objects.filter(user=user)
+        assert 30 <= states.count() <= 40
+        for state in states:
+            logs = list(
+                ReviewLog.objects.filter(user=user, card_id=state.card_id).order_by("reviewed_at")
+            )
+            assert [log.previous_reps for log in logs] == list(range(state.reps)), state
+            assert logs[0].previous is None and all(log.previous for log in logs[1:])
+            assert all(log.reviewed_at < now for log in logs)
+            # Each log holds the state before it, and the state is its last grade through FSRS
+            # (the same but for the due date, which FSRS fuzzes by a random few percent).
+            afterwards = [log.previous for log in logs[1:]] + [state.fsrs]
+            for log, after in zip(logs, afterwards, strict=True):
+                graded = scheduling.schedule(
+                    log.previous, state.card_id, log.rating, log.reviewed_at
+                )
+                assert {**graded, "due": after["due"]} == after
+            assert state.due == datetime.fromisoformat(state.fsrs["due"])
+    assert CardState.objects.filter(due__lte=now).exists(), "some cards are due"
+    # A first grade's "previous" is SQL NULL, as ReviewLog.objects.create stores it.
+    assert ReviewLog.objects.filter(previous__isnull=True).count() == CardState.objects.count()
+    with pytest.raises(CommandError, match="range"):
+        call_command("generate_reviews", users=1, cards="40-30")
