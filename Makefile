@@ -132,6 +132,8 @@ reset: install
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
 
-## Benchmark the production setup against the in-server static ceiling (see bench/README.md).
+## Benchmark the production setup against the in-server static ceiling, then flashcard review
+## at scale (see bench/README.md).
 bench: install-dev
 	$(PY) -m bench
+	$(PY) -m bench.flashcards
