@@ -80,7 +80,10 @@ def _step_context(
     answers = doc.answers_by_key()
     prompts = list(step.prompts.all())
     fields = []
-    for prompt in (p for p in prompts if p.is_asked(answers)):
+    # A prompt no longer asked (another tab changed the answer it depends on) still shows when
+    # this form sent it and comes back (a conflict): the writer's words stay where they typed.
+    shown = [p for p in prompts if p.is_asked(answers) or p.key in results]
+    for prompt in shown:
         field = {
             "prompt": prompt,
             "answer": answers.get(prompt.key),
@@ -106,7 +109,7 @@ def _step_context(
         "concepts": step.concepts.all(),
         "metrics": step.metrics.all(),
         "answer_max_chars": ANSWER_MAX_CHARS,
-        "not_asked": [p for p in prompts if not p.is_asked(answers) and _written(answers, p)],
+        "not_asked": [p for p in prompts if p not in shown and _written(answers, p)],
     }
 
 
