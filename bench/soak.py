@@ -46,6 +46,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from bench.server import TaskWorker
 from bench.soak_lib import (
     HOST,
     Restart,
@@ -553,6 +554,34 @@ def _describe(outcomes: list[Outcome]) -> str:
     )
 
 
+def refreshes_check(run: Run, limit: float = 20.0) -> Check:
+    """The worker catches up after the load: within ``limit`` seconds every doc written to is
+    refreshed (Markdown rendered, snapshot kept, search entry indexed) after its last save."""
+    from django.db import connections
+    from django.db.models import F, Q
+
+    from apps.designdocs.models import DesignDoc
+
+    docs = [c.account.doc for c in run.clients]
+    behind = DesignDoc.objects.filter(pk__in=docs).filter(
+        Q(refresh_pending=True) | Q(updated_at__gt=F("refreshed_at"))
+    )
+    started, waiting = time.monotonic(), len(docs)
+    while time.monotonic() - started < limit:
+        connections.close_all()  # the restart killed this process's connection
+        try:
+            waiting = behind.count()
+        except Exception:  # the database is still coming back
+            waiting = len(docs)
+        if not waiting:
+            took = time.monotonic() - started
+            return Check("the task worker caught up", True, f"all {len(docs)} docs in {took:.1f} s")
+        time.sleep(0.5)
+    return Check(
+        "the task worker caught up", False, f"{waiting} docs still behind after {limit:.0f} s"
+    )
+
+
 def acknowledged_saves_check(run: Run) -> Check:
     """Every acknowledged autosave is in the database: the last one per doc and prompt."""
     from django.db import connections
@@ -657,17 +686,20 @@ def main(argv: list[str] | None = None) -> int:
             log = Path(scratch) / "gunicorn.log"
             server = Server(ROOT, env, log)
             try:
-                server.start()
-                print(
-                    f"soak: set up in {time.monotonic() - began:.0f} s; {args.clients} clients "
-                    f"for {args.seconds:.0f} s against {server.url}",
-                )
-                run = run_load(server, accounts, site, args.seconds, restart)
+                # The task worker too, as in production: it lives through the restarts.
+                with TaskWorker(env):
+                    server.start()
+                    print(
+                        f"soak: set up in {time.monotonic() - began:.0f} s; {args.clients} "
+                        f"clients for {args.seconds:.0f} s against {server.url}",
+                    )
+                    run = run_load(server, accounts, site, args.seconds, restart)
+                    caught_up = refreshes_check(run)
             finally:
                 server.stop()
             checks = recovery_checks(run)  # first: it sets the recovery points
             requests, table = request_checks(run)
-            checks += [*requests, acknowledged_saves_check(run)]
+            checks += [*requests, acknowledged_saves_check(run), caught_up]
             print(f"\n{table}\n\nserver log:\n{server_errors(log, run)}\n")
     finally:
         from django.db import connections

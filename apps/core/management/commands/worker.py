@@ -1,9 +1,14 @@
 """``manage.py worker``: catch up on what a killed worker left, then run tasks (db_worker)."""
 
+import time
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import OperationalError, connections
 
 from apps.core.worker import worker_starting
+
+RETRY_SECONDS = 1.0
 
 
 class Command(BaseCommand):
@@ -14,8 +19,20 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls.")
 
     def handle(self, *args, batch: bool, interval: float, **options):
+        worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
+        while True:
+            try:
+                self.catch_up()
+                call_command("db_worker", *worker_args, *(["--batch"] if batch else []))
+                return
+            except OperationalError as exc:
+                # The database went away (a restart, a failover): db_worker stops on that. Wait,
+                # reconnect, catch up on whatever the interrupted task left, and go on.
+                self.stderr.write(f"worker: the database is unavailable ({exc}); retrying")
+                connections.close_all()
+                time.sleep(RETRY_SECONDS)
+
+    def catch_up(self) -> None:
         for receiver, enqueued in worker_starting.send(sender=self.__class__):
             if enqueued:
                 self.stdout.write(f"{receiver.__module__}: {enqueued} tasks enqueued to catch up")
-        worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
-        call_command("db_worker", *worker_args, *(["--batch"] if batch else []))
