@@ -558,14 +558,11 @@ def refreshes_check(run: Run, limit: float = 20.0) -> Check:
     """The worker catches up after the load: within ``limit`` seconds every doc written to is
     refreshed (Markdown rendered, snapshot kept, search entry indexed) after its last save."""
     from django.db import connections
-    from django.db.models import F, Q
 
     from apps.designdocs.models import DesignDoc
 
     docs = [c.account.doc for c in run.clients]
-    behind = DesignDoc.objects.filter(pk__in=docs).filter(
-        Q(refresh_pending=True) | Q(updated_at__gt=F("refreshed_at"))
-    )
+    behind = DesignDoc.objects.filter(pk__in=docs).behind()
     started, waiting = time.monotonic(), len(docs)
     while time.monotonic() - started < limit:
         connections.close_all()  # the restart killed this process's connection

@@ -181,3 +181,16 @@ def test_a_refresh_starting_between_a_saves_two_statements_still_gets_its_succes
     assert refresh_tasks().count() == 2
     run_worker()
     assert search("narwhals", alice).hits
+
+
+def test_the_catch_up_leaves_docs_alone_that_no_save_has_touched_since(database_tasks, alice):
+    # Created, renamed or generated docs are indexed as they are saved: a worker starting over
+    # a hundred thousand of them must not queue a refresh for each.
+    from apps.designdocs.tasks import catch_up
+
+    quiet = [DesignDoc.objects.create(owner=alice, title=f"Quiet {n}") for n in range(3)]
+    quiet[0].title = "Renamed"
+    quiet[0].save()
+    assert catch_up() == 0
+    Answer.objects.create(doc=quiet[1], prompt=Prompt.objects.get(key=KEY), value="New words")
+    assert catch_up() == 1  # an answer newer than the doc's last refresh

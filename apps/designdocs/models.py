@@ -184,6 +184,12 @@ class DesignDocQuerySet(models.QuerySet):
         invited = DocReviewer.objects.filter(doc=OuterRef("pk"), user=user)
         return self.active().filter(Exists(invited))
 
+    def behind(self):
+        """Docs whose derived data may be older than their answers: a refresh queued, or an
+        answer saved after the last refresh began (what a killed worker leaves)."""
+        changed = Answer.objects.filter(doc=OuterRef("pk"), updated_at__gt=OuterRef("refreshed_at"))
+        return self.filter(Q(refresh_pending=True) | Exists(changed))
+
     def with_answered_count(self):
         return self.annotate(
             answered=Count("answers", filter=Q(answers__error="") & ~Q(answers__value=""))

@@ -10,7 +10,6 @@ since its last refresh: a worker killed mid-task loses nothing.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
 from django.dispatch import Signal
 from django.tasks import task
 from django.utils import timezone
@@ -48,8 +47,8 @@ def render_answers(doc: DesignDoc) -> int:
 
 def catch_up() -> int:
     """Enqueue a refresh for every doc changed since its last one (after a worker died)."""
-    # Pending or not: a task that died before its first statement left its doc pending.
-    behind = DesignDoc.objects.filter(updated_at__gt=F("refreshed_at"))
+    # Pending too: a task that died before its first statement left its doc pending.
+    behind = DesignDoc.objects.behind()
     count = 0
     for doc_id in behind.values_list("pk", flat=True).iterator():
         with transaction.atomic():
