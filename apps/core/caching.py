@@ -12,6 +12,7 @@ for a few seconds, which bounds how long an edit takes to reach anonymous reader
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -35,6 +36,25 @@ def content_version() -> int:
     # Starts from the clock, not 1: after the cache is flushed a version number never comes
     # back, so nothing stored under an old one (here or in a worker's memory) is reused.
     return cache.get_or_set(VERSION_KEY, time.time_ns, timeout=None)
+
+
+def per_content_version[T](build: Callable[[], T]) -> Callable[[], T]:
+    """``build()`` once per content version, kept in this process's memory (the wizard's
+    template, the names search suggests): read again after any content change."""
+    lock = threading.Lock()
+    kept: list[tuple[int, T]] = []
+
+    @wraps(build)
+    def current() -> T:
+        version = content_version()
+        if kept and kept[0][0] == version:
+            return kept[0][1]
+        with lock:  # one build per version, even when requests arrive together
+            if not kept or kept[0][0] != version:
+                kept[:] = [(version, build())]
+            return kept[0][1]
+
+    return current
 
 
 def bump_content_version() -> None:

@@ -7,7 +7,6 @@ read in memory, so a signed-in page asks the database only for the writer's own 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
@@ -20,7 +19,6 @@ from apps.metrics.models import Metric
 
 @dataclass(frozen=True)
 class Outline:
-    version: int
     steps: list[Step]  # in order, each with .prompts.all() prefetched (in order)
     prompts: dict[str, Prompt]  # by key, each with .step set
     counted: int  # what "N of M answered" counts in lists (Prompt.objects.counted())
@@ -36,24 +34,13 @@ class Outline:
         return previous, following
 
 
-_lock = threading.Lock()
-_current: Outline | None = None
-
-
+@caching.per_content_version
 def outline() -> Outline:
     """The template as of the current content version."""
-    global _current
-    version = caching.content_version()
-    current = _current
-    if current is not None and current.version == version:
-        return current
-    with _lock:
-        if _current is None or _current.version != version:
-            _current = _read(version)
-        return _current
+    return _read()
 
 
-def _read(version: int) -> Outline:
+def _read() -> Outline:
     prompts = Prompt.objects.order_by("order").prefetch_related(
         Prefetch("concepts", Concept.objects.only("slug", "title")),
         Prefetch("metrics", Metric.objects.only("slug", "name")),
@@ -72,4 +59,4 @@ def _read(version: int) -> Outline:
             by_key[prompt.key] = prompt
     counted = Prompt.objects.counted().count()
     names = dict(Metric.objects.values_list("slug", "name"))
-    return Outline(version, steps, by_key, counted=counted, metric_names=names)
+    return Outline(steps, by_key, counted=counted, metric_names=names)

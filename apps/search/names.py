@@ -8,7 +8,6 @@ change (apps.core.caching's content version, bumped when a public entry is store
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from apps.core import caching
@@ -19,7 +18,6 @@ TITLE, EXACT, PREFIX, IN_NAMES = 6, 5, 4, 3  # as in apps.search.query
 
 @dataclass(frozen=True)
 class Names:
-    version: int
     entries: list[Entry]  # public entries: pk, kind, title, names, url only
 
     def named(self, needle: str, terms: list[str], limit: int) -> list[Entry]:
@@ -47,19 +45,7 @@ def _tier(entry: Entry, needle: str, terms: list[str]) -> int:
     return 0
 
 
-_lock = threading.Lock()
-_current: Names | None = None
-
-
+@caching.per_content_version
 def public_names() -> Names:
-    global _current
-    version = caching.content_version()
-    current = _current
-    if current is not None and current.version == version:
-        return current
-    with _lock:
-        if _current is None or _current.version != version:
-            fields = ("pk", "kind", "title", "names", "url", "anchors")
-            entries = list(Entry.objects.filter(owner__isnull=True).only(*fields))
-            _current = Names(version, entries)
-        return _current
+    fields = ("pk", "kind", "title", "names", "url", "anchors")
+    return Names(list(Entry.objects.filter(owner__isnull=True).only(*fields)))
