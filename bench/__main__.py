@@ -122,18 +122,22 @@ class Run:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    return run_measured(Run(parse_args(argv)), measure, "bench")
+
+
+def run_measured(run: Run, measure_run, name: str) -> int:
+    """``measure_run(run)`` with wrk checked first and ``run`` cleaned up whatever happens;
+    the exit status: 0, 1 on a failed step, 130 on Ctrl-C."""
     # SIGTERM (make killed, CI timeout) unwinds like Ctrl-C, through the clean-up below.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    run = Run(args)
     try:
         ensure_wrk()
-        measure(run)
+        measure_run(run)
     except KeyboardInterrupt:
-        print("\nbench: interrupted; cleaning up", file=sys.stderr)
+        print(f"\n{name}: interrupted; cleaning up", file=sys.stderr)
         return 130
     except (StepFailed, RuntimeError, OSError, subprocess.SubprocessError, psycopg.Error) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 1
     finally:
         run.clean_up()

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -27,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 from bench import report, wrk
-from bench.__main__ import Run, ensure_wrk
+from bench.__main__ import Run, run_measured
 from bench.database import (
     PG_URL,
     StepFailed,
@@ -124,22 +122,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     if argv is None and sys.argv[1:2] == ["probe"]:
         return probe(sys.argv[2:])
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
-    run = Run(args)
-    try:
-        ensure_wrk()
-        measure(run)
-    except KeyboardInterrupt:
-        print("\nbench.flashcards: interrupted; cleaning up", file=sys.stderr)
-        return 130
-    except (StepFailed, RuntimeError, OSError, subprocess.SubprocessError, psycopg.Error) as exc:
-        print(f"bench.flashcards: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        run.clean_up()
-    run.log(f"done in {(time.monotonic() - run.started) / 60:.1f} min")
-    return 0
+    return run_measured(Run(parse_args(argv)), measure, "bench.flashcards")
 
 
 def measure(run: Run) -> None:
