@@ -148,9 +148,11 @@ start_site() {
       --bind "127.0.0.1:$port" --workers "$WEB_CONCURRENCY" --worker-class gthread \
       --threads "$WEB_THREADS" --forwarded-allow-ips 127.0.0.1
   done
-  local command
+  local command metrics=()
   if command=$(task_worker); then
-    start_supervised worker "$VENV/bin/python" manage.py "$command"
+    # The project's worker serves the task queue's numbers to Prometheus (deploy/prometheus.yml).
+    [ "$command" = worker ] && metrics=(--metrics-port "${WORKER_METRICS_PORT:-8003}")
+    start_supervised worker "$VENV/bin/python" manage.py "$command" "${metrics[@]}"
   else
     say "no task worker: neither 'manage.py worker' nor 'manage.py db_worker' exists"
   fi

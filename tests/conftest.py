@@ -6,6 +6,7 @@ test file, so cross-user tests read the same everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -15,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.tasks import task_backends
 
 from apps.concepts.content import ConceptKind
 
@@ -88,6 +90,23 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def database_tasks(settings):
+    """Enqueue into the database (django-tasks-db), as production does, instead of running tasks
+    at once as the rest of the suite does (tests/environment.py)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    _forget_backends()
+    yield
+    _forget_backends()
+
+
+def _forget_backends():
+    task_backends.__dict__.pop("settings", None)  # a cached_property of the handler
+    for alias in list(task_backends.settings):
+        with contextlib.suppress(AttributeError):
+            delattr(task_backends._connections, alias)
 
 
 @pytest.fixture

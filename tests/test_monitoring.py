@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
-from prometheus_client import REGISTRY
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from apps.accounts import throttle
+from apps.core import monitoring
 from apps.designdocs.models import DesignDoc
+from apps.designdocs.tasks import refresh_doc
 
 METRICS_URL = "/internal/metrics"
 
@@ -100,3 +107,92 @@ def test_a_refusal_by_a_limit_is_counted(db):
     limit.hit("someone")
     assert limit.refusal("someone", "Wait {wait}.") is not None
     assert sample("mlsd_throttled_total", scope="test-refusal") == before + 1
+
+
+# --- The task queue: read from the database at scrape time -------------------------------------
+
+
+def scraped(client) -> dict[tuple[str, tuple], float]:
+    response = client.get(METRICS_URL, REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def depth(numbers, queue_name: str, status: str) -> float | None:
+    return numbers.get(("mlsd_task_queue_depth", (("queue", queue_name), ("status", status))))
+
+
+def oldest(numbers, queue_name: str) -> float | None:
+    return numbers.get(("mlsd_task_oldest_ready_age_seconds", (("queue", queue_name),)))
+
+
+def test_an_idle_queue_reads_zero_not_nothing(client, db, database_tasks):
+    numbers = scraped(client)
+    assert [depth(numbers, "default", s) for s in ("ready", "scheduled", "running")] == [0, 0, 0]
+    assert oldest(numbers, "default") == 0
+
+
+def test_queued_tasks_are_counted_by_queue_and_state(client, database_tasks, alice, doc):
+    for _ in range(3):
+        refresh_doc.enqueue(doc.pk)
+    # The site has one queue; another is counted apart.
+    mail = refresh_doc.enqueue(doc.pk)
+    DBTaskResult.objects.filter(pk=mail.id).update(queue_name="mail")
+    later = timezone.now() + timedelta(hours=1)
+    refresh_doc.using(run_after=later).enqueue(doc.pk)
+    DBTaskResult.objects.ready().first().claim("worker-1")
+    finished = refresh_doc.enqueue(doc.pk)
+    DBTaskResult.objects.get(pk=finished.id).set_successful(None)
+
+    numbers = scraped(client)
+    assert depth(numbers, "default", "ready") == 2  # three queued, one taken by a worker
+    assert depth(numbers, "default", "running") == 1
+    assert depth(numbers, "default", "scheduled") == 1  # not due for an hour: not waiting yet
+    assert depth(numbers, "mail", "ready") == 1
+    assert depth(numbers, "mail", "running") == 0
+
+
+def test_the_oldest_due_task_gives_the_age(client, database_tasks, alice, doc):
+    now = timezone.now()
+    waited = refresh_doc.enqueue(doc.pk)
+    refresh_doc.enqueue(doc.pk)
+    DBTaskResult.objects.filter(pk=waited.id).update(enqueued_at=now - timedelta(seconds=90))
+    # Due since 30 s ago, though enqueued long before: it waits from its run_after.
+    due = refresh_doc.using(run_after=now - timedelta(seconds=30)).enqueue(doc.pk)
+    DBTaskResult.objects.filter(pk=due.id).update(enqueued_at=now - timedelta(hours=2))
+    # Not due yet, and a running task: neither is waiting for the worker.
+    refresh_doc.using(run_after=now + timedelta(hours=1)).enqueue(doc.pk)
+    running = refresh_doc.enqueue(doc.pk)
+    DBTaskResult.objects.filter(pk=running.id).update(enqueued_at=now - timedelta(hours=3))
+    DBTaskResult.objects.get(pk=running.id).claim("worker-1")
+
+    assert 90 <= oldest(scraped(client), "default") < 150
+    DBTaskResult.objects.filter(pk=waited.id).delete()
+    assert 30 <= oldest(scraped(client), "default") < 90
+
+
+def test_the_worker_serves_the_same_numbers(database_tasks, alice, doc):
+    refresh_doc.enqueue(doc.pk)
+    refresh_doc.enqueue(doc.pk)
+    registry = monitoring.queue_registry()
+    assert (
+        registry.get_sample_value("mlsd_task_queue_depth", {"queue": "default", "status": "ready"})
+        == 2
+    )
+
+
+def test_reading_a_counter_does_not_query_the_database(django_assert_num_queries, db):
+    with django_assert_num_queries(0):
+        sample("mlsd_responses_total", status="200")
+
+
+def test_the_queue_is_read_in_one_query(database_tasks, django_assert_num_queries, alice, doc):
+    refresh_doc.enqueue(doc.pk)
+    refresh_doc.enqueue(doc.pk)
+    with django_assert_num_queries(1):
+        text = generate_latest(monitoring.TASK_QUEUE).decode()
+    assert 'mlsd_task_queue_depth{queue="default",status="ready"} 2.0' in text

@@ -6,13 +6,11 @@ suite runs tasks at once (tests/environment.py).
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.tasks import task_backends
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
@@ -23,22 +21,6 @@ pytestmark = pytest.mark.django_db
 
 KEY = "business_goal"  # a Markdown prompt of step 1
 CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)\b", re.IGNORECASE)
-
-
-@pytest.fixture
-def database_tasks(settings):
-    """Enqueue into the database, as production does, instead of running tasks at once."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    _forget_backends()
-    yield
-    _forget_backends()
-
-
-def _forget_backends():
-    task_backends.__dict__.pop("settings", None)  # a cached_property of the handler
-    for alias in list(task_backends.settings):
-        with contextlib.suppress(AttributeError):
-            delattr(task_backends._connections, alias)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import OperationalError, connections
 
+from apps.core import monitoring
 from apps.core.worker import worker_starting
 
 RETRY_SECONDS = 1.0
@@ -17,8 +18,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--batch", action="store_true", help="Run what is queued, then exit.")
         parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls.")
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            help="Serve the task queue's depth and age for Prometheus on 127.0.0.1:PORT/metrics.",
+        )
 
-    def handle(self, *args, batch: bool, interval: float, **options):
+    def handle(self, *args, batch: bool, interval: float, metrics_port: int | None, **options):
+        if metrics_port:
+            monitoring.serve_task_queue(metrics_port)
         worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
         while True:
             try:
