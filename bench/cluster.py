@@ -1,9 +1,11 @@
 """Faults on the cluster (make cluster): nothing a reader asks for fails, nothing saved is lost.
 
     python -m bench.cluster [--seconds 20] [--clients 16]
+    python -m bench.cluster --short          (the CI form, about a minute with the cluster's start)
 
 Runs against nginx on 127.0.0.1:8080, starting the cluster with deploy/cluster.sh when it is not
-running (and stopping it again afterwards). Loopback only; every phase is bounded.
+running (and stopping it again afterwards, also when a check or the start fails, or the run is
+interrupted). Loopback only; every phase is bounded.
 
 1. Replica kill: signed-in clients read and autosave through nginx (the soak test's clients) and
    anonymous readers read concept pages; one replica gets kill -9 (its whole process group) at
@@ -21,6 +23,10 @@ running (and stopping it again afterwards). Loopback only; every phase is bounde
 5. Throughput (wrk, a few seconds each): pages and autosaves through nginx against a static
    file of the concept page's size served by nginx, and a static file served by a replica.
 
+--short: 8 clients, 10 s phases: one replica killed (phase 1 with web1 alone), phase 2, then
+the worker killed and Redis restarted under one load (phases 3 and 4 together), no throughput;
+and, when it started the cluster, that nothing is left listening on the cluster's ports.
+
 The machine is shared: numbers are noisy, compare ratios. The exit status is 1 when a check
 fails.
 """
@@ -37,6 +43,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,13 +86,28 @@ def answers(url: str) -> bool:
         return False
 
 
-def ensure_cluster() -> bool:
-    """Start the cluster unless nginx already answers; True when this run started it."""
-    if answers(f"{NGINX}/healthz"):
-        return False
+def start_cluster() -> None:
+    """deploy/cluster.sh start; SystemExit when it fails (the caller stops whatever started)."""
     print("cluster: not running; deploy/cluster.sh start")
-    subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "start"], cwd=ROOT, check=True)
-    return True
+    if subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "start"], cwd=ROOT).returncode:
+        raise SystemExit("cluster: deploy/cluster.sh start failed; see .cluster/*.log")
+
+
+def stop_cluster() -> None:
+    subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "stop"], cwd=ROOT, check=False)
+
+
+def still_listening(ports: list[int]) -> list[int]:
+    """The ports among ``ports`` that something on the loopback still accepts connections on."""
+    import socket
+
+    busy = []
+    for port in ports:
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            if probe.connect_ex((HOST, port)) == 0:
+                busy.append(port)
+    return busy
 
 
 def site_environment() -> dict[str, str]:
@@ -332,11 +354,16 @@ def load_checks(load: Load, phase: str, saves_may_fail: bool, kills: bool = Fals
 # --- Phases --------------------------------------------------------------------------------------
 
 
-def replica_kill_phase(accounts: list[Account], site: SiteMap, seconds: float) -> list[Check]:
-    faults = [
-        (1 / 4, lambda s: kill_replica("web1", s)),
-        (5 / 8, lambda s: kill_replica("web2", s)),
-    ]
+def replica_kill_phase(
+    accounts: list[Account],
+    site: SiteMap,
+    seconds: float,
+    names: tuple[str, ...] = ("web1", "web2"),
+) -> list[Check]:
+    """kill -9 each of ``names`` in turn: the first a quarter in, the next once the one before
+    is back (five eighths in, at the earliest)."""
+    faults = [(at, lambda s, name=name: kill_replica(name, s))
+              for at, name in zip((1 / 4, 5 / 8), names, strict=False)]  # fmt: skip
     load, kills = under_load(accounts, site, seconds, faults)
     checks = load_checks(load, "replica kill", saves_may_fail=True, kills=True)
     rejoin_probe(accounts[0])
@@ -408,16 +435,65 @@ def cross_replica_phase(account: Account, site: SiteMap) -> Check:
     )
 
 
-def redis_restart_phase(accounts: list[Account], site: SiteMap, seconds: float) -> list[Check]:
-    def restart(started: float) -> tuple[bool, str, float]:
+@dataclass
+class Fault:
+    """Something done to the cluster ``at`` a fraction of a load phase, and its checks."""
+
+    at: float
+    act: Callable[[float], object]  # given the phase's start (monotonic); returns a result
+    judge: Callable[[object, Load], list[Check]]  # the result, and the load it happened under
+
+
+def redis_restart(at: float) -> Fault:
+    def act(started: float) -> tuple[bool, str, float]:
         print(f"cluster: restarting Redis at t={time.monotonic() - started:.1f} s")
         began = time.monotonic()
         ok, detail = restart_redis()
         return ok, detail, time.monotonic() - began
 
-    load, [(ok, detail, took)] = under_load(accounts, site, seconds, [(0.5, restart)])
-    checks = [Check("Redis restart: restarted", ok, f"{detail} in {took:.1f} s")]
-    return checks + load_checks(load, "Redis restart", saves_may_fail=False)
+    def judge(result, load: Load) -> list[Check]:
+        ok, detail, took = result
+        return [Check("Redis restart: restarted", ok, f"{detail} in {took:.1f} s")]
+
+    return Fault(at, act, judge)
+
+
+def worker_kill(at: float) -> Fault:
+    """kill -9 the worker; after the load, every acknowledged save must be found by search
+    within RECOVERY_LIMIT seconds (the restarted worker indexes it)."""
+
+    def judge(result, load: Load) -> list[Check]:
+        pid, new_pid, took = result
+        looked_for, lost = findable(load.run, RECOVERY_LIMIT)
+        return [
+            Check(
+                "worker kill: the worker restarted",
+                new_pid is not None,
+                f"pid {pid} → {new_pid} after {took:.1f} s" if new_pid else "never came back",
+            ),
+            Check(
+                f"worker kill: each acknowledged save found by search in {RECOVERY_LIMIT:.0f} s",
+                looked_for > 0 and not lost,
+                f"{looked_for - len(lost)} of {looked_for} found"
+                + (f"; not: {lost[:3]}" if lost else ""),
+            ),
+        ]
+
+    return Fault(at, kill_worker, judge)
+
+
+def fault_phase(
+    phase: str, accounts: list[Account], site: SiteMap, seconds: float, faults: list[Fault]
+) -> list[Check]:
+    """The load for ``seconds`` with ``faults`` done under it: no request may fail, nobody be
+    signed out, no acknowledged save be lost; then each fault's own checks."""
+    if any(f.act is kill_worker for f in faults) and not (RUN / "worker.supervisor.pid").exists():
+        return [Check(phase, True, "skipped: the cluster runs no task worker")]
+    load, results = under_load(accounts, site, seconds, [(f.at, f.act) for f in faults])
+    checks = load_checks(load, phase, saves_may_fail=False)
+    for fault, result in zip(faults, results, strict=True):
+        checks += fault.judge(result, load)
+    return checks
 
 
 def kill_worker(started: float) -> tuple[int, int | None, float | None]:
@@ -458,30 +534,6 @@ def findable(run: Run, limit: float) -> tuple[int, list[str]]:
                 del missing[item]
         time.sleep(0.2)
     return len(wanted), [f"doc {a.doc}: {t}" for a, t in missing.values()]
-
-
-def worker_kill_phase(accounts: list[Account], site: SiteMap, seconds: float) -> list[Check]:
-    if not (RUN / "worker.supervisor.pid").exists():
-        return [Check("worker kill", True, "skipped: the cluster runs no task worker")]
-    load, [(pid, new_pid, took)] = under_load(accounts, site, seconds, [(1 / 3, kill_worker)])
-    checks = [
-        Check(
-            "worker kill: the worker restarted",
-            new_pid is not None,
-            f"pid {pid} → {new_pid} after {took:.1f} s" if new_pid else "never came back",
-        )
-    ]
-    checks += load_checks(load, "worker kill", saves_may_fail=False)
-    looked_for, lost = findable(load.run, RECOVERY_LIMIT)
-    checks.append(
-        Check(
-            f"worker kill: each acknowledged save found by search in {RECOVERY_LIMIT:.0f} s",
-            looked_for > 0 and not lost,
-            f"{looked_for - len(lost)} of {looked_for} found"
-            + (f"; not: {lost[:3]}" if lost else ""),
-        )
-    )
-    return checks
 
 
 # --- Throughput ----------------------------------------------------------------------------------
@@ -573,45 +625,87 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.cluster", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--seconds", type=float, default=20, help="each load phase (20; 12-30)")
-    parser.add_argument("--clients", type=int, default=16, help="signed-in clients (16)")
+    parser.add_argument(
+        "--short", action="store_true", help="the CI form: one replica kill, 10 s phases"
+    )
+    parser.add_argument("--seconds", type=float, help="each load phase (20; --short 10)")
+    parser.add_argument("--clients", type=int, help="signed-in clients (16; --short 8)")
     parser.add_argument("--wrk-seconds", type=float, default=5, help="each throughput run (5)")
     parser.add_argument("--no-throughput", action="store_true", help="faults only")
     args = parser.parse_args(argv)
-    if not 12 <= args.seconds <= 30:
-        parser.error("--seconds must be between 12 and 30: two kills and recoveries fit in")
+    args.seconds = args.seconds or (10 if args.short else 20)
+    args.clients = args.clients or (8 if args.short else 16)
+    # A kill a quarter in, and for the full form a second one five eighths in, must fit.
+    shortest = 8 if args.short else 12
+    if not shortest <= args.seconds <= 30:
+        parser.error(f"--seconds must be between {shortest} and 30: the kills fit in")
     if args.clients < 1:
         parser.error("--clients must be at least 1")
     return args
 
 
+def run_faults(args: argparse.Namespace, accounts: list[Account], site: SiteMap) -> list[Check]:
+    if args.short:
+        checks = replica_kill_phase(accounts, site, args.seconds, names=("web1",))
+        checks.append(cross_replica_phase(accounts[0], site))
+        both = [worker_kill(1 / 4), redis_restart(1 / 2)]
+        return checks + fault_phase(
+            "worker kill and Redis restart", accounts, site, args.seconds, both
+        )
+    checks = replica_kill_phase(accounts, site, args.seconds)
+    checks.append(cross_replica_phase(accounts[0], site))
+    checks += fault_phase("Redis restart", accounts, site, args.seconds, [redis_restart(1 / 2)])
+    return checks + fault_phase("worker kill", accounts, site, args.seconds, [worker_kill(1 / 3)])
+
+
+def forget_accounts(prefix: str) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+
+    connections.close_all()
+    try:
+        get_user_model().objects.filter(username__startswith=prefix).delete()
+    except Exception as exc:  # reported, never in the way of stopping the cluster
+        print(f"cluster: could not delete the {prefix}* accounts: {exc}", file=sys.stderr)
+    connections.close_all()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
+    # A CI timeout's SIGTERM unwinds like Ctrl-C, through the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.monotonic()
-    started_cluster = ensure_cluster()
-    os.environ.update(site_environment())
+    ours = not answers(f"{NGINX}/healthz")  # else someone's cluster: use it, leave it running
     prefix = f"fault{int(time.time())}-"
     checks: list[Check] = []
     lines: list[str] = []
+    seeded = False
     try:
+        if ours:
+            start_cluster()
+        os.environ.update(site_environment())
+        seeded = True
         accounts, site = seed(args.clients, prefix)
         print(f"cluster: {args.clients} clients, {args.seconds:.0f} s per load phase via {NGINX}")
-        checks += replica_kill_phase(accounts, site, args.seconds)
-        checks.append(cross_replica_phase(accounts[0], site))
-        checks += redis_restart_phase(accounts, site, args.seconds)
-        checks += worker_kill_phase(accounts, site, args.seconds)
-        if not args.no_throughput:
+        checks += run_faults(args, accounts, site)
+        if not (args.no_throughput or args.short):
             lines = throughput(accounts, site, args.wrk_seconds)
     finally:
-        from django.contrib.auth import get_user_model
-        from django.db import connections
-
-        connections.close_all()
-        get_user_model().objects.filter(username__startswith=prefix).delete()
-        connections.close_all()
-        if started_cluster:
-            subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "stop"], cwd=ROOT, check=False)
+        if seeded:
+            forget_accounts(prefix)
+        if ours:
+            stop_cluster()
+    if ours:
+        ports = [8080, 8081, *REPLICAS.values(), 8003]
+        left = still_listening(ports)
+        checks.append(
+            Check(
+                "the cluster stopped: nothing listens on its ports",
+                not left,
+                f"still listening: {left}" if left else f"{ports} free",
+            )
+        )
     print()
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
