@@ -11,10 +11,9 @@ from datetime import datetime
 
 import fsrs
 from django.core.cache import cache
-from django.db.models import F
 from django.utils import timezone
 
-from apps.practice.models import Card, CardState, ReviewLog
+from apps.practice.models import CardState, ReviewLog, card_state
 
 SCHEDULER = fsrs.Scheduler()
 
@@ -33,32 +32,26 @@ def grade(user, card_id: int, rating: int, seen_reps: int, now: datetime | None 
     card was graded since (a second tab, a double press), nothing happens and False is returned.
     Raises Card.DoesNotExist for a card that is not (or no longer) on offer. Three queries."""
     now = now or timezone.now()
-    card = (
-        Card.objects.active()
-        .with_state_of(user)
-        .annotate(state_fsrs=F("mine__fsrs"), state_reps=F("mine__reps"))
-        .only("pk")
-        .get(pk=card_id)
-    )
-    previous, reps = card.state_fsrs, card.state_reps or 0
+    previous, reps = card_state(user, card_id)
     if reps != seen_reps:
         return False
-    state = schedule(previous, card.pk, rating, now)
+    state = schedule(previous, card_id, rating, now)
     due = datetime.fromisoformat(state["due"])
     if previous is None:
         # ignore_conflicts: of two first grades racing (two tabs), the first stands and the
         # second is only logged, instead of failing on the unique constraint.
         CardState.objects.bulk_create(
-            [CardState(user=user, card=card, fsrs=state, due=due, reps=1)], ignore_conflicts=True
+            [CardState(user=user, card_id=card_id, fsrs=state, due=due, reps=1)],
+            ignore_conflicts=True,
         )
     else:
-        updated = CardState.objects.filter(user=user, card=card, reps=reps).update(
+        updated = CardState.objects.filter(user=user, card_id=card_id, reps=reps).update(
             fsrs=state, due=due, reps=reps + 1, updated_at=now
         )
         if not updated:
             return False
     ReviewLog.objects.create(
-        user=user, card=card, rating=rating, reviewed_at=now, previous=previous,
+        user=user, card_id=card_id, rating=rating, reviewed_at=now, previous=previous,
         previous_reps=reps, was_review=bool(previous) and previous["state"] == fsrs.State.Review,
     )  # fmt: skip
     forget_due_count(user)
