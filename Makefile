@@ -104,10 +104,12 @@ cluster-stop:
 	deploy/cluster.sh stop
 
 ## Faults under load through nginx (replica and worker kills, a Redis restart) and req/s against
-## nginx's static ceiling; starts the cluster when it is not running (bench/cluster.py).
+## nginx's static ceiling, then the soak test's two PostgreSQL restarts through nginx; each starts
+## the cluster when it is not running (bench/cluster.py, bench/soak.py --cluster).
 cluster-bench: install-dev nginx
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
 	$(PY) -m bench.cluster
+	$(PY) -m bench.soak --cluster --seconds 30 --clients 16
 
 ## Install the dev tools, lint, and run every test (browser tests need Chromium: see browser).
 test: install-dev browser graphviz nginx

@@ -1,6 +1,7 @@
 """Soak test: signed-in clients read and autosave while PostgreSQL restarts, twice.
 
     python -m bench.soak [--seconds 60] [--clients 32]      (the CI form: --seconds 45)
+    python -m bench.soak --cluster [--seconds 60]           (through nginx to make cluster)
 
 It builds a scratch database (mlsd_soak) on 127.0.0.1:5432, serves the site under gunicorn with
 production settings (DEBUG off, persistent health-checked connections) and runs the clients
@@ -17,9 +18,14 @@ restart killed, which CONN_HEALTH_CHECKS must replace. Then it checks that
   acknowledged value is the stored one, with the version the site returned.
 
 Errors during the outage are counted, not failed. The exit status is 1 when a check fails.
+
 Sessions are written straight to the session store, so throttling on the sign-in view cannot
 interfere; every client request carries its session, so every request needs the database
 (pages cached for anonymous readers would hide the outage).
+
+--cluster: the same load and checks through nginx to the two replicas and the worker of
+deploy/cluster.sh (database mlsd_cluster), starting the cluster when it is not running and
+stopping it afterwards; the seeded users are deleted at the end instead of the database.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -407,14 +414,14 @@ class Run:
 
 
 def run_load(
-    server: Server, accounts: list[Account], site: SiteMap, seconds: float, restart: Restart
+    url: str, accounts: list[Account], site: SiteMap, seconds: float, restart: Restart
 ) -> Run:
     """The clients run for ``seconds``; PostgreSQL restarts under load, then in a quiet moment."""
     stop, gate = threading.Event(), Gate()
     started = time.monotonic()
     deadline = started + seconds
-    clients = [Client(server.url, a, site, deadline, stop, gate) for a in accounts]
-    health = HealthMonitor(server.url, deadline, stop, gate)
+    clients = [Client(url, a, site, deadline, stop, gate) for a in accounts]
+    health = HealthMonitor(url, deadline, stop, gate)
     workers = [health, *clients]
     threads = [threading.Thread(target=w.run, name="soak", daemon=True) for w in workers]
     restarts = []
@@ -654,7 +661,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60, help="length of the load (60)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent users (32)")
     parser.add_argument("--pg-port", type=int, default=5432, help="PostgreSQL port (5432)")
+    parser.add_argument(
+        "--cluster", action="store_true", help="through nginx to make cluster's replicas"
+    )
     args = parser.parse_args(argv)
+    if args.cluster and args.pg_port != 5432:
+        parser.error("--cluster: deploy/cluster.sh runs on PostgreSQL's 5432")
     if args.seconds < 30:
         parser.error("--seconds must be at least 30: two restarts and their recoveries fit in")
     if args.clients < 1:
@@ -667,9 +679,21 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens in CI logs
     began = time.monotonic()
     restart = Restart.for_server(args.pg_port)  # before anything: fail early if we cannot
-    if others := other_sessions(args.pg_port, DATABASE):
+    database = "mlsd_cluster" if args.cluster else DATABASE
+    if others := other_sessions(args.pg_port, database):
         cut = ", ".join(f"{name} ×{count}" for name, count in others.items())
         print(f"soak: warning: the restarts will cut other connections to this server ({cut})")
+    soak = soak_cluster if args.cluster else soak_server
+    checks = soak(args, restart, began)
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    failed = [c for c in checks if not c.ok]
+    print(f"\nsoak: {'FAILED' if failed else 'passed'} in {time.monotonic() - began:.0f} s")
+    return 1 if failed else 0
+
+
+def soak_server(args: argparse.Namespace, restart: Restart, began: float) -> list[Check]:
+    """One gunicorn and a task worker over a scratch database, dropped afterwards."""
     env = site_environment(args.pg_port)
     os.environ.update(env)  # this process seeds and checks through the site's models
     create_database(args.pg_port, DATABASE)
@@ -690,14 +714,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"soak: set up in {time.monotonic() - began:.0f} s; {args.clients} "
                         f"clients for {args.seconds:.0f} s against {server.url}",
                     )
-                    run = run_load(server, accounts, site, args.seconds, restart)
+                    run = run_load(server.url, accounts, site, args.seconds, restart)
                     caught_up = refreshes_check(run)
             finally:
                 server.stop()
-            checks = recovery_checks(run)  # first: it sets the recovery points
-            requests, table = request_checks(run)
-            checks += [*requests, acknowledged_saves_check(run), caught_up]
-            print(f"\n{table}\n\nserver log:\n{server_errors(log, run)}\n")
+            return run_checks(run, caught_up, log)
     finally:
         from django.db import connections
 
@@ -706,11 +727,54 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(args.pg_port, DATABASE)
         except psycopg.Error as exc:
             print(f"soak: could not drop {DATABASE}: {exc}", file=sys.stderr)
-    for check in checks:
-        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-    failed = [c for c in checks if not c.ok]
-    print(f"\nsoak: {'FAILED' if failed else 'passed'} in {time.monotonic() - began:.0f} s")
-    return 1 if failed else 0
+
+
+def soak_cluster(args: argparse.Namespace, restart: Restart, began: float) -> list[Check]:
+    """Through nginx to deploy/cluster.sh's replicas and worker; the cluster is started when it
+    is not running, and then stopped again on every way out."""
+    from bench import cluster
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind through the clean-up
+    ours = not cluster.answers(f"{cluster.NGINX}/healthz")
+    prefix = f"soakcluster{int(time.time())}-"
+    logs = [cluster.RUN / f"{name}.log" for name in cluster.REPLICAS]
+    seeded = False
+    try:
+        if ours:
+            cluster.start_cluster()
+        os.environ.update(cluster.site_environment())
+        seeded = True
+        accounts, site = seed(args.clients, prefix)
+        # The replicas' logs from here on are this soak's.
+        offsets = [log.stat().st_size if log.exists() else 0 for log in logs]
+        print(
+            f"soak: set up in {time.monotonic() - began:.0f} s; {args.clients} clients for "
+            f"{args.seconds:.0f} s against {cluster.NGINX} (two replicas, the cluster's worker)"
+        )
+        run = run_load(cluster.NGINX, accounts, site, args.seconds, restart)
+        caught_up = refreshes_check(run)
+        with tempfile.TemporaryDirectory(prefix="mlsd-soak-") as scratch:
+            log = Path(scratch) / "replicas.log"
+            with log.open("w") as merged:
+                for replica_log, offset in zip(logs, offsets, strict=True):
+                    with replica_log.open(errors="replace") as source:
+                        source.seek(offset)
+                        merged.write(source.read())
+            return run_checks(run, caught_up, log)
+    finally:
+        if seeded:
+            cluster.forget_accounts(prefix)
+        if ours:
+            cluster.stop_cluster()
+
+
+def run_checks(run: Run, caught_up: Check, log: Path) -> list[Check]:
+    """Every check of a soak, with the table of requests and the server log printed."""
+    checks = recovery_checks(run)  # first: it sets the recovery points
+    requests, table = request_checks(run)
+    checks += [*requests, acknowledged_saves_check(run), caught_up]
+    print(f"\n{table}\n\nserver log:\n{server_errors(log, run)}\n")
+    return checks
 
 
 if __name__ == "__main__":
