@@ -499,7 +499,15 @@ class Card(models.Model):
 
     class Meta:
         ordering = ["deck__order", "order"]
-        indexes = [models.Index(fields=["deck", "retired", "order"])]
+        indexes = [
+            models.Index(fields=["deck", "retired", "order"]),
+            # The review's counts and next card read the id, deck and order of every active
+            # card: from this index alone (on PostgreSQL), not from the rows with their text.
+            models.Index(
+                fields=["id", "deck", "order"], condition=Q(retired=False),
+                name="practice_card_active",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.front[:80]
@@ -590,16 +598,22 @@ _COUNTS_SQL = (
     WHERE NOT card.retired"""
 )
 
+# The card is chosen from the narrow columns first; only then are its text and deck read.
 _NEXT_CARD_SQL = (
-    """SELECT card.id, card.deck_id, card.kind, card.front_html, card.back_html, mine.reps,
-        deck.id, deck.slug, deck.name, deck.kind, deck."order", deck.source_url"""
+    """SELECT card.id, card.deck_id, card.kind, card.front_html, card.back_html, chosen.reps,
+        deck.id, deck.slug, deck.name, deck.kind, deck."order", deck.source_url
+    FROM (
+        SELECT card.id, mine.reps"""
     + _STATE_JOIN
     + """
-    JOIN practice_deck deck ON deck.id = card.deck_id
-    WHERE NOT card.retired{scope} AND (mine.due <= %(ahead)s{new})
-    ORDER BY CASE WHEN mine.due <= %(now)s THEN 0 WHEN mine.id IS NULL THEN 1 ELSE 2 END,
-        mine.due, deck."order", card."order"
-    LIMIT 1"""
+        JOIN practice_deck deck ON deck.id = card.deck_id
+        WHERE NOT card.retired{scope} AND (mine.due <= %(ahead)s{new})
+        ORDER BY CASE WHEN mine.due <= %(now)s THEN 0 WHEN mine.id IS NULL THEN 1 ELSE 2 END,
+            mine.due, deck."order", card."order"
+        LIMIT 1
+    ) chosen
+    JOIN practice_card card ON card.id = chosen.id
+    JOIN practice_deck deck ON deck.id = card.deck_id"""
 )
 
 _STATE_SQL = (
