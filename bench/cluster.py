@@ -533,7 +533,36 @@ def findable(run: Run, limit: float) -> tuple[int, list[str]]:
             if f"/docs/{account.doc}/" in page.text:
                 del missing[item]
         time.sleep(0.2)
-    return len(wanted), [f"doc {a.doc}: {t}" for a, t in missing.values()]
+    return len(wanted), [unfound(a.doc, t) for a, t in missing.values()]
+
+
+def unfound(doc_id: int, token: str) -> str:
+    """Why search did not find ``token`` in the doc: whether the answer, the search entry and
+    the doc's refresh bookkeeping have it, to tell a lost refresh from a search miss."""
+    from django.db import connections
+    from django.db.models import Max
+    from django_tasks_db.models import DBTaskResult
+
+    from apps.designdocs.models import Answer, DesignDoc
+    from apps.search.models import Entry
+
+    connections.close_all()  # a Redis or PostgreSQL fault may have left this one stale
+    doc = DesignDoc.objects.filter(pk=doc_id).values("refresh_pending", "refreshed_at").first()
+    if doc is None:
+        return f"doc {doc_id}: {token} (the doc is gone)"
+    stored = Answer.objects.filter(doc_id=doc_id, value__contains=token).exists()
+    indexed = Entry.objects.filter(kind="doc", object_id=doc_id, body__contains=token).exists()
+    saved = Answer.objects.filter(doc_id=doc_id).aggregate(last=Max("updated_at"))["last"]
+    tasks = DBTaskResult.objects.filter(
+        task_path="apps.designdocs.tasks.refresh_doc", args_kwargs__args=[doc_id]
+    )
+    waiting = tasks.filter(status__in=["READY", "RUNNING"]).count()
+    return (
+        f"doc {doc_id}: {token} (answer has it: {stored}; search entry has it: {indexed};"
+        f" refresh_pending {doc['refresh_pending']}, last refresh began"
+        f" {doc['refreshed_at']:%H:%M:%S.%f}, last answer saved {saved:%H:%M:%S.%f};"
+        f" refresh tasks ready or running: {waiting})"
+    )
 
 
 # --- Throughput ----------------------------------------------------------------------------------
