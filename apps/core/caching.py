@@ -12,13 +12,19 @@ for a few seconds, which bounds how long an edit takes to reach anonymous reader
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.crypto import salted_hmac
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.monitoring import PAGE_CACHE
 
@@ -55,6 +61,49 @@ def per_content_version[T](build: Callable[[], T]) -> Callable[[], T]:
             return kept[0][1]
 
     return current
+
+
+def _code_version() -> str:
+    """A digest of every template this deploy renders: fragments stored by an older release
+    (in a shared cache that outlives the processes) are never served by a newer one."""
+    digest = hashlib.blake2b(digest_size=8)
+    root = Path(settings.BASE_DIR)
+    for path in sorted(
+        [*root.glob("templates/**/*.html"), *root.glob("apps/*/templates/**/*.html")]
+    ):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_VERSION = _code_version()
+FRAGMENT_TIMEOUT = 10 * 60  # a doc's state changes with each save: old fragments just expire
+
+
+# Fragments are rendered with this in place of the CSRF token and get the visitor's own token
+# on the way out. Derived from SECRET_KEY: the same in every process, unguessable, so no text a
+# writer types can contain it.
+CSRF_SLOT = salted_hmac("apps.core.caching.fragments", "csrf-slot", algorithm="sha256").hexdigest()
+
+
+def fragments(
+    request: HttpRequest, key: str, build: Callable[[dict], tuple[str, ...]]
+) -> tuple[SafeString, ...]:
+    """Rendered HTML fragments kept in the shared cache under ``key``, built on a miss.
+
+    ``key`` must name everything the fragments show besides content and code (a doc's state,
+    say): the content version and this release's templates are added here. ``build`` gets the
+    context to render with (the CSRF slot); each ``{% csrf_token %}`` in the fragments is then
+    the visitor's own. Whatever else depends on the request (the clock) stays outside.
+    """
+    digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    full = f"fragments:{CODE_VERSION}:{content_version()}:{digest}"
+    parts = cache.get(full)
+    if parts is None:
+        parts = build({"csrf_token": CSRF_SLOT})
+        cache.set(full, parts, FRAGMENT_TIMEOUT)
+    token = get_token(request)
+    # The fragments are our templates' output (every value escaped as it was rendered).
+    return tuple(mark_safe(part.replace(CSRF_SLOT, token)) for part in parts)
 
 
 def bump_content_version() -> None:

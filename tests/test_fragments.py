@@ -1,0 +1,203 @@
+"""Signed-in pages stored rendered (apps.core.caching.fragments): the doc list and the wizard's
+steps are served from the cache while nothing they show has changed, and never after it has.
+
+Each test loads the page once (so that it is stored), changes one thing by the way a user or
+editor would, and loads it again: the change must show. Tokens in a stored page must be the
+visitor's own, or their next form would be refused (and their text with it).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apps.core.caching import CSRF_SLOT
+from apps.designdocs.models import DesignDoc, DocReviewer, Prompt
+
+pytestmark = pytest.mark.django_db
+
+STEP = "problem-clarification"
+KEY = "business_goal"
+
+
+@pytest.fixture
+def doc(alice):
+    return DesignDoc.objects.create(owner=alice, title="Chargeback watch", problem="Stop fraud.")
+
+
+@pytest.fixture
+def signed_in(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def _page(client, url) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def _stored_then(client, url, change) -> tuple[str, str]:
+    """The page before ``change`` (loaded twice, so the second comes from the cache) and
+    after it."""
+    _page(client, url)
+    before = _page(client, url)
+    change()
+    return before, _page(client, url)
+
+
+def _autosave(client, doc, value, version):
+    return client.post(
+        f"/docs/{doc.pk}/answers/{KEY}/",
+        {KEY: value, f"version_{KEY}": version},
+        headers={"HX-Request": "true"},
+    )
+
+
+# --- The doc list ------------------------------------------------------------------------------
+
+
+def test_the_list_is_served_stored_until_a_doc_changes(signed_in, doc):
+    _page(signed_in, "/docs/")
+    with CaptureQueriesContext(connection) as stored:
+        _page(signed_in, "/docs/")
+    read = " ".join(q["sql"] for q in stored.captured_queries)
+    assert "title" not in read, "a stored list reads no docs"
+    assert len(stored.captured_queries) == 2  # the user, and the state of what the list shows
+
+
+def test_a_new_doc_appears_in_the_list_at_once(signed_in, alice):
+    before, after = _stored_then(
+        signed_in, "/docs/", lambda: signed_in.post("/docs/new/", {"title": "Spam filter"})
+    )
+    assert "Spam filter" not in before
+    assert "Spam filter" in after
+
+
+def test_a_renamed_doc_shows_its_new_title(signed_in, doc):
+    before, after = _stored_then(
+        signed_in,
+        "/docs/",
+        lambda: signed_in.post(f"/docs/{doc.pk}/rename/", {"title": "Card fraud", "problem": ""}),
+    )
+    assert "Chargeback watch" in before
+    assert "Card fraud" in after and "Chargeback watch" not in after
+
+
+def test_an_answer_saved_moves_the_progress_count(signed_in, doc):
+    def answer():
+        assert _autosave(signed_in, doc, "Fewer chargebacks.", 0).status_code == 200
+
+    before, after = _stored_then(signed_in, "/docs/", answer)
+    assert re.search(r">0 of \d+ answered<", before)
+    assert re.search(r">1 of \d+ answered<", after)
+
+
+def test_trash_restore_and_sharing_show_at_once(signed_in, doc, alice, bob):
+    before, trashed = _stored_then(
+        signed_in, "/docs/", lambda: signed_in.post(f"/docs/{doc.pk}/delete/")
+    )
+    assert ">Chargeback watch</a>" in before and "Trash (1)" not in before
+    assert ">Chargeback watch</a>" not in trashed and "Trash (1)" in trashed
+    signed_in.post(f"/docs/{doc.pk}/restore/")
+    assert ">Chargeback watch</a>" in _page(signed_in, "/docs/")
+
+    theirs = DesignDoc.objects.create(owner=bob, title="Bob's ranking doc")
+    invite = DocReviewer.objects.create(doc=theirs, user=alice)
+    shared = _page(signed_in, "/docs/")
+    assert "Shared with me" in shared and "Bob&#x27;s ranking doc" in shared
+    theirs.title = "Bob's search ranking"
+    theirs.save()
+    assert "Bob&#x27;s search ranking" in _page(signed_in, "/docs/")
+    invite.delete()
+    assert "Shared with me" not in _page(signed_in, "/docs/")
+
+
+def test_each_user_sees_only_their_own_stored_list(doc, alice, bob):
+    mine, theirs = Client(), Client()
+    mine.force_login(alice)
+    theirs.force_login(bob)
+    assert "Chargeback watch" in _page(mine, "/docs/")
+    assert "Chargeback watch" not in _page(theirs, "/docs/")
+
+
+# --- A wizard step -----------------------------------------------------------------------------
+
+
+def _field(page: str) -> tuple[str, str]:
+    """The business-goal textarea's text and the version the page would save on."""
+    text = re.search(rf'<textarea name="{KEY}"[^>]*>\n?(.*?)</textarea>', page, re.S).group(1)
+    version = re.search(rf'name="version_{KEY}" id="version-{KEY}" value="(\d+)"', page).group(1)
+    return text, version
+
+
+def test_a_step_shows_the_answer_just_saved_and_its_version(signed_in, doc):
+    url = f"/docs/{doc.pk}/steps/{STEP}/"
+    before, after = _stored_then(
+        signed_in, url, lambda: _autosave(signed_in, doc, "Cut chargebacks by half.", 0)
+    )
+    assert _field(before) == ("", "0")
+    assert _field(after) == ("Cut chargebacks by half.", "1")
+    _autosave(signed_in, doc, "Cut chargebacks by 60 %.", 1)
+    assert _field(_page(signed_in, url)) == ("Cut chargebacks by 60 %.", "2")
+
+
+def test_a_step_follows_a_restored_revision(signed_in, doc):
+    url = f"/docs/{doc.pk}/steps/{STEP}/"
+    _autosave(signed_in, doc, "First idea.", 0)
+    revision = doc.record_revision("checkpoint")
+    _autosave(signed_in, doc, "Second idea.", 1)
+    assert _field(_page(signed_in, url))[0] == "Second idea."
+    doc.restore(revision)
+    assert _field(_page(signed_in, url))[0] == "First idea."
+
+
+def test_an_editor_changing_a_question_shows_on_stored_steps(signed_in, doc):
+    url = f"/docs/{doc.pk}/steps/{STEP}/"
+    prompt = Prompt.objects.get(key=KEY)
+
+    def edit():
+        prompt.question = "What business outcome should this system move?"
+        prompt.save()
+
+    before, after = _stored_then(signed_in, url, edit)
+    assert "What business outcome should this system move?" not in before
+    assert "What business outcome should this system move?" in after
+
+
+def test_stored_pages_carry_each_visitors_own_csrf_token(doc, alice):
+    """Two browsers of one writer share the stored step; each posts with its own token."""
+    url = f"/docs/{doc.pk}/steps/{STEP}/"
+    browsers = [Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)]
+    tokens = []
+    for browser in browsers:
+        browser.force_login(alice)
+        page = _page(browser, url)
+        assert CSRF_SLOT not in page
+        tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1))
+    assert tokens[0] != tokens[1]
+    for version, (browser, token) in enumerate(zip(browsers, tokens, strict=True)):
+        response = browser.post(
+            url, {"csrfmiddlewaretoken": token, KEY: f"Saved from browser {version}",
+                  f"version_{KEY}": version, "go": "stay"},
+        )  # fmt: skip
+        assert response.status_code == 302, response.content[:300]
+    assert _field(_page(browsers[0], url))[0] == "Saved from browser 1"
+
+    listing = _page(browsers[1], "/docs/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', listing).group(1)
+    created = browsers[1].post("/docs/new/", {"csrfmiddlewaretoken": token, "title": "Churn"})
+    assert created.status_code == 302
+
+
+def test_a_stranger_gets_no_stored_step(doc, bob):
+    owner_view = Client()
+    owner_view.force_login(doc.owner)
+    _page(owner_view, f"/docs/{doc.pk}/steps/{STEP}/")
+    stranger = Client()
+    stranger.force_login(bob)
+    assert stranger.get(f"/docs/{doc.pk}/steps/{STEP}/").status_code == 404
