@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -132,14 +133,14 @@ def measure(run: Run) -> None:
     about = report.machine(postgres_version(), django.get_version())
     probed = prepare(run)
     config = WorkerConfig(workers=run.args.workers)
-    results, grades = load(run, config, probed)
+    results, grades, used = load(run, config, probed)
     load_after = report.load_average()
     about["load average (1, 5, 15 min) before / after"] = f"{load_before} / {load_after}"
     busy = float(load_before.split()[0]) > 0.5 or float(load_after.split()[0]) > 3
     note = (
         "Other processes were using the CPU: compare runs by the ratio to static." if busy else ""
     )
-    sections = present(run, results, grades, probed, config, about, note)
+    sections = present(run, results, grades, used, probed, config, about, note)
     print(report.printable(sections), flush=True)
     run.log(f"wrote {report.write(sections, run.args.results)}")
 
@@ -194,7 +195,9 @@ def reviewing(reviewers: list[dict]) -> wrk.Scenario:
     )  # fmt: skip
 
 
-def load(run: Run, config: WorkerConfig, probed: dict) -> tuple[list[wrk.Result], int]:
+def load(
+    run: Run, config: WorkerConfig, probed: dict
+) -> tuple[list[wrk.Result], int, dict[str, float]]:
     """The static ceiling, the review load (after its warm-up), the static ceiling again: the
     ratio compares runs a few seconds apart, which other work on the machine moves alike."""
     args = run.args
@@ -216,10 +219,12 @@ def load(run: Run, config: WorkerConfig, probed: dict) -> tuple[list[wrk.Result]
             wrk.run(server.url, scenario, args.warmup)
             server.settle()
         logs = review_logs(args.database)
+        used = cpu_seconds(server, args.database)
         run.log(f"{SCENARIO}: {args.seconds:.0f} s")
         result = wrk.run(server.url, scenario, args.seconds)
         if (waited := server.settle()) > 1:
             run.log(f"  the server took {waited:.0f} s to finish what was left in flight")
+        used = {k: v - used.get(k, 0.0) for k, v in cpu_seconds(server, args.database).items()}
         grades = review_logs(args.database) - logs
         run.log(f"{STATIC}: {args.static_seconds:.0f} s")
         after = wrk.run(
@@ -229,7 +234,7 @@ def load(run: Run, config: WorkerConfig, probed: dict) -> tuple[list[wrk.Result]
     if any(mark in errors for mark in ("Traceback", "WORKER TIMEOUT", " ERROR ")):
         print(f"gunicorn's error log ends:\n{errors}", file=sys.stderr)
     result.static_rps = wrk.combine(STATIC, [before, after]).rps  # their mean
-    return [before, result, after], grades
+    return [before, result, after], grades, used
 
 
 def check_reviewers(base_url: str, reviewers: list[dict]) -> None:
@@ -252,12 +257,37 @@ def check_reviewers(base_url: str, reviewers: list[dict]) -> None:
             raise RuntimeError(f"{reviewer['username']}: {REVIEW} gave {status} and no card")
 
 
+def cpu_seconds(server: Gunicorn, database: str) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers) and by the PostgreSQL backends
+    connected to ``database``: their difference over the run, divided by the requests, is the
+    CPU a request costs, which other work on the machine moves far less than its latency."""
+    workers = {server.process.pid, *server.worker_pids()} if server.process else set()
+    used = {"gunicorn": 0.0, "PostgreSQL": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if int(entry.name) in workers:
+            kind = "gunicorn"
+        elif command.startswith("postgres: ") and f" {database} " in command:
+            kind = "PostgreSQL"
+        else:
+            continue
+        used[kind] += (int(stat[11]) + int(stat[12])) / tick  # utime + stime
+    return used
+
+
 def review_logs(database: str) -> int:
     with psycopg.connect(f"{PG_URL}/{database}") as conn:
         return conn.execute("SELECT count(*) FROM practice_reviewlog").fetchone()[0]
 
 
-def present(run, results, grades, probed, config, about, busy) -> list[report.Section]:
+def present(run, results, grades, used, probed, config, about, busy) -> list[report.Section]:
     args = run.args
     before, result, after = results
     p99 = result.latency_ms["p99"]
@@ -300,12 +330,24 @@ def present(run, results, grades, probed, config, about, busy) -> list[report.Se
         [label, str(q["queries"]), f"{q['sql_ms']:.1f}", f"{q['request_ms']:.1f}", str(q["status"])]
         for label, q in queries.items()
     ]
+    cpu_rows = [
+        [kind, f"{seconds:.2f} s", f"{1000 * seconds / result.requests:.2f}"]
+        for kind, seconds in used.items()
+        if result.requests
+    ]
+    cpu_note = (
+        f"CPU time (user + system, from /proc) of gunicorn's master and workers and of the "
+        f"PostgreSQL backends of {args.database} during the measured run, divided by its "
+        f"{result.requests:,} requests (next card and grade together). Latency on a shared "
+        "machine moves with everything else running; this moves much less."
+    )
     timings = [[k, f"{v:.1f} s"] for k, v in run.timings.items()]
     return [
         report.Section("Targets", report.TARGET_HEADERS, report.target_rows(targets)),
         report.Section(
             "Load", report.LOAD_HEADERS, report.load_rows(results, {SCENARIO: verdict}), load_note
         ),
+        report.Section("CPU per request", ["process", "CPU", "ms per request"], cpu_rows, cpu_note),
         report.Section(
             "SQL queries per request",
             ["request", "queries", "SQL ms", "request ms", "status"],
