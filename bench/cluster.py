@@ -547,7 +547,8 @@ def unfound(doc_id: int, token: str) -> str:
     from apps.search.models import Entry
 
     connections.close_all()  # a Redis or PostgreSQL fault may have left this one stale
-    doc = DesignDoc.objects.filter(pk=doc_id).values("refresh_pending", "refreshed_at").first()
+    fields = ("refresh_pending", "refreshed_at", "changes", "refreshed_changes")
+    doc = DesignDoc.objects.filter(pk=doc_id).values(*fields).first()
     if doc is None:
         return f"doc {doc_id}: {token} (the doc is gone)"
     stored = Answer.objects.filter(doc_id=doc_id, value__contains=token).exists()
@@ -561,6 +562,7 @@ def unfound(doc_id: int, token: str) -> str:
         f"doc {doc_id}: {token} (answer has it: {stored}; search entry has it: {indexed};"
         f" refresh_pending {doc['refresh_pending']}, last refresh began"
         f" {doc['refreshed_at']:%H:%M:%S.%f}, last answer saved {saved:%H:%M:%S.%f};"
+        f" changes {doc['changes']}, of which refreshed {doc['refreshed_changes']};"
         f" refresh tasks ready or running: {waiting})"
     )
 

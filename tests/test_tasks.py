@@ -7,6 +7,7 @@ suite runs tasks at once (tests/environment.py).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -176,3 +177,50 @@ def test_the_catch_up_leaves_docs_alone_that_no_save_has_touched_since(database_
     assert catch_up() == 0
     Answer.objects.create(doc=quiet[1], prompt=Prompt.objects.get(key=KEY), value="New words")
     assert catch_up() == 1  # an answer newer than the doc's last refresh
+
+
+def test_a_save_stamped_before_a_refresh_but_committed_after_it_is_still_caught_up(
+    database_tasks, writer, doc, alice, run_worker
+):
+    """What a fault run found under load: a save stamps its answer, the refresh starts and reads
+    the answers before that save commits, and the save's own refresh dies with its worker.
+    The answer looks older than the last refresh, yet no refresh ever read it."""
+    from apps.designdocs.tasks import refresh_doc
+
+    version = save(writer, doc, "The first text", 0)
+    refresh_doc.call(doc.pk)
+    refresh_tasks().delete()
+    save(writer, doc, "Committed after the refresh read: quetzalcoatlus", version)
+    refreshed = DesignDoc.objects.get(pk=doc.pk).refreshed_at
+    Answer.objects.filter(doc=doc).update(updated_at=refreshed - timedelta(milliseconds=350))
+    # Its refresh was taken by a worker that died after clearing the mark.
+    refresh_tasks().update(status="RUNNING")
+    DesignDoc.objects.filter(pk=doc.pk).update(refresh_pending=False)
+    assert not search("quetzalcoatlus", alice).hits
+    run_worker()
+    assert [hit.entry.url for hit in search("quetzalcoatlus", alice).hits] == [f"/docs/{doc.pk}/"]
+
+
+def test_a_save_during_rendering_never_gets_the_html_of_the_text_it_replaced(
+    database_tasks, writer, doc, run_worker, monkeypatch
+):
+    """The refresh renders what it read; a save landing meanwhile keeps its own text's HTML."""
+    from apps.designdocs.tasks import refresh_doc
+
+    version = save(writer, doc, "The *old* plan", 0)
+    render = Answer.render_value
+    landed = []
+
+    def render_then_save(answer):
+        html = render(answer)
+        if not landed:  # another tab's save commits between the read and the write
+            landed.append(save(writer, doc, "The **new** plan", version))
+        return html
+
+    monkeypatch.setattr(Answer, "render_value", render_then_save)
+    refresh_doc.call(doc.pk)
+    monkeypatch.setattr(Answer, "render_value", render)
+    run_worker()
+    answer = Answer.objects.get(doc=doc, prompt__key=KEY)
+    assert answer.value == "The **new** plan"
+    assert "<strong>new</strong>" in answer.value_html and "old" not in answer.value_html

@@ -203,10 +203,13 @@ class DesignDocQuerySet(models.QuerySet):
             return ":".join(map(str, cursor.fetchone()))
 
     def behind(self):
-        """Docs whose derived data may be older than their answers: a refresh queued, or an
-        answer saved after the last refresh began (what a killed worker leaves)."""
-        changed = Answer.objects.filter(doc=OuterRef("pk"), updated_at__gt=OuterRef("refreshed_at"))
-        return self.filter(Q(refresh_pending=True) | Exists(changed))
+        """Docs whose derived data may be older than their answers: a refresh queued, a change
+        to the answers that no finished refresh read (what a killed worker leaves), or an
+        answer written by a path that counts no change (a script) since the last refresh."""
+        written = Answer.objects.filter(doc=OuterRef("pk"), updated_at__gt=OuterRef("refreshed_at"))
+        return self.filter(
+            Q(refresh_pending=True) | Q(changes__gt=F("refreshed_changes")) | Exists(written)
+        )
 
     def with_answered_count(self):
         return self.annotate(
@@ -228,10 +231,15 @@ class DesignDoc(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     # What autosave leaves to later (rendered answers, the periodic snapshot, the search index)
-    # is brought up to date by the refresh_doc task: pending while one is queued, and the time
-    # of the last refresh, so that a worker killed mid-task is caught up (tasks.catch_up).
+    # is brought up to date by the refresh_doc task: pending while one is queued. ``changes``
+    # counts the changes to the answers, each in its save's own transaction, and a refresh
+    # records the count it read before reading them: a doc whose count is ahead of the last
+    # refresh (a worker killed mid-task, a save committed just after the read) is caught up
+    # by tasks.catch_up. A count, not a time: a save is stamped before it commits.
     refresh_pending = models.BooleanField(default=False, editable=False)
     refreshed_at = models.DateTimeField(default=timezone.now, editable=False)
+    changes = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
+    refreshed_changes = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     objects = DesignDocQuerySet.as_manager()
 
@@ -357,12 +365,12 @@ class DesignDoc(models.Model):
 
         docs = DesignDoc.objects.filter(pk=self.pk)
         for _ in range(3):  # a third round needs two refreshes to start within one save
-            now = timezone.now()
-            if docs.filter(refresh_pending=False).update(refresh_pending=True, updated_at=now):
+            changed = {"updated_at": timezone.now(), "changes": F("changes") + 1}
+            if docs.filter(refresh_pending=False).update(refresh_pending=True, **changed):
                 # In the save's transaction: the task exists exactly when the save does.
                 refresh_doc.enqueue(self.pk)
                 return
-            if docs.filter(refresh_pending=True).update(updated_at=now):
+            if docs.filter(refresh_pending=True).update(**changed):
                 return  # the queued task has not started: it will read this save
         refresh_doc.enqueue(self.pk)  # the doc is gone or keeps changing hands: one more
 

@@ -25,6 +25,8 @@ def refresh_doc(doc_id: int) -> None:
     """Render the doc's new answers, keep the periodic snapshot, tell listeners."""
     started = timezone.now()
     DesignDoc.objects.filter(pk=doc_id, refresh_pending=True).update(refresh_pending=False)
+    # Every change counted in doc.changes committed before this read, with its answer: the
+    # reads below see them all. A change committed after it counts past what is recorded.
     doc = DesignDoc.objects.filter(pk=doc_id).first()
     if doc is None:  # deleted since: nothing to keep up to date
         return
@@ -32,17 +34,22 @@ def refresh_doc(doc_id: int) -> None:
     if doc.deleted_at is None and not doc.is_example:
         doc.record_revision("Autosave", unless_recent=True)
     doc_refreshed.send(sender=DesignDoc, doc=doc)
-    DesignDoc.objects.filter(pk=doc_id).update(refreshed_at=started)
+    DesignDoc.objects.filter(pk=doc_id, refreshed_changes__lt=doc.changes).update(
+        refreshed_at=started, refreshed_changes=doc.changes
+    )
 
 
 def render_answers(doc: DesignDoc) -> int:
     """Store the HTML of answers saved since they were last rendered."""
     markdown = doc.answers.filter(prompt__kind=Prompt.Kind.MARKDOWN, value_html="")
     unrendered = list(markdown.exclude(value="").select_related("prompt"))
+    stored = 0
     for answer in unrendered:
-        answer.value_html = answer.render_value()
-    Answer.objects.bulk_update(unrendered, ["value_html"])
-    return len(unrendered)
+        # Only onto the text it was rendered from: a save landing meanwhile (a new version,
+        # its HTML empty again) is left for the refresh that save queued.
+        current = Answer.objects.filter(pk=answer.pk, version=answer.version)
+        stored += current.update(value_html=answer.render_value())
+    return stored
 
 
 def catch_up() -> int:
