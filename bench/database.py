@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 PG_URL = f"postgres://postgres@{HOST}:5432"
 # A Redis database of its own: db 0 may hold another instance's pages under the same keys
-# ("page:<version>:<path>"), which this fresh database would then serve. Flushed at start and end.
+# ("page:<encoding>:<path>"), which this fresh database would then serve. Flushed at start and end.
 REDIS_DB = 13
 
 

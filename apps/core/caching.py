@@ -3,8 +3,12 @@
 Views opt in with :func:`anonymous_page_cache`; :class:`AnonymousPageCacheMiddleware`, placed
 just after WhiteNoise, stores their responses and serves the stored copy before sessions,
 authentication, CSRF and the view run, so a cached page costs about what a static file does.
-Every copy is keyed by a content version; saving or deleting any written page bumps it. The
-pages cached carry no per-visitor data: no CSRF token, no messages, no account (see base.html).
+Every copy is stored with the content version it was made for, and read together with the
+current version in one round trip; saving or deleting any written page bumps it. The pages
+cached carry no per-visitor data: no CSRF token, no messages, no account (see base.html).
+
+Signed-in pages keep their costly parts the same way, per state of what they show:
+:func:`fragments`.
 
 The same pages say so to a shared cache in front (nginx in ``make cluster``, a CDN): ``public``
 for a few seconds, which bounds how long an edit takes to reach anonymous readers there.
@@ -96,11 +100,11 @@ def fragments(
     the visitor's own. Whatever else depends on the request (the clock) stays outside.
     """
     digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-    full = f"fragments:{CODE_VERSION}:{content_version()}:{digest}"
-    parts = cache.get(full)
+    full = f"fragments:{CODE_VERSION}:{digest}"
+    version, parts = _current(full)
     if parts is None:
         parts = build({"csrf_token": CSRF_SLOT})
-        cache.set(full, parts, FRAGMENT_TIMEOUT)
+        cache.set(full, (version, parts), FRAGMENT_TIMEOUT)
     token = get_token(request)
     # The fragments are our templates' output (every value escaped as it was rendered).
     return tuple(mark_safe(part.replace(CSRF_SLOT, token)) for part in parts)
@@ -137,7 +141,18 @@ def _cacheable_request(request: HttpRequest) -> bool:
 
 def _key(request: HttpRequest) -> str:
     encoding = "gzip" if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "") else "identity"
-    return f"page:{content_version()}:{encoding}:{request.path}"
+    return f"page:{encoding}:{request.path}"
+
+
+def _current(key: str) -> tuple[int, object]:
+    """The content version and what is stored under ``key`` for that version (else None), in
+    one round trip: each value is kept with the version it was made for."""
+    found = cache.get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY) or content_version()
+    stored = found.get(key)
+    if stored is not None and stored[0] == version:
+        return version, stored[1]
+    return version, None
 
 
 class AnonymousPageCacheMiddleware:
@@ -151,7 +166,7 @@ class AnonymousPageCacheMiddleware:
         # (DisallowedHost becomes a 400 in the handler, as for any other view).
         request.get_host()
         key = _key(request)
-        stored = cache.get(key)
+        version, stored = _current(key)
         if stored is not None:
             PAGE_CACHE.labels("hit").inc()
             headers, content = stored
@@ -167,7 +182,7 @@ class AnonymousPageCacheMiddleware:
             and not response.streaming
         ):
             headers = {name: response[name] for name in STORED_HEADERS if name in response}
-            cache.set(key, (headers, response.content), TIMEOUT)
+            cache.set(key, (version, (headers, response.content)), TIMEOUT)
             PAGE_CACHE.labels("miss").inc()
             response["X-Page-Cache"] = "miss"
             response["Cache-Control"] = SHARED_CACHE_CONTROL
