@@ -275,3 +275,14 @@ def test_a_capped_candidate_set_still_puts_the_named_page_first(monkeypatch):
     assert capped[0].entry.title == "Latency"
     if connection.vendor == "postgresql":
         assert len(capped) <= 3 + 1  # the cap, plus the page named exactly
+
+
+@pytest.mark.django_db
+def test_a_misspelt_title_finds_your_own_doc_and_nobody_elses(alice, bob):
+    """Typos are matched against the public names in memory plus the reader's own entries."""
+    DesignDoc.objects.create(owner=alice, title="Zymurgy forecaster")
+    assert search("zymurgy forecaster", alice).hits  # indexed as it was saved
+    mine = [hit.entry.title for hit in search("zymurgi forcaster", alice).hits]
+    assert mine == ["Zymurgy forecaster"]
+    assert not [h for h in search("zymurgi forcaster", bob).hits if h.entry.owner_id]
+    assert not [h for h in search("zymurgi forcaster").hits if h.entry.owner_id]

@@ -9,6 +9,7 @@ change (apps.core.caching's content version, bumped when a public entry is store
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from apps.core import caching
 from apps.search.models import Entry
@@ -30,6 +31,16 @@ class Names:
                 scored.append((-tier, len(entry.title), entry.title, entry))
         scored.sort(key=lambda row: row[:3])
         return [row[-1] for row in scored[:limit]]  # shared between threads: not annotated
+
+    @cached_property
+    def spellings(self) -> dict[tuple[int, str], str]:
+        """Every title and alias by (entry pk, name): what a misspelt query is matched to."""
+        return spellings((entry.pk, entry.names) for entry in self.entries)
+
+
+def spellings(rows) -> dict[tuple[int, str], str]:
+    """``{(pk, name): name}`` for each name of each ``(pk, "|name|name|")`` row."""
+    return {(pk, name): name for pk, names in rows for name in names.strip("|").split("|") if name}
 
 
 def _tier(entry: Entry, needle: str, terms: list[str]) -> int:

@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString
 from rapidfuzz import fuzz, process, utils
 
 from apps.search.models import Entry
-from apps.search.names import public_names
+from apps.search.names import public_names, spellings
 
 KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
@@ -183,13 +183,12 @@ TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
 
 
 def _typos(user, needle: str, limit: int) -> list[Entry]:
-    """Entries with a title or alias spelled nearly like the query."""
-    rows = list(visible_to(user).values_list("pk", "names"))
-    choices = {}
-    for pk, names in rows:
-        for name in names.strip("|").split("|"):
-            if name:
-                choices[(pk, name)] = name
+    """Entries with a title or alias spelled nearly like the query: the public ones' names
+    from memory (per content version), a signed-in reader's own from the database."""
+    choices = public_names().spellings
+    if user is not None and user.is_authenticated:
+        own = Entry.objects.filter(owner=user).values_list("pk", "names")
+        choices = choices | spellings(own)
     scored: dict[int, float] = {}
     matches = process.extract(
         needle, choices, scorer=fuzz.WRatio, processor=utils.default_process,
