@@ -157,18 +157,28 @@ def post_script(body: str, content_type: str) -> str:
     return COMMON + POST.format(body=body, content_type=content_type)
 
 
-def autosave_script(key: str, writers: list[Writer], text_a: str, text_b: str) -> str:
+def autosave_script(
+    key: str, writers: list[Writer], text_a: str, text_b: str, pause_ms: int = 0
+) -> str:
+    """Each writer saves, waits for the answer, then ``pause_ms`` (wrk's delay) before the next:
+    0 is back to back, the server's capacity; the page's own debounce is the browser's pace."""
+
     def strings(values) -> str:
         return ", ".join(f'"{value}"' for value in values)
 
-    return COMMON + AUTOSAVE.format(
-        key=key,
-        docs=", ".join(str(w.doc) for w in writers),
-        versions=", ".join(str(w.version) for w in writers),
-        cookies=strings(w.cookie for w in writers),
-        tokens=strings(w.csrf for w in writers),
-        text_a=quote_plus(text_a),
-        text_b=quote_plus(text_b),
+    pace = f"\nfunction delay() return {pause_ms} end\n" if pause_ms else ""
+    return (
+        COMMON
+        + pace
+        + AUTOSAVE.format(
+            key=key,
+            docs=", ".join(str(w.doc) for w in writers),
+            versions=", ".join(str(w.version) for w in writers),
+            cookies=strings(w.cookie for w in writers),
+            tokens=strings(w.csrf for w in writers),
+            text_a=quote_plus(text_a),
+            text_b=quote_plus(text_b),
+        )
     )
 
 
