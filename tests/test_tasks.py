@@ -224,3 +224,20 @@ def test_a_save_during_rendering_never_gets_the_html_of_the_text_it_replaced(
     answer = Answer.objects.get(doc=doc, prompt__key=KEY)
     assert answer.value == "The **new** plan"
     assert "<strong>new</strong>" in answer.value_html and "old" not in answer.value_html
+
+
+def test_a_starting_worker_prunes_finished_tasks_older_than_a_day(
+    database_tasks, writer, doc, run_worker
+):
+    from django.utils import timezone
+
+    save(writer, doc, "Some text", 0)
+    run_worker()
+    old = set(refresh_tasks().values_list("pk", flat=True))
+    assert old and set(refresh_tasks().values_list("status", flat=True)) == {"SUCCESSFUL"}
+    refresh_tasks().update(finished_at=timezone.now() - timedelta(days=2))
+    save(writer, doc, "Some more text", 1)  # queued, not run yet
+    run_worker()
+    left = refresh_tasks()
+    assert not left.filter(pk__in=old).exists()
+    assert left.exists() and set(left.values_list("status", flat=True)) == {"SUCCESSFUL"}

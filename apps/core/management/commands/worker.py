@@ -41,6 +41,10 @@ class Command(BaseCommand):
                 time.sleep(RETRY_SECONDS)
 
     def catch_up(self) -> None:
+        # A row per finished task (one per burst of saves) is history nobody reads after a
+        # day: without this the table grows for ever and the queue gauges scan it.
+        call_command("prune_db_task_results", "--queue-name", "*", "--min-age-days", "1",
+                     verbosity=0)  # fmt: skip
         for receiver, enqueued in worker_starting.send(sender=self.__class__):
             if enqueued:
                 self.stdout.write(f"{receiver.__module__}: {enqueued} tasks enqueued to catch up")
