@@ -251,6 +251,28 @@ def test_new_cards_stop_at_the_daily_limit(alice):
     assert review_counts(alice, deck, tomorrow)["new"] == NEW_PER_DAY
 
 
+def test_the_counts_and_the_next_card_follow_the_users_states(alice, bob):
+    deck = Deck.objects.get(slug="family-ranking")
+    good, again = deck.cards.active().order_by("order")[:2]
+    elsewhere = Card.objects.active().exclude(deck=deck).first()
+    with time_machine.travel(T0, tick=False):
+        scheduling.grade(alice, good.pk, fsrs.Rating.Good, 0)  # learning: due in 10 minutes
+        scheduling.grade(alice, again.pk, fsrs.Rating.Again, 0)  # due in a minute
+        scheduling.grade(alice, elsewhere.pk, fsrs.Rating.Again, 0)
+        scheduling.grade(bob, deck.cards.active().last().pk, fsrs.Rating.Again, 0)
+    now = T0 + timedelta(minutes=5)
+    counts = review_counts(alice, deck, now)
+    assert (counts["due"], counts["due_everywhere"], counts["introduced"]) == (1, 2, 2)
+    assert counts["unseen"] == deck.cards.active().count() - 2
+    assert counts["new"] == min(counts["unseen"], NEW_PER_DAY - 2)
+    # An aware datetime on SQLite as on PostgreSQL: the page says how long until then.
+    assert counts["next_due"] == CardState.objects.get(user=alice, card=good).due
+    shown = next_card(alice, deck, now, new_allowed=False)
+    assert shown.pk == again.pk and shown.state_reps == 1
+    assert shown.deck == deck and shown.deck.name == deck.name and shown.front_html
+    assert next_card(bob, deck, now, new_allowed=True).state_reps == 1, "bob's own due card"
+
+
 def test_a_card_graded_again_comes_back_within_the_session(alice):
     deck = Deck.objects.get(slug="family-ranking")
     first = next_card(alice, deck, T0, new_allowed=True)
