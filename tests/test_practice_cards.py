@@ -394,6 +394,16 @@ def test_without_javascript_show_answer_is_a_link_to_the_same_card_revealed(sign
     assert "data-answer hidden" not in page.text and target.back_html in page.text
 
 
+@pytest.mark.parametrize("asked", ["retired", str(2**64), "²"])
+def test_a_card_asked_for_that_is_not_on_offer_gives_the_next_card(signed_in, alice, asked):
+    retired = card("metric:recall")
+    Card.objects.filter(pk=retired.pk).update(retired=True)
+    asked = retired.pk if asked == "retired" else asked
+    page = signed_in.get(f"/practice/cards/review/?card={asked}&show=1")
+    assert page.status_code == 200
+    assert shown(page)[0] == next_card(alice, None, timezone.now(), new_allowed=True).pk
+
+
 def test_htmx_gets_the_card_fragment_only(signed_in):
     response = signed_in.get("/practice/cards/review/", headers={"HX-Request": "true"})
     assert response.text.lstrip().startswith('<section id="review-card"')
@@ -427,6 +437,7 @@ def test_undo_shows_the_card_again(signed_in, alice):
         ({"card": 1, "rating": 5, "reps": 0}, "rating"),
         ({"card": 1, "rating": 3, "reps": -1}, "reps"),
         ({"card": 99999999, "rating": 3, "reps": 0}, "card"),
+        ({"card": 2**64, "rating": 3, "reps": 0}, "card"),
     ],
 )
 def test_a_bad_grade_is_a_400_with_a_json_error(signed_in, alice, data, field):

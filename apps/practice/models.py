@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Case, FilteredRelation, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -467,10 +467,6 @@ class CardQuerySet(models.QuerySet):
     def active(self):
         return self.filter(retired=False)
 
-    def with_state_of(self, user):
-        """Cards with ``user``'s scheduling state joined in as ``mine`` (none for new cards)."""
-        return self.annotate(mine=FilteredRelation("states", condition=Q(states__user=user)))
-
 
 class Card(models.Model):
     """One flashcard built from the content; ``key`` stays the same when its text is edited,
@@ -576,11 +572,12 @@ def start_of_day(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-# The review page asks for the counts and the next card on every request, and a grade looks up
-# the card's state. Written with the ORM (FilteredRelation, filtered aggregates, a Case), each
-# of these queries took more than a millisecond of Python to build and compile, several times
-# what PostgreSQL takes to run it; written once as SQL they take a tenth of a millisecond. The
-# SQL is plain enough for SQLite (3.30+: FILTER) and PostgreSQL alike, and the tests run both.
+# The review page asks for the counts and the next card (or a card by its id) on every request,
+# and a grade looks up the card's state. Written with the ORM (FilteredRelation, filtered
+# aggregates, a Case), each of these queries took more than a millisecond of Python to build
+# and compile, several times what PostgreSQL takes to run it; written once as SQL they take a
+# tenth of a millisecond. The SQL is plain enough for SQLite (3.30+: FILTER) and PostgreSQL
+# alike, and the tests run both.
 
 _STATE_JOIN = """
     FROM practice_card card
@@ -598,34 +595,37 @@ _COUNTS_SQL = (
     WHERE NOT card.retired"""
 )
 
-# The card is chosen from the narrow columns first; only then are its text and deck read.
-_NEXT_CARD_SQL = (
-    """SELECT card.id, card.deck_id, card.kind, card.front_html, card.back_html, chosen.reps,
-        deck.id, deck.slug, deck.name, deck.kind, deck."order", deck.source_url
-    FROM (
-        SELECT card.id, mine.reps"""
-    + _STATE_JOIN
-    + """
-        JOIN practice_deck deck ON deck.id = card.deck_id
-        WHERE NOT card.retired{scope} AND (mine.due <= %(ahead)s{new})
-        ORDER BY CASE WHEN mine.due <= %(now)s THEN 0 WHEN mine.id IS NULL THEN 1 ELSE 2 END,
-            mine.due, deck."order", card."order"
-        LIMIT 1
-    ) chosen
+# A card to show: ``chosen`` picks its id and the user's reviews of it from the narrow columns,
+# and only then are the card's text and deck read.
+_SHOWN_SQL = """SELECT card.id, card.deck_id, card.kind, card.front_html, card.back_html,
+        chosen.reps, deck.id, deck.slug, deck.name, deck.kind, deck."order", deck.source_url
+    FROM ({chosen}) chosen
     JOIN practice_card card ON card.id = chosen.id
     JOIN practice_deck deck ON deck.id = card.deck_id"""
+
+_NEXT_SQL = (
+    "SELECT card.id, mine.reps"
+    + _STATE_JOIN
+    + """
+    JOIN practice_deck deck ON deck.id = card.deck_id
+    WHERE NOT card.retired{scope} AND (mine.due <= %(ahead)s{new})
+    ORDER BY CASE WHEN mine.due <= %(now)s THEN 0 WHEN mine.id IS NULL THEN 1 ELSE 2 END,
+        mine.due, deck."order", card."order"
+    LIMIT 1"""
 )
 
 _STATE_SQL = (
-    "SELECT mine.fsrs, mine.reps"
+    "SELECT card.id, mine.reps, mine.fsrs"
     + _STATE_JOIN
     + """
     WHERE card.id = %(card)s AND NOT card.retired"""
 )
 
-# The columns _NEXT_CARD_SQL reads, in the models' field order (as Model.from_db wants them).
+# The columns _SHOWN_SQL reads, in the models' field order (as Model.from_db wants them).
 _CARD_COLUMNS = ["id", "deck_id", "kind", "front_html", "back_html"]
 _DECK_COLUMNS = ["id", "slug", "name", "kind", "order", "source_url"]
+#: Ids beyond a 64-bit integer name no card (and SQLite cannot take them as a parameter).
+_MAX_ID = 2**63 - 1
 
 
 def _fetch_one(sql: str, params: dict) -> tuple | None:
@@ -671,17 +671,26 @@ def next_card(user, deck: Deck | None, now: datetime, *, new_allowed: bool) -> C
     """The card to show: due cards (earliest first), then new ones, then cards being learned
     that are due within LEARN_AHEAD. One query; the card comes with its deck, and with the
     reviews ``user`` gave it as ``state_reps`` (None for a new card)."""
-    sql = _NEXT_CARD_SQL.format(
+    chosen = _NEXT_SQL.format(
         scope=" AND card.deck_id = %(deck)s" if deck is not None else "",
         new=" OR mine.id IS NULL" if new_allowed else "",
     )
-    row = _fetch_one(
-        sql,
-        {
-            "user": user.pk, "deck": deck.pk if deck is not None else None,
-            "now": _moment(now), "ahead": _moment(now + LEARN_AHEAD),
-        },
-    )  # fmt: skip
+    params = {
+        "user": user.pk, "deck": deck.pk if deck is not None else None,
+        "now": _moment(now), "ahead": _moment(now + LEARN_AHEAD),
+    }  # fmt: skip
+    return _shown(_fetch_one(_SHOWN_SQL.format(chosen=chosen), params))
+
+
+def card_to_show(user, card_id: int) -> Card | None:
+    """An active card by its id, as :func:`next_card` returns it; None if there is none."""
+    if not 0 < card_id <= _MAX_ID:
+        return None
+    params = {"user": user.pk, "card": card_id}
+    return _shown(_fetch_one(_SHOWN_SQL.format(chosen=_STATE_SQL), params))
+
+
+def _shown(row: tuple | None) -> Card | None:
     if row is None:
         return None
     card = Card.from_db(connection.alias, _CARD_COLUMNS, row[:5])
@@ -693,8 +702,10 @@ def next_card(user, deck: Deck | None, now: datetime, *, new_allowed: bool) -> C
 def card_state(user, card_id: int) -> tuple[dict | None, int]:
     """``user``'s FSRS state of an active card and the reviews it has had (None and 0 for a
     new card), in one query. Card.DoesNotExist for a card that is not, or no longer, on offer."""
-    row = _fetch_one(_STATE_SQL, {"user": user.pk, "card": card_id})
+    row = None
+    if 0 < card_id <= _MAX_ID:
+        row = _fetch_one(_STATE_SQL, {"user": user.pk, "card": card_id})
     if row is None:
         raise Card.DoesNotExist(f"No active card {card_id}.")
-    state, reps = row
+    _, reps, state = row
     return _from_db(CardState._meta.get_field("fsrs"), state), reps or 0

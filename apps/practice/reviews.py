@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +27,7 @@ from apps.practice.models import (
     CardState,
     Deck,
     ReviewLog,
+    card_to_show,
     next_card,
     review_counts,
 )
@@ -82,11 +83,8 @@ def review(request: HttpRequest) -> HttpResponse:
     counts = review_counts(request.user, deck, now)
     scheduling.remember_due_count(request.user, counts["due_everywhere"])
     card = None
-    if (card_id := request.GET.get("card", "")).isdigit():
-        card = (
-            Card.objects.active().with_state_of(request.user).select_related("deck")
-            .annotate(state_reps=F("mine__reps")).filter(pk=card_id).first()
-        )  # fmt: skip
+    if (card_id := request.GET.get("card", "")).isdecimal():
+        card = card_to_show(request.user, int(card_id))
     if card is None:
         card = next_card(request.user, deck, now, new_allowed=counts["new"] > 0)
     context = {
