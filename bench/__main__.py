@@ -254,7 +254,7 @@ def load(run: Run, config: WorkerConfig, at_scale: dict):
                 wrk.run(server.url, warmup or scenario, args.warmup)
                 server.settle()
             probe = None
-            if scenario.name.startswith("autosave"):
+            if scenario.name.endswith(BACK_TO_BACK):
                 # Index lag under the autosave load: its own writer, beside the measured ones.
                 probe = LagProbe(server.url, at_scale["writers"][-1], args.seconds)
                 probe.start()
