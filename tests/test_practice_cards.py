@@ -30,6 +30,7 @@ from apps.practice.models import (
     Deck,
     Problem,
     ReviewLog,
+    advance_state,
     next_card,
     review_counts,
 )
@@ -223,6 +224,20 @@ def test_a_grade_from_a_stale_page_is_ignored(alice):
     assert not scheduling.grade(alice, target.pk, fsrs.Rating.Easy, 0, T0)  # a double press
     assert ReviewLog.objects.filter(user=alice).count() == 1
     assert CardState.objects.get(user=alice, card=target).reps == 1
+
+
+def test_a_state_moves_on_only_from_the_reviews_the_grader_saw(alice):
+    target = card("metric:recall")
+    scheduling.grade(alice, target.pk, fsrs.Rating.Good, 0, T0)
+    first = CardState.objects.get(user=alice, card=target)
+    later = T0 + timedelta(days=1)
+    state = scheduling.schedule(first.fsrs, target.pk, fsrs.Rating.Easy, later)
+    assert not advance_state(alice, target.pk, 0, state, later), "it has had a review since"
+    assert CardState.objects.get(user=alice, card=target).fsrs == first.fsrs
+    assert advance_state(alice, target.pk, 1, state, later)
+    moved = CardState.objects.get(user=alice, card=target)
+    assert (moved.fsrs, moved.reps, moved.updated_at) == (state, 2, later)
+    assert moved.due == datetime.fromisoformat(state["due"]) > later
 
 
 def test_undo_restores_the_state_before_the_last_grade(alice):

@@ -621,6 +621,11 @@ _STATE_SQL = (
     WHERE card.id = %(card)s AND NOT card.retired"""
 )
 
+# A grade moves the state on only from the reviews the grader saw (a stale page changes nothing).
+_ADVANCE_SQL = """UPDATE practice_cardstate
+    SET fsrs = %(fsrs)s, due = %(due)s, reps = %(reps)s + 1, updated_at = %(now)s
+    WHERE user_id = %(user)s AND card_id = %(card)s AND reps = %(reps)s"""
+
 # The columns _SHOWN_SQL reads, in the models' field order (as Model.from_db wants them).
 _CARD_COLUMNS = ["id", "deck_id", "kind", "front_html", "back_html"]
 _DECK_COLUMNS = ["id", "slug", "name", "kind", "order", "source_url"]
@@ -709,3 +714,16 @@ def card_state(user, card_id: int) -> tuple[dict | None, int]:
         raise Card.DoesNotExist(f"No active card {card_id}.")
     _, reps, state = row
     return _from_db(CardState._meta.get_field("fsrs"), state), reps or 0
+
+
+def advance_state(user, card_id: int, reps: int, state: dict, now: datetime) -> bool:
+    """Store ``state`` as ``user``'s FSRS state of a card graded at ``now``, if the card has had
+    ``reps`` reviews (False, and nothing stored, if it has been graded since). One query."""
+    params = {
+        "fsrs": CardState._meta.get_field("fsrs").get_db_prep_save(state, connection),
+        "due": _moment(datetime.fromisoformat(state["due"])), "reps": reps, "now": _moment(now),
+        "user": user.pk, "card": card_id,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE_SQL, params)
+        return cursor.rowcount > 0

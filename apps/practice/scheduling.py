@@ -13,7 +13,7 @@ import fsrs
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.practice.models import CardState, ReviewLog, card_state
+from apps.practice.models import CardState, ReviewLog, advance_state, card_state
 
 SCHEDULER = fsrs.Scheduler()
 
@@ -44,12 +44,8 @@ def grade(user, card_id: int, rating: int, seen_reps: int, now: datetime | None 
             [CardState(user=user, card_id=card_id, fsrs=state, due=due, reps=1)],
             ignore_conflicts=True,
         )
-    else:
-        updated = CardState.objects.filter(user=user, card_id=card_id, reps=reps).update(
-            fsrs=state, due=due, reps=reps + 1, updated_at=now
-        )
-        if not updated:
-            return False
+    elif not advance_state(user, card_id, reps, state, now):
+        return False
     ReviewLog.objects.create(
         user=user, card_id=card_id, rating=rating, reviewed_at=now, previous=previous,
         previous_reps=reps, was_review=bool(previous) and previous["state"] == fsrs.State.Review,
