@@ -47,8 +47,9 @@ READ_CONNECTIONS = 8  # more than the 5 sync workers, so none waits for work
 SEARCH_CONNECTIONS = 2  # one per core: p95 is the query's own time, not queueing behind others
 AUTOSAVE_CONNECTIONS = 16
 # static/js/autosave.js saves 800 ms after the last keystroke: the most one writer sends is a
-# save per 800 ms plus the round trip. 16 writers at that pace is "16 concurrent writers"; back
-# to back, the same 16 connections measure what the server can absorb (about 5 times that load).
+# save per 800 ms plus the round trip. 16 writers at that pace (800 to 1,600 ms, at random, so
+# that they drift apart as people do) is "16 concurrent writers"; back to back, the same 16
+# connections measure what the server can absorb (about 5 times that load).
 AUTOSAVE_PAUSE_MS = 800
 PACED = "at the browser's pace"
 BACK_TO_BACK = "back to back"
@@ -442,8 +443,9 @@ def present(run, results, targets, verdicts, small, at_scale, first_load, index,
         f"wrk on the same machine, {args.seconds:.0f} s per scenario after {args.warmup:.0f} s "
         f"of warm-up. Reads at {READ_CONNECTIONS} connections, searches at "
         f"{SEARCH_CONNECTIONS} (one per core), autosave at {AUTOSAVE_CONNECTIONS} (one signed-in "
-        f"writer each, every request a real save; {PACED}: {AUTOSAVE_PAUSE_MS} ms between a "
-        "writer's answer and its next save, as static/js/autosave.js debounces). Before each "
+        f"writer each, every request a real save; {PACED}: {AUTOSAVE_PAUSE_MS} to "
+        f"{2 * AUTOSAVE_PAUSE_MS} ms, at random, between a writer's answer and its next save: "
+        "static/js/autosave.js waits 800 ms after the last keystroke). Before each "
         "scenario the static ceiling runs "
         f"for {args.static_seconds:.0f} s: the concept page's HTML as a static file "
         f"({at_scale['ceiling']['bytes']:,} bytes) served by whitenoise through the same "

@@ -157,16 +157,23 @@ def post_script(body: str, content_type: str) -> str:
     return COMMON + POST.format(body=body, content_type=content_type)
 
 
+def paced(pause_ms: int) -> str:
+    """wrk's delay before each request: between ``pause_ms`` and twice that, at random, so that
+    the connections drift apart as people do instead of arriving in lockstep."""
+    return f"\nfunction delay() return math.random({pause_ms}, {2 * pause_ms}) end\n"
+
+
 def autosave_script(
     key: str, writers: list[Writer], text_a: str, text_b: str, pause_ms: int = 0
 ) -> str:
-    """Each writer saves, waits for the answer, then ``pause_ms`` (wrk's delay) before the next:
-    0 is back to back, the server's capacity; the page's own debounce is the browser's pace."""
+    """Each writer saves, waits for the answer, then at least ``pause_ms`` before the next (see
+    :func:`paced`): 0 is back to back, the server's capacity; the page's debounce is the
+    browser's pace."""
 
     def strings(values) -> str:
         return ", ".join(f'"{value}"' for value in values)
 
-    pace = f"\nfunction delay() return {pause_ms} end\n" if pause_ms else ""
+    pace = paced(pause_ms) if pause_ms else ""
     return (
         COMMON
         + pace
