@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 from django.utils.html import escape
 from django.utils.safestring import SafeString
@@ -137,11 +137,12 @@ def _all_words(entries, query: str, terms: list[str]):
         search_query = SearchQuery(query, search_type="websearch", config="english")
         # Both conditions can use a GIN index (trigram for LIKE, tsvector for @@), so
         # PostgreSQL reads only the matching rows before ranking them.
-        named = Q(names__contains=f"|{needle}|")
+        named = entries.filter(names__contains=f"|{needle}|").values("pk")
         # A common word matches thousands of entries at scale: rank at most CANDIDATES of them
-        # (as the GIN index yields them), plus any page the query names exactly.
+        # (as the GIN index yields them), plus any page the query names exactly. One UNION of
+        # two index scans: written as "named OR pk IN (…)", the planner read every entry.
         candidates = entries.filter(search_vector=search_query).values("pk")[:CANDIDATES]
-        matches = named | Q(pk__in=Subquery(candidates))
+        matches = Q(pk__in=named.union(candidates, all=True))
         rank = SearchRank(F("search_vector"), search_query)
         # Among pages named by the query ("recal": Recall, Precision at fixed recall) the
         # shorter title is the more specific page; below that, text relevance decides.
