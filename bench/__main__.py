@@ -259,7 +259,8 @@ def load(run: Run, config: WorkerConfig, at_scale: dict):
                 # Index lag under the autosave load: its own writer, beside the measured ones.
                 probe = LagProbe(server.url, at_scale["writers"][-1], args.seconds)
                 probe.start()
-            result = wrk.run(server.url, scenario, args.seconds)
+            longer = wrk.PACED_LONGER if scenario.name.endswith(PACED) else 1
+            result = wrk.run(server.url, scenario, args.seconds * longer)
             if probe is not None:
                 probe.join(args.seconds + 60)
                 lag = probe.result
@@ -443,7 +444,8 @@ def present(run, results, targets, verdicts, small, at_scale, first_load, index,
         f"wrk on the same machine, {args.seconds:.0f} s per scenario after {args.warmup:.0f} s "
         f"of warm-up. Reads at {READ_CONNECTIONS} connections, searches at "
         f"{SEARCH_CONNECTIONS} (one per core), autosave at {AUTOSAVE_CONNECTIONS} (one signed-in "
-        f"writer each, every request a real save; {PACED}: {AUTOSAVE_PAUSE_MS} to "
+        f"writer each, every request a real save; {PACED}, run {wrk.PACED_LONGER} times as "
+        f"long: {AUTOSAVE_PAUSE_MS} to "
         f"{2 * AUTOSAVE_PAUSE_MS} ms, at random, between a writer's answer and its next save: "
         "static/js/autosave.js waits 800 ms after the last keystroke). Before each "
         "scenario the static ceiling runs "

@@ -230,8 +230,9 @@ def load(
             run.log(f"warm-up: {args.warmup:.0f} s")
             wrk.run(server.url, scenario, args.warmup)
             server.settle()
-        run.log(f"{PACED}: {args.seconds:.0f} s")
-        paced = wrk.run(server.url, reviewing(reviewers, paced=True), args.seconds)
+        seconds = args.seconds * wrk.PACED_LONGER
+        run.log(f"{PACED}: {seconds:.0f} s")
+        paced = wrk.run(server.url, reviewing(reviewers, paced=True), seconds)
         server.settle()
         logs = review_logs(args.database)
         used = cpu_seconds(server, args.database)
@@ -334,7 +335,8 @@ def present(run, results, grades, used, probed, config, about, busy) -> list[rep
         f"Redis for the cache and sessions; wrk on the same machine, {args.seconds:.0f} s after "
         f"{args.warmup:.0f} s of warm-up. Each of the {REVIEWERS} connections is one signed-in "
         f"reviewer: GET {REVIEW} (the card fragment, with `HX-Request`), then POST {GRADE} for "
-        f"that card, and again; latencies pool both. At a reader's pace each waits {PAUSE_MS} to "
+        f"that card, and again; latencies pool both. At a reader's pace (run "
+        f"{wrk.PACED_LONGER} times as long) each waits {PAUSE_MS} to "
         f"{2 * PAUSE_MS} ms (at random) after each answer before its next request; back to "
         f"back it does not. {grades:,} real "
         f"grades were stored during the back-to-back run. The static ceiling "
