@@ -1,5 +1,6 @@
 """``manage.py worker``: catch up on what a killed worker left, then run tasks (db_worker)."""
 
+import os
 import time
 
 from django.core.management import call_command
@@ -10,6 +11,7 @@ from apps.core import monitoring
 from apps.core.worker import worker_starting
 
 RETRY_SECONDS = 1.0
+NICENESS = 10  # added to the worker's nice value: the scheduler prefers the web processes
 
 
 class Command(BaseCommand):
@@ -25,6 +27,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, batch: bool, interval: float, metrics_port: int | None, **options):
+        if not batch:  # a long-lived worker; --batch runs inside scripts and tests
+            # Background work yields the CPU to requests: a writer waiting on a save matters
+            # more than how soon search catches up (it has seconds; the save, milliseconds).
+            os.nice(NICENESS)
         if metrics_port:
             monitoring.serve_task_queue(metrics_port)
         worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
