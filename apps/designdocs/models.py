@@ -250,7 +250,11 @@ class DesignDoc(models.Model):
                 fields=["slug"], condition=Q(is_example=True), name="unique_example_slug"
             )
         ]
-        indexes = [models.Index(fields=["owner", "deleted_at", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["owner", "deleted_at", "-updated_at"]),
+            # The doc list's state reads the examples' count and latest edit on every load.
+            models.Index(fields=["updated_at"], condition=Q(is_example=True), name="example_docs"),
+        ]
 
     def __str__(self) -> str:
         return self.title
