@@ -10,6 +10,8 @@ since its last refresh: a worker killed mid-task loses nothing.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.tasks import task
 from django.utils import timezone
@@ -34,8 +36,10 @@ def refresh_doc(doc_id: int) -> None:
     if doc.deleted_at is None and not doc.is_example:
         doc.record_revision("Autosave", unless_recent=True)
     doc_refreshed.send(sender=DesignDoc, doc=doc)
-    DesignDoc.objects.filter(pk=doc_id, refreshed_changes__lt=doc.changes).update(
-        refreshed_at=started, refreshed_changes=doc.changes
+    # Never backwards, should two refreshes of the doc finish out of order.
+    DesignDoc.objects.filter(pk=doc_id).update(
+        refreshed_at=Greatest("refreshed_at", Value(started, DateTimeField())),
+        refreshed_changes=Greatest("refreshed_changes", Value(doc.changes)),
     )
 
 
