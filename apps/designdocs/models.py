@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Length
 from django.db.models.signals import m2m_changed, post_delete
@@ -22,6 +22,7 @@ from apps.concepts.models import Concept
 from apps.core import caching
 from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
 from apps.core.models import MarkdownPage
+from apps.core.sql import fetch_one
 from apps.designdocs import numbers
 from apps.metrics.models import Metric
 
@@ -198,9 +199,7 @@ class DesignDocQuerySet(models.QuerySet):
               (SELECT COUNT(*) FROM {docs} WHERE is_example),
               (SELECT MAX(updated_at) FROM {docs} WHERE is_example)
             FROM {docs} WHERE owner_id = %s"""
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user.pk] * 3)
-            return ":".join(map(str, cursor.fetchone()))
+        return ":".join(map(str, fetch_one(sql, [user.pk] * 3)))
 
     def behind(self):
         """Docs whose derived data may be older than their answers: a refresh queued, a change
@@ -277,9 +276,7 @@ class DesignDoc(models.Model):
             "SELECT COUNT(*), MAX(updated_at), SUM(version) "
             f"FROM {Answer._meta.db_table} WHERE doc_id = %s"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [self.pk])
-            answers = ":".join(map(str, cursor.fetchone()))
+        answers = ":".join(map(str, fetch_one(sql, [self.pk])))
         return f"{self.updated_at.isoformat()}:{answers}"
 
     def save_answer(

@@ -26,6 +26,7 @@ from django.utils import timezone
 from apps.concepts.models import Concept
 from apps.core.markdown import Link, render, render_inline
 from apps.core.models import MarkdownPage
+from apps.core.sql import fetch_one
 from apps.designdocs.models import DesignDoc, Step
 from apps.metrics.models import Metric
 
@@ -633,12 +634,6 @@ _DECK_COLUMNS = ["id", "slug", "name", "kind", "order", "source_url"]
 _MAX_ID = 2**63 - 1
 
 
-def _fetch_one(sql: str, params: dict) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
 def _moment(value: datetime):
     """A datetime as a query parameter (SQLite stores them as naive UTC text)."""
     return connection.ops.adapt_datetimefield_value(value)
@@ -656,7 +651,7 @@ def review_counts(user, deck: Deck | None, now: datetime) -> dict:
     """In one query: cards due for ``user`` (everywhere and in ``deck``), new cards left today
     in ``deck``, and when the next card is due."""
     scope = "card.deck_id = %(deck)s" if deck is not None else "TRUE"
-    row = _fetch_one(
+    row = fetch_one(
         _COUNTS_SQL.format(scope=scope),
         {
             "user": user.pk, "deck": deck.pk if deck is not None else None,
@@ -684,7 +679,7 @@ def next_card(user, deck: Deck | None, now: datetime, *, new_allowed: bool) -> C
         "user": user.pk, "deck": deck.pk if deck is not None else None,
         "now": _moment(now), "ahead": _moment(now + LEARN_AHEAD),
     }  # fmt: skip
-    return _shown(_fetch_one(_SHOWN_SQL.format(chosen=chosen), params))
+    return _shown(fetch_one(_SHOWN_SQL.format(chosen=chosen), params))
 
 
 def card_to_show(user, card_id: int) -> Card | None:
@@ -692,7 +687,7 @@ def card_to_show(user, card_id: int) -> Card | None:
     if not 0 < card_id <= _MAX_ID:
         return None
     params = {"user": user.pk, "card": card_id}
-    return _shown(_fetch_one(_SHOWN_SQL.format(chosen=_STATE_SQL), params))
+    return _shown(fetch_one(_SHOWN_SQL.format(chosen=_STATE_SQL), params))
 
 
 def _shown(row: tuple | None) -> Card | None:
@@ -709,7 +704,7 @@ def card_state(user, card_id: int) -> tuple[dict | None, int]:
     new card), in one query. Card.DoesNotExist for a card that is not, or no longer, on offer."""
     row = None
     if 0 < card_id <= _MAX_ID:
-        row = _fetch_one(_STATE_SQL, {"user": user.pk, "card": card_id})
+        row = fetch_one(_STATE_SQL, {"user": user.pk, "card": card_id})
     if row is None:
         raise Card.DoesNotExist(f"No active card {card_id}.")
     _, reps, state = row
