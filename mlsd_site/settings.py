@@ -264,6 +264,12 @@ X_FRAME_OPTIONS = "DENY"
 # Sessions read from the cache (Redis in production) and written through to the database:
 # no query per request, and a cache restart signs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The user of a signed-in request is read by one raw SELECT (apps.accounts.backends); Django's
+# own backend stays listed so that sessions made before keep working.
+AUTHENTICATION_BACKENDS = [
+    "apps.accounts.backends.UserBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -1,8 +1,10 @@
 """Sign up, sign in, sign out, password change and reset."""
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +61,37 @@ def test_wrong_password_is_explained(client, alice):
     response = client.post("/accounts/login/", {"username": "alice", "password": "nope"})
     assert response.status_code == 200
     assert "enter a correct username and password" in response.text
+
+
+def test_a_session_made_before_the_raw_user_backend_still_signs_in(client, alice):
+    client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    assert '<span class="account-name">alice</span>' in client.get("/docs/").text
+
+
+def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    assert client.session[BACKEND_SESSION_KEY] == "apps.accounts.backends.UserBackend"
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/accounts/password_change/").status_code == 200
+    assert queries.captured_queries[0]["sql"].startswith('SELECT * FROM "auth_user"')
+
+
+def test_a_wrong_password_is_hashed_once_not_once_per_backend(client, alice, monkeypatch):
+    checked = []
+    original = get_user_model().check_password
+    monkeypatch.setattr(
+        get_user_model(),
+        "check_password",
+        lambda self, raw: checked.append(raw) or original(self, raw),
+    )
+    client.post("/accounts/login/", {"username": "alice", "password": "nope"})
+    assert checked == ["nope"]
+
+
+def test_a_deactivated_user_is_signed_out_at_the_next_request(client, alice):
+    client.force_login(alice)
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+    assert "Create a free account" in client.get("/docs/").text
 
 
 def test_password_change_and_reset(client, alice):

@@ -1,22 +1,31 @@
-"""Signed-in pages stored rendered (apps.core.caching.fragments): the doc list and the wizard's
+"""Signed-in pages stored rendered (apps.core.caching.stored_page): the doc list and the wizard's
 steps are served from the cache while nothing they show has changed, and never after it has.
 
 Each test loads the page once (so that it is stored), changes one thing by the way a user or
 editor would, and loads it again: the change must show. Tokens in a stored page must be the
-visitor's own, or their next form would be refused (and their text with it).
+visitor's own, or their next form would be refused (and their text with it); so are the
+header's counts and an interview's clock.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from django.contrib import messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.caching import CSRF_SLOT
+from apps.core.caching import MARK, stored_page
 from apps.designdocs.models import DesignDoc, DocReviewer, Prompt
+from apps.practice import scheduling
+from apps.practice.models import Attempt, Problem
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +186,7 @@ def test_stored_pages_carry_each_visitors_own_csrf_token(doc, alice):
     for browser in browsers:
         browser.force_login(alice)
         page = _page(browser, url)
-        assert CSRF_SLOT not in page
+        assert MARK not in page
         tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1))
     assert tokens[0] != tokens[1]
     for version, (browser, token) in enumerate(zip(browsers, tokens, strict=True)):
@@ -201,3 +210,69 @@ def test_a_stranger_gets_no_stored_step(doc, bob):
     stranger = Client()
     stranger.force_login(bob)
     assert stranger.get(f"/docs/{doc.pk}/steps/{STEP}/").status_code == 404
+
+
+# --- The request's own parts of a stored page ---------------------------------------------------
+
+
+def _stored(client, url) -> str:
+    """The page, asserted to come from the store: no query reads an answer's text or a title."""
+    with CaptureQueriesContext(connection) as queries:
+        page = _page(client, url)
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert '"designdocs_answer"."value"' not in read, read
+    assert '"designdocs_designdoc"."title"' not in read, read
+    return page
+
+
+def test_header_counts_are_each_requests_own_on_a_stored_page(signed_in, doc, alice, bob):
+    url = f"/docs/{doc.pk}/steps/{STEP}/"
+    for page in (_page(signed_in, "/docs/"), _page(signed_in, url)):
+        assert "cards due" not in page and "unread</span>" not in page
+    DocReviewer.objects.create(doc=doc, user=bob)
+    reviewer = Client()
+    reviewer.force_login(bob)
+    assert reviewer.post(f"/docs/{doc.pk}/comments/", {"body": "Why half?"}).status_code < 400
+    cache.set(scheduling.due_key(alice), 4)
+    for page in (_stored(signed_in, "/docs/"), _stored(signed_in, url)):
+        assert '>1<span class="visually-hidden"> unread</span>' in page
+        assert '>4<span class="visually-hidden"> cards due</span>' in page
+        assert MARK not in page
+
+
+def test_an_interviews_clock_keeps_running_on_a_stored_step(alice):
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        attempt = Attempt.start(alice, Problem.objects.get(slug="ads-click-prediction"), 45)
+    client = Client()
+    client.force_login(alice)
+    url = f"/docs/{attempt.doc.pk}/steps/{STEP}/"
+    left = []
+    for minutes in (1, 1, 4):
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            page = _page(client, url) if not left else _stored(client, url)
+        left.append(int(re.search(r'data-left="(\d+)"', page).group(1)))
+    assert left == [44 * 60, 44 * 60, 41 * 60]
+
+
+def test_a_page_with_a_message_is_shown_once_and_not_stored(signed_in, alice):
+    request = RequestFactory().get("/docs/")
+    request.user = alice
+    request.session = signed_in.session
+    request._messages = FallbackStorage(request)
+    messages.success(request, "Saved the diagram.")
+    shown = []
+
+    def render(extra):
+        shown.append(extra)
+        return HttpResponse("page")
+
+    assert stored_page(request, "a-key", render).content == b"page"
+    assert shown == [{}]  # rendered for this request, with its message, not to be stored
+
+
+def test_a_renamed_user_sees_their_new_name_on_a_stored_page(signed_in, doc, alice):
+    _page(signed_in, "/docs/")
+    alice.username = "alice-renamed"
+    alice.save()
+    assert '<span class="account-name">alice-renamed</span>' in _page(signed_in, "/docs/")

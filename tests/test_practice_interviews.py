@@ -211,7 +211,7 @@ def test_the_clock_tag_shows_nothing_on_an_ordinary_doc_for_one_query(
     first = step()
     with django_assert_num_queries(1):
         html = Template("{% load practice %}{% interview_clock doc step %}").render(
-            Context({"doc": doc, "step": first})
+            Context({"doc": doc, "step": first, "request": RequestFactory().get("/")})
         )
     assert html.strip() == ""
 

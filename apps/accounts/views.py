@@ -75,7 +75,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         throttle.SIGNUPS_PER_ADDRESS.hit(address)
         if form.is_valid():
             user = form.save()
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="apps.accounts.backends.UserBackend")
             return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
 

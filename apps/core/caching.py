@@ -7,8 +7,9 @@ Every copy is stored with the content version it was made for, and read together
 current version in one round trip; saving or deleting any written page bumps it. The pages
 cached carry no per-visitor data: no CSRF token, no messages, no account (see base.html).
 
-Signed-in pages keep their costly parts the same way, per state of what they show:
-:func:`fragments`.
+Signed-in pages are kept whole the same way, per state of what they show and per reader,
+with holes for what each request renders anew (its CSRF token, the header's counts):
+:func:`stored_page`.
 
 The same pages say so to a shared cache in front (nginx in ``make cluster``, a CDN): ``public``
 for a few seconds, which bounds how long an edit takes to reach anonymous readers there.
@@ -19,16 +20,19 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 
 from apps.core.monitoring import PAGE_CACHE
 
@@ -80,34 +84,92 @@ def _code_version() -> str:
 
 
 CODE_VERSION = _code_version()
-FRAGMENT_TIMEOUT = 10 * 60  # a doc's state changes with each save: old fragments just expire
+PAGE_TIMEOUT = 10 * 60  # a doc's state changes with each save: old pages just expire
+
+# A stored page is rendered with a marker wherever a part of it is the request's own (the CSRF
+# token, a count in the header, an interview's clock) and gets those parts on the way out. The
+# marker comes from SECRET_KEY: the same in every process, unguessable, so no text a writer
+# types can contain it; it holds only [0-9a-z:-] characters, which escaping leaves alone.
+MARK = salted_hmac("apps.core.caching.stored_page", "mark", algorithm="sha256").hexdigest()[:32]
+STORING = "storing_page"  # in a template's context while a page is rendered to be stored
 
 
-# Fragments are rendered with this in place of the CSRF token and get the visitor's own token
-# on the way out. Derived from SECRET_KEY: the same in every process, unguessable, so no text a
-# writer types can contain it.
-CSRF_SLOT = salted_hmac("apps.core.caching.fragments", "csrf-slot", algorithm="sha256").hexdigest()
+@dataclass(frozen=True)
+class _Fill:
+    render: Callable[..., str]
+    cache_key: Callable[[HttpRequest], str] | None = None
 
 
-def fragments(
-    request: HttpRequest, key: str, build: Callable[[dict], tuple[str, ...]]
-) -> tuple[SafeString, ...]:
-    """Rendered HTML fragments kept in the shared cache under ``key``, built on a miss.
+_FILLS: dict[str, _Fill] = {"csrf": _Fill(get_token)}
 
-    ``key`` must name everything the fragments show besides content and code (a doc's state,
-    say): the content version and this release's templates are added here. ``build`` gets the
-    context to render with (the CSRF slot); each ``{% csrf_token %}`` in the fragments is then
-    the visitor's own. Whatever else depends on the request (the clock) stays outside.
+
+def per_request(name: str, *, cache_key: Callable[[HttpRequest], str] | None = None) -> Callable:
+    """Register ``fill(request, *args, cached=None) -> str`` as the part ``name`` of a page
+    that each request renders anew; a template tag returns :func:`hole` for it (see
+    apps.practice.templatetags). A fill that reads one cache entry names it with ``cache_key``:
+    a stored page reads it in the same round trip as the page and passes what it found as
+    ``cached`` (None when missing, and when the part is rendered outside a stored page)."""
+
+    def register(fill: Callable[..., str]) -> Callable[..., str]:
+        _FILLS[name] = _Fill(fill, cache_key)
+        return fill
+
+    return register
+
+
+def hole(context, name: str, *args: int | str) -> str:
+    """``name``'s part of the page: rendered now, or a marker for it when the page is being
+    stored. ``args`` (ids, slugs) are kept in the marker and passed to the fill."""
+    if context.get(STORING):
+        return mark_safe(f"{MARK}{':'.join([name, *map(str, args)])}{MARK}")
+    return _FILLS[name].render(context["request"], *args)
+
+
+def stored_page(
+    request: HttpRequest, key: str, render: Callable[[dict], HttpResponse]
+) -> HttpResponse:
+    """A signed-in page kept whole, rendered, in the shared cache under ``key``.
+
+    ``key`` must name everything the page shows besides the content, the code, the reader's
+    name and the address, which are added here: a doc's state, say. ``render(extra)`` makes the
+    page on a miss, with ``extra`` in its context; its per-request parts are holes
+    (:func:`hole`, ``{% csrf_token %}``), filled on every request, stored or not. A page shown
+    with a one-off message is rendered for that request alone.
     """
-    digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-    full = f"fragments:{CODE_VERSION}:{digest}"
-    version, parts = _current(full)
-    if parts is None:
-        parts = build({"csrf_token": CSRF_SLOT})
-        cache.set(full, (version, parts), FRAGMENT_TIMEOUT)
-    token = get_token(request)
-    # The fragments are our templates' output (every value escaped as it was rendered).
-    return tuple(mark_safe(part.replace(CSRF_SLOT, token)) for part in parts)
+    if len(messages.get_messages(request)):
+        return render({})
+    user = request.user
+    name = f"{key}:{user.pk}:{user.get_username()}:{request.get_full_path()}"
+    digest = hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+    full = f"stored-page:{CODE_VERSION}:{digest}"
+    prefetch = {name: f.cache_key(request) for name, f in _FILLS.items() if f.cache_key}
+    version, stored, found = _current(full, prefetch.values())
+    if stored is None:
+        response = render({"csrf_token": f"{MARK}csrf{MARK}", STORING: True})
+        if response.streaming:
+            raise ImproperlyConfigured(f"{request.path}: a streamed page cannot be stored")
+        parts = response.content.decode().split(MARK)
+        if response.status_code != 200 or response.cookies:  # never stored, still filled
+            response.content = _filled(request, parts, {})
+            return response
+        stored = (response["Content-Type"], parts)
+        cache.set(full, (version, stored), PAGE_TIMEOUT)
+    content_type, parts = stored
+    cached = {name: found.get(key) for name, key in prefetch.items()}
+    return HttpResponse(_filled(request, parts, cached), content_type=content_type)
+
+
+def _filled(request: HttpRequest, parts: list[str], cached: dict[str, object]) -> str:
+    """The page with each hole (every other part: a name and its arguments) filled, each
+    distinct hole once: a page of twenty forms carries one CSRF token, as when rendered."""
+    fills: dict[str, str] = {}
+    for hole in parts[1::2]:
+        if hole not in fills:
+            name, *args = hole.split(":")
+            fill = _FILLS[name]
+            extra = {"cached": cached.get(name)} if fill.cache_key else {}
+            fills[hole] = fill.render(request, *args, **extra)
+    return "".join(part if i % 2 == 0 else fills[part] for i, part in enumerate(parts))
 
 
 def bump_content_version() -> None:
@@ -144,15 +206,16 @@ def _key(request: HttpRequest) -> str:
     return f"page:{encoding}:{request.path}"
 
 
-def _current(key: str) -> tuple[int, object]:
+def _current(key: str, also: Iterable[str] = ()) -> tuple[int, object, dict]:
     """The content version and what is stored under ``key`` for that version (else None), in
-    one round trip: each value is kept with the version it was made for."""
-    found = cache.get_many([VERSION_KEY, key])
+    one round trip: each value is kept with the version it was made for. The entries named in
+    ``also`` are read in the same trip and returned as found."""
+    found = cache.get_many([VERSION_KEY, key, *also])
     version = found.get(VERSION_KEY) or content_version()
     stored = found.get(key)
     if stored is not None and stored[0] == version:
-        return version, stored[1]
-    return version, None
+        return version, stored[1], found
+    return version, None, found
 
 
 class AnonymousPageCacheMiddleware:
@@ -166,7 +229,7 @@ class AnonymousPageCacheMiddleware:
         # (DisallowedHost becomes a 400 in the handler, as for any other view).
         request.get_host()
         key = _key(request)
-        version, stored = _current(key)
+        version, stored, _ = _current(key)
         if stored is not None:
             PAGE_CACHE.labels("hit").inc()
             headers, content = stored

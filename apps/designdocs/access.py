@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 
 from apps.designdocs.models import DesignDoc
@@ -26,11 +26,16 @@ class Role(StrEnum):
     LINK = "link"  # holds a read-only link: reads it at /shared/<token>/, nothing more
 
 
-def get_owned_doc(user, pk: int, *, trashed: bool = False) -> DesignDoc:
-    """The user's doc ``pk`` (in the trash when ``trashed``), or 404 — also for other users'."""
-    docs = DesignDoc.objects.filter(owner=user, is_example=False)
-    docs = docs.in_trash() if trashed else docs.filter(deleted_at__isnull=True)
-    return get_object_or_404(docs, pk=pk)
+def get_owned_doc(user, pk: int, *, trashed: bool = False, with_state: bool = False) -> DesignDoc:
+    """The user's doc ``pk`` (in the trash when ``trashed``), or 404 — also for other users'.
+    ``with_state`` reads the doc's state in the same query."""
+    if trashed:
+        docs = DesignDoc.objects.filter(owner=user, is_example=False).in_trash()
+        return get_object_or_404(docs, pk=pk)
+    doc = DesignDoc.objects.owned(user, pk, with_state=with_state)
+    if doc is None:
+        raise Http404("No such design doc.")
+    return doc
 
 
 def get_readable_doc(user, pk: int) -> tuple[DesignDoc, Role]:
@@ -59,9 +64,15 @@ def _guarded(fetch: Callable, methods: tuple[str, ...]) -> Callable:
     return decorator
 
 
-def doc_view(methods: tuple[str, ...] = ("GET",), *, trashed: bool = False) -> Callable:
-    """Decorate ``view(request, doc, …)`` for the doc's owner only."""
-    return _guarded(lambda user, pk: (get_owned_doc(user, pk, trashed=trashed),), methods)
+def doc_view(
+    methods: tuple[str, ...] = ("GET",), *, trashed: bool = False, with_state: bool = False
+) -> Callable:
+    """Decorate ``view(request, doc, …)`` for the doc's owner only; ``with_state`` for a view
+    that asks the doc's state (a stored page), read with the doc."""
+    return _guarded(
+        lambda user, pk: (get_owned_doc(user, pk, trashed=trashed, with_state=with_state),),
+        methods,
+    )
 
 
 def reader_view(methods: tuple[str, ...] = ("GET",)) -> Callable:

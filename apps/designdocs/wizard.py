@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.accounts import throttle
 from apps.core import markdown, monitoring
-from apps.core.caching import fragments
+from apps.core.caching import stored_page
 from apps.designdocs import picker
 from apps.designdocs.access import doc_view
 from apps.designdocs.models import ANSWER_MAX_CHARS, DesignDoc, Prompt, SaveResult, Step
@@ -115,21 +114,17 @@ def _step_context(
     }
 
 
-def _cached_step_context(request: HttpRequest, doc: DesignDoc, step: Step) -> dict:
-    """A step as last rendered for this state of the doc: its two fragments (the steps' nav and
-    the step's questions) come from the cache while nothing they show has changed, so a page
-    load costs the doc, its state and one cache read. The clock is the request's own.
-    """
+def _stored_step(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
+    """A step as last rendered for this state of the doc (read with the doc): a page load
+    costs the doc and one cache read, plus the request's own parts (an interview's clock)."""
 
-    def build(extra: dict) -> tuple[str, str]:
-        context = _step_context(doc, step, {}) | extra
-        return (
-            render_to_string("designdocs/step.html#steps-nav", context),
-            render_to_string("designdocs/step.html#step-main", context),
-        )
+    def page(extra: dict) -> HttpResponse:
+        step = outline().step(slug)
+        if step is None:
+            raise Http404("No such step.")
+        return render(request, "designdocs/step.html", _step_context(doc, step, {}) | extra)
 
-    nav, main = fragments(request, f"step:{doc.pk}:{step.pk}:{doc.state()}", build)
-    return {"doc": doc, "step": step, "nav": nav, "main": main}
+    return stored_page(request, f"step:{doc.pk}:{slug}:{doc.state()}", page)
 
 
 def _shows_no_images(prompt: Prompt, value: str) -> bool:
@@ -145,14 +140,14 @@ def _written(answers: dict, prompt: Prompt) -> bool:
     return prompt.key in answers and bool(answers[prompt.key].value.strip())
 
 
-@doc_view(("GET", "POST"))
+@doc_view(("GET", "POST"), with_state=True)
 def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
     """GET shows a step; POST saves all its answers (no JavaScript needed) and moves on."""
+    if request.method == "GET":
+        return _stored_step(request, doc, slug)
     step = outline().step(slug)
     if step is None:
         raise Http404("No such step.")
-    if request.method == "GET":
-        return render(request, "designdocs/step.html", _cached_step_context(request, doc, step))
     results = {}
     for prompt in step.prompts.all():
         if f"version_{prompt.key}" not in request.POST:

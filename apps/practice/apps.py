@@ -14,3 +14,6 @@ class PracticeConfig(AppConfig):
         markdown.register_link_kind("problem", Problem.resolve_links)
         content.register(ProblemKind())
         cards.connect_signals()
+        # The header's badge and the interview clock are holes in stored pages: their fills must
+        # be known before any template is rendered in this process.
+        import apps.practice.templatetags.practice  # noqa: F401

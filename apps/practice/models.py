@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -274,18 +274,20 @@ class Attempt(models.Model):
 
     @classmethod
     def start(cls, user, problem: Problem, minutes: int) -> Attempt:
-        """A new design doc for ``problem`` and the interview clock that times it."""
+        """A new design doc for ``problem`` and the interview clock that times it, together:
+        no page ever sees the doc without its clock (stored step pages rely on it)."""
         statement = problem.body.strip()
-        doc = DesignDoc.objects.create(owner=user, title=problem.title, problem=statement)
-        doc.record_revision("Started a mock interview")
-        return cls.objects.create(
-            user=user,
-            problem=problem,
-            doc=doc,
-            minutes=minutes,
-            rubric=problem.rubric,
-            rubric_html=problem.details_html.get("rubric", {}),
-        )
+        with transaction.atomic():
+            doc = DesignDoc.objects.create(owner=user, title=problem.title, problem=statement)
+            doc.record_revision("Started a mock interview")
+            return cls.objects.create(
+                user=user,
+                problem=problem,
+                doc=doc,
+                minutes=minutes,
+                rubric=problem.rubric,
+                rubric_html=problem.details_html.get("rubric", {}),
+            )
 
     # --- The clock ---------------------------------------------------------------------------
 

@@ -71,14 +71,16 @@ def undo(user) -> int | None:
     return log.card_id
 
 
-def _due_key(user) -> str:
+def due_key(user) -> str:
+    """Where the count of cards due is kept (read by stored pages with the page itself)."""
     return f"practice:due:{user.pk}"
 
 
-def due_count(user) -> int:
-    """Cards due for ``user`` now: one query at most a minute (cached in between)."""
-    key = _due_key(user)
-    count = cache.get(key)
+def due_count(user, cached: int | None = None) -> int:
+    """Cards due for ``user`` now: one query at most a minute (cached in between); ``cached``
+    is what the cache held, when the caller has read it already."""
+    key = due_key(user)
+    count = cache.get(key) if cached is None else cached
     if count is None:
         count = CardState.objects.filter(
             user=user, due__lte=timezone.now(), card__retired=False
@@ -89,8 +91,8 @@ def due_count(user) -> int:
 
 def remember_due_count(user, count: int) -> None:
     """The review page has just counted: spare the header its query."""
-    cache.set(_due_key(user), count, DUE_COUNT_TIMEOUT)
+    cache.set(due_key(user), count, DUE_COUNT_TIMEOUT)
 
 
 def forget_due_count(user) -> None:
-    cache.delete(_due_key(user))
+    cache.delete(due_key(user))

@@ -18,3 +18,6 @@ class ReviewsConfig(AppConfig):
             addons.ExportPart("comments", "with open comments", threads.export_lines)
         )
         connect_signals()
+        # The inbox link is a hole in stored pages: its fill must be known before any template
+        # is rendered in this process.
+        import apps.reviews.templatetags.reviews  # noqa: F401

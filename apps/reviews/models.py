@@ -152,7 +152,8 @@ class MailOptOut(models.Model):
 # --- The header's unread count -----------------------------------------------------------------
 
 
-def _unread_key(user_id: int) -> str:
+def unread_key(user_id: int) -> str:
+    """Where the unread count is kept (read by stored pages with the page itself)."""
     return f"reviews:unread:{user_id}"
 
 
@@ -162,11 +163,12 @@ def visible_items(user):
     return InboxItem.objects.filter(user=user, comment__doc__deleted_at__isnull=True)
 
 
-def unread_count(user) -> int:
+def unread_count(user, cached: int | None = None) -> int:
     """Unread comments in ``user``'s inbox: one query at most a minute, and none in between
-    unless a comment reached them or they read one."""
-    key = _unread_key(user.pk)
-    count = cache.get(key)
+    unless a comment reached them or they read one; ``cached`` is what the cache held, when
+    the caller has read it already."""
+    key = unread_key(user.pk)
+    count = cache.get(key) if cached is None else cached
     if count is None:
         count = visible_items(user).filter(read_at__isnull=True).count()
         cache.set(key, count, UNREAD_COUNT_TIMEOUT)
@@ -174,7 +176,7 @@ def unread_count(user) -> int:
 
 
 def forget_unread_counts(user_ids) -> None:
-    cache.delete_many([_unread_key(pk) for pk in user_ids])
+    cache.delete_many([unread_key(pk) for pk in user_ids])
 
 
 # --- Signals -----------------------------------------------------------------------------------

@@ -3,32 +3,51 @@
 * ``{% interview_clock doc step %}`` on a design-doc step page: the mock interview's countdowns
   when the doc belongs to one (nothing otherwise; one query to find out);
 * ``{% due_badge %}`` in the header: the signed-in user's cards due (cached for a minute);
+
+Both are the request's own, also on a page served stored (apps.core.caching.hole);
 * ``seconds|clock``: 125 → "2:05"; negative (over time) with a minus sign.
 """
 
 from __future__ import annotations
 
 from django import template
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.core import caching
+from apps.designdocs.outline import outline
 from apps.practice import scheduling
 from apps.practice.models import Attempt
 
 register = template.Library()
 
 
-@register.inclusion_tag("practice/_clock.html", takes_context=True)
-def interview_clock(context, doc, step) -> dict:
-    attempt = Attempt.objects.filter(doc=doc).first()
+@register.simple_tag(takes_context=True)
+def interview_clock(context, doc, step) -> str:
+    """Nothing on an ordinary doc (one query to find out); on an interview's doc the clock,
+    which is the request's own, also on a stored step page (an interview's doc has its attempt
+    from the start: Attempt.start)."""
+    attempt = Attempt.objects.filter(doc=doc).values_list("pk", flat=True).first()
     if attempt is None:
-        return {"attempt": None}
-    return {
+        return ""
+    return caching.hole(context, "interview-clock", attempt, step.slug)
+
+
+@caching.per_request("interview-clock")
+def _interview_clock(request, attempt_pk, step_slug) -> str:
+    attempt = Attempt.objects.filter(pk=attempt_pk).first()
+    step = outline().step(step_slug) if attempt is not None else None
+    if step is None:
+        return ""
+    context = {
         "attempt": attempt,
         "clock": attempt.clock(step, timezone.now()),
         "step": step,
-        "csrf_token": context.get("csrf_token"),
+        "csrf_token": get_token(request),
     }
+    return render_to_string("practice/_clock.html", context)
 
 
 @register.simple_tag(takes_context=True)
@@ -36,7 +55,12 @@ def due_badge(context) -> str:
     user = getattr(context.get("request"), "user", None)
     if user is None or not user.is_authenticated:
         return ""
-    count = scheduling.due_count(user)
+    return caching.hole(context, "due-badge")
+
+
+@caching.per_request("due-badge", cache_key=lambda request: scheduling.due_key(request.user))
+def _due_badge(request, cached: int | None = None) -> str:
+    count = scheduling.due_count(request.user, cached)
     if not count:
         return ""
     return format_html(

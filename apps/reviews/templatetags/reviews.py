@@ -10,7 +10,8 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.reviews.models import unread_count
+from apps.core import caching
+from apps.reviews.models import unread_count, unread_key
 
 register = template.Library()
 
@@ -20,7 +21,13 @@ def inbox_link(context) -> str:
     user = getattr(context.get("request"), "user", None)
     if user is None or not user.is_authenticated:
         return ""
-    count = unread_count(user)
+    return caching.hole(context, "inbox-link")
+
+
+@caching.per_request("inbox-link", cache_key=lambda request: unread_key(request.user.pk))
+def _inbox_link(request, cached: int | None = None) -> str:
+    """The request's own, also on a page served stored (apps.core.caching.hole)."""
+    count = unread_count(request.user, cached)
     badge = (
         format_html(
             ' <span class="due-badge">{}<span class="visually-hidden"> unread</span></span>', count
@@ -28,8 +35,9 @@ def inbox_link(context) -> str:
         if count
         else ""
     )
-    url = reverse("reviews:inbox")
-    return format_html('<a href="{}" class="inbox-link">Inbox{}</a>', url, badge)
+    return format_html(
+        '<a href="{}" class="inbox-link">Inbox{}</a>', reverse("reviews:inbox"), badge
+    )
 
 
 @register.filter
