@@ -57,7 +57,7 @@ def run_worker(monkeypatch):
     from django_tasks_db.management.commands import db_worker
 
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-    return lambda: call_command("worker", "--batch", "--interval", "0")
+    return lambda *more: call_command("worker", "--batch", "--interval", "0", *more)
 
 
 def test_an_autosave_is_one_conditional_update_and_at_most_six_queries(database_tasks, writer, doc):
@@ -245,3 +245,19 @@ def test_a_starting_worker_prunes_finished_tasks_older_than_a_day(
     left = refresh_tasks()
     assert not left.filter(pk__in=old).exists()
     assert left.exists() and set(left.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
+def test_a_restarted_worker_closes_the_tasks_its_killed_self_left_running(
+    database_tasks, writer, doc, alice, run_worker
+):
+    save(writer, doc, "Saved as the worker died: okapis", 0)
+    # kill -9 mid-task: the row taken by this worker and left running. Another worker's stays.
+    refresh_tasks().update(status="RUNNING", worker_ids=["worker-a"])
+    other = DesignDoc.objects.create(owner=alice, title="Another doc")
+    save(writer, other, "Saved on another doc", 0)
+    refresh_tasks().filter(status="READY").update(status="RUNNING", worker_ids=["worker-b"])
+    run_worker("--worker-id", "worker-a")
+    statuses = sorted(refresh_tasks().values_list("worker_ids", "status"))
+    assert statuses[0] == (["worker-a"], "FAILED")
+    assert (["worker-b"], "RUNNING") in statuses
+    assert search("okapis", alice).hits  # the work itself was re-enqueued and done

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import OperationalError, connections
 
 from apps.core import monitoring
-from apps.core.worker import worker_starting
+from apps.core.worker import close_orphaned_tasks, default_worker_id, worker_starting
 
 RETRY_SECONDS = 1.0
 NICENESS = 10  # added to the worker's nice value: the scheduler prefers the web processes
@@ -21,22 +21,38 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="Run what is queued, then exit.")
         parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls.")
         parser.add_argument(
+            "--worker-id",
+            default=default_worker_id(),
+            help="This worker's name, the same after a restart and different from every other "
+            "running worker's (default: the host's name).",
+        )
+        parser.add_argument(
             "--metrics-port",
             type=int,
             help="Serve the task queue's depth and age for Prometheus on 127.0.0.1:PORT/metrics.",
         )
 
-    def handle(self, *args, batch: bool, interval: float, metrics_port: int | None, **options):
+    def handle(
+        self,
+        *args,
+        batch: bool,
+        interval: float,
+        worker_id: str,
+        metrics_port: int | None,
+        **options,
+    ):
         if not batch:  # a long-lived worker; --batch runs inside scripts and tests
             # Background work yields the CPU to requests: a writer waiting on a save matters
             # more than how soon search catches up (it has seconds; the save, milliseconds).
             os.nice(NICENESS)
         if metrics_port:
             monitoring.serve_task_queue(metrics_port)
-        worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
+        worker_id = worker_id[:64]  # db_worker's limit
+        worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload",
+                       "--worker-id", worker_id]  # fmt: skip
         while True:
             try:
-                self.catch_up()
+                self.catch_up(worker_id)
                 call_command("db_worker", *worker_args, *(["--batch"] if batch else []))
                 return
             except OperationalError as exc:
@@ -46,7 +62,9 @@ class Command(BaseCommand):
                 connections.close_all()
                 time.sleep(RETRY_SECONDS)
 
-    def catch_up(self) -> None:
+    def catch_up(self, worker_id: str) -> None:
+        if closed := close_orphaned_tasks(worker_id):
+            self.stdout.write(f"worker: {closed} tasks this worker was running when it stopped")
         # A row per finished task (one per burst of saves) is history nobody reads after a
         # day: without this the table grows for ever and the queue gauges scan it.
         call_command("prune_db_task_results", "--queue-name", "*", "--min-age-days", "1",
