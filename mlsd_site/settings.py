@@ -83,6 +83,9 @@ for origin in CSRF_TRUSTED_ORIGINS:
 # address (apps.accounts.throttle.client_address); none by default, so nothing a client sends
 # can choose the address it is counted as.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Besides this machine, the Prometheus that may read /internal/metrics (compose's, at its fixed
+# address on the private network); none by default.
+METRICS_SCRAPERS = env_networks("METRICS_SCRAPERS")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 import pytest
@@ -57,6 +58,15 @@ def test_prometheus_reads_the_numbers_from_the_machine_itself(client, db):
 )
 def test_nobody_else_reads_them(client, db, meta):
     assert client.get(METRICS_URL, **meta).status_code == 404
+
+
+def test_a_named_scraper_on_the_private_network_reads_them(client, db, settings):
+    # compose's Prometheus, at its fixed address: that address only, never through nginx.
+    settings.METRICS_SCRAPERS = [ipaddress.ip_network("172.28.0.11/32")]
+    assert client.get(METRICS_URL, REMOTE_ADDR="172.28.0.11").status_code == 200
+    assert client.get(METRICS_URL, REMOTE_ADDR="172.28.0.12").status_code == 404
+    forwarded = {"REMOTE_ADDR": "172.28.0.11", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    assert client.get(METRICS_URL, **forwarded).status_code == 404
 
 
 def test_requests_are_timed_by_view_and_counted_by_status(client, db):

@@ -17,6 +17,7 @@ import logging
 import os
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Case, Count, F, Min, Q, When
 from django.http import HttpRequest, HttpResponse
@@ -79,14 +80,16 @@ def _view(request: HttpRequest, response: HttpResponse) -> str:
 
 
 def from_this_machine(request: HttpRequest) -> bool:
-    """Only Prometheus on the same machine may read the numbers; nginx's requests carry
-    X-Forwarded-For, so nothing a reader sends through it is let in."""
+    """Only Prometheus on the same machine (or at an address in settings.METRICS_SCRAPERS)
+    may read the numbers; nginx's requests carry X-Forwarded-For, so nothing a reader sends
+    through it is let in."""
     if "HTTP_X_FORWARDED_FOR" in request.META:
         return False
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
+    return address.is_loopback or any(address in net for net in settings.METRICS_SCRAPERS)
 
 
 class TaskQueueCollector(Collector):
@@ -176,10 +179,11 @@ def queue_registry(own_connection: bool = False) -> CollectorRegistry:
 TASK_QUEUE = queue_registry()
 
 
-def serve_task_queue(port: int) -> None:
-    """The worker's own /metrics on 127.0.0.1:``port``: the task queue's numbers, read in a
-    thread of the worker (prometheus-client's server) with a connection of its own."""
-    start_http_server(port, addr="127.0.0.1", registry=queue_registry(own_connection=True))
+def serve_task_queue(port: int, address: str = "127.0.0.1") -> None:
+    """The worker's own /metrics on ``address``:``port`` (this machine only, unless a private
+    network's Prometheus reads it, as in compose): the task queue's numbers, read in a thread
+    of the worker (prometheus-client's server) with a connection of its own."""
+    start_http_server(port, addr=address, registry=queue_registry(own_connection=True))
 
 
 def exposition() -> tuple[bytes, str]:

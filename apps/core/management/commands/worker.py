@@ -29,7 +29,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics-port",
             type=int,
-            help="Serve the task queue's depth and age for Prometheus on 127.0.0.1:PORT/metrics.",
+            help="Serve the task queue's depth and age for Prometheus on ADDRESS:PORT/metrics.",
+        )
+        parser.add_argument(
+            "--metrics-address",
+            default="127.0.0.1",
+            help="Where --metrics-port listens (127.0.0.1; 0.0.0.0 on a private network only).",
         )
 
     def handle(
@@ -39,6 +44,7 @@ class Command(BaseCommand):
         interval: float,
         worker_id: str,
         metrics_port: int | None,
+        metrics_address: str,
         **options,
     ):
         if not batch:  # a long-lived worker; --batch runs inside scripts and tests
@@ -46,7 +52,7 @@ class Command(BaseCommand):
             # more than how soon search catches up (it has seconds; the save, milliseconds).
             os.nice(NICENESS)
         if metrics_port:
-            monitoring.serve_task_queue(metrics_port)
+            monitoring.serve_task_queue(metrics_port, metrics_address)
         worker_id = worker_id[:64]  # db_worker's limit
         worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload",
                        "--worker-id", worker_id]  # fmt: skip
