@@ -276,3 +276,16 @@ def test_a_renamed_user_sees_their_new_name_on_a_stored_page(signed_in, doc, ali
     alice.username = "alice-renamed"
     alice.save()
     assert '<span class="account-name">alice-renamed</span>' in _page(signed_in, "/docs/")
+
+
+def test_an_address_with_a_query_string_is_rendered_not_stored(signed_in, doc):
+    """Any ?q=… shows on the page ("You searched for"): storing each would let one reader make
+    stored copies without end."""
+    _page(signed_in, "/docs/?page=1")
+    for url in ("/docs/?page=1", "/docs/?q=fraud", f"/docs/{doc.pk}/steps/{STEP}/?x=1"):
+        with CaptureQueriesContext(connection) as queries:
+            page = _page(signed_in, url)
+        read = " ".join(q["sql"] for q in queries.captured_queries)
+        assert '"designdocs_designdoc"."title"' in read or '"designdocs_answer"."value"' in read
+        assert MARK not in page
+    assert "You searched for “fraud”" in _page(signed_in, "/docs/?q=fraud")

@@ -131,15 +131,16 @@ def stored_page(
     """A signed-in page kept whole, rendered, in the shared cache under ``key``.
 
     ``key`` must name everything the page shows besides the content, the code, the reader's
-    name and the address, which are added here: a doc's state, say. ``render(extra)`` makes the
+    name and the path, which are added here: a doc's state, say. ``render(extra)`` makes the
     page on a miss, with ``extra`` in its context; its per-request parts are holes
     (:func:`hole`, ``{% csrf_token %}``), filled on every request, stored or not. A page shown
-    with a one-off message is rendered for that request alone.
+    with a one-off message, or asked with a query string (``?q=…`` shows on every page), is
+    rendered for that request alone: nobody can make stored copies without end.
     """
-    if len(messages.get_messages(request)):
+    if request.META.get("QUERY_STRING") or len(messages.get_messages(request)):
         return render({})
     user = request.user
-    name = f"{key}:{user.pk}:{user.get_username()}:{request.get_full_path()}"
+    name = f"{key}:{user.pk}:{user.get_username()}:{request.path}"
     digest = hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
     full = f"stored-page:{CODE_VERSION}:{digest}"
     prefetch = {name: f.cache_key(request) for name, f in _FILLS.items() if f.cache_key}

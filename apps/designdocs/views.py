@@ -27,8 +27,9 @@ SHARED_SHOWN = 100  # a reviewer of more docs than that finds the rest in their 
 def doc_list(request: HttpRequest) -> HttpResponse:
     """Your docs; signed out, what design docs are, the template and the worked examples.
 
-    The page is stored rendered per state of what it shows (and per minute, for "edited 5
-    minutes ago"); loading it again costs one aggregate query and one cache read.
+    The first page is stored rendered per state of what it shows (and per minute, for "edited
+    5 minutes ago"); loading it again costs one aggregate query and one cache read. Later pages
+    (``?page=2``, past 25 docs) are rendered each time.
     """
     if not request.user.is_authenticated:
         return landing(request)
