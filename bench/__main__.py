@@ -292,14 +292,14 @@ def scenarios(at_scale: dict) -> list[tuple[wrk.Scenario, wrk.Scenario | None]]:
             threads=len(writers), method="POST", target="p99 ≤ 50 ms" if paced else "",
         )  # fmt: skip
 
-    calculator = wrk.post_script(calculator_body(), "application/json")
+    calculator = wrk.post_script(calculator_body(), "application/json", many_clients=True)
     writers = at_scale["writers"]
     plan = [
         wrk.get("concept page", anonymous["concept page"], read, target="≥ 0.6× static"),
         wrk.get("concept list", anonymous["concept list"], read),
         wrk.get("metric page", anonymous["metric page"], read, target="≥ 0.6× static"),
-        wrk.Scenario("calculator API, 1,000 points", pages.CALCULATOR, read, calculator,
-                     method="POST"),
+        wrk.Scenario("calculator API, 1,000 points, many clients", pages.CALCULATOR, read,
+                     calculator, method="POST"),
         autosave(writers[:AUTOSAVE_CONNECTIONS], paced=True),
         autosave(writers[2 * AUTOSAVE_CONNECTIONS : 3 * AUTOSAVE_CONNECTIONS], paced=False),
     ]  # fmt: skip
