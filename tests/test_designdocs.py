@@ -437,3 +437,14 @@ def test_generated_scale_data_fills_every_column_the_table_requires():
     assert made > 0
     assert not Answer.objects.filter(saved_by__isnull=True).exists()
     assert Revision.objects.filter(reason="Created", tab="").count() >= 4
+
+
+def test_a_doc_id_no_row_can_have_is_a_404_not_a_500(signed_in):
+    for pk in (2**63, 10**30):
+        assert signed_in.get(f"/docs/{pk}/steps/problem-clarification/").status_code == 404
+        saved = signed_in.post(
+            f"/docs/{pk}/answers/business_goal/",
+            {"business_goal": "text", "version_business_goal": 0},
+            headers={"HX-Request": "true"},
+        )
+        assert saved.status_code == 404

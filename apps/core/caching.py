@@ -140,10 +140,10 @@ def stored_page(
     if request.META.get("QUERY_STRING") or len(messages.get_messages(request)):
         return render({})
     user = request.user
-    name = f"{key}:{user.pk}:{user.get_username()}:{request.path}"
-    digest = hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+    identity = f"{key}:{user.pk}:{user.get_username()}:{request.path}"
+    digest = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest()
     full = f"stored-page:{CODE_VERSION}:{digest}"
-    prefetch = {name: f.cache_key(request) for name, f in _FILLS.items() if f.cache_key}
+    prefetch = {hole: f.cache_key(request) for hole, f in _FILLS.items() if f.cache_key}
     version, stored, found = _current(full, prefetch.values())
     if stored is None:
         response = render({"csrf_token": f"{MARK}csrf{MARK}", STORING: True})
@@ -156,7 +156,7 @@ def stored_page(
         stored = (response["Content-Type"], parts)
         cache.set(full, (version, stored), PAGE_TIMEOUT)
     content_type, parts = stored
-    cached = {name: found.get(key) for name, key in prefetch.items()}
+    cached = {hole: found.get(entry) for hole, entry in prefetch.items()}
     return HttpResponse(_filled(request, parts, cached), content_type=content_type)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Length
 from django.db.models.signals import m2m_changed, post_delete
@@ -201,6 +201,10 @@ class DesignDocQuerySet(models.QuerySet):
         try:
             pk = int(pk)
         except (TypeError, ValueError):
+            return None
+        # An id no row can have is no doc (the database would refuse the parameter).
+        low, high = connection.ops.integer_field_range(DesignDoc._meta.pk.get_internal_type())
+        if not low <= pk <= high:
             return None
         docs, answers = DesignDoc._meta.db_table, Answer._meta.db_table
         state = (
