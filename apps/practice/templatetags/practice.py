@@ -3,9 +3,10 @@
 * ``{% interview_clock doc step %}`` on a design-doc step page: the mock interview's countdowns
   when the doc belongs to one (nothing otherwise; one query to find out);
 * ``{% due_badge %}`` in the header: the signed-in user's cards due (cached for a minute);
-
-Both are the request's own, also on a page served stored (apps.core.caching.hole);
 * ``seconds|clock``: 125 → "2:05"; negative (over time) with a minus sign.
+
+The clock and the badge are the request's own, also on a page served stored: each is a hole
+that every request fills (apps.core.caching.hole).
 """
 
 from __future__ import annotations
