@@ -321,6 +321,33 @@ def test_what_is_still_too_slow_becomes_plain_text(monkeypatch):
     assert rendered.toc_html == ""
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*[^*" * 25_000,  # 12,500 emphases in one paragraph: 1.4 s between two looks, before
+        "*a" * 50_000,  # one pairing of 50,000 delimiters
+        "[a](b) " * 14_000,
+    ],
+    ids=["emphases", "delimiters", "links"],
+)
+def test_the_watchdog_looks_at_its_clock_throughout_a_render(text, monkeypatch):
+    """What stops a slow render is the watchdog's look at the CPU clock; between two looks the
+    render may not run long, wherever in Python-Markdown it is. The longest stretch is measured
+    on this thread's CPU time: a busy machine does not lengthen it."""
+    clock, looks = time.thread_time, []
+
+    def thread_time():
+        looks.append(clock())
+        return looks[-1]
+
+    monkeypatch.setattr(pipeline, "time", type("Clock", (), {"thread_time": thread_time}))
+    rendered = render_user_text(text)
+    looks.append(clock())
+    longest = max(b - a for a, b in zip(looks, looks[1:]))
+    assert len(looks) > 2 and longest < 0.2, f"{longest:.2f} s between two looks"
+    assert rendered.html.strip()
+
+
 def test_plain_text_shows_what_was_written_not_the_flattened_markers(monkeypatch):
     monkeypatch.setattr(pipeline, "USER_RENDER_SECONDS", 0.0)
     rendered = render_user_text("- " * 20 + "deep")
