@@ -15,6 +15,7 @@ all: the machine that runs the tests may be busy with other work.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 import time
 from html.parser import HTMLParser
@@ -343,7 +344,7 @@ def test_the_watchdog_looks_at_its_clock_throughout_a_render(text, monkeypatch):
     monkeypatch.setattr(pipeline, "time", type("Clock", (), {"thread_time": thread_time}))
     rendered = render_user_text(text)
     looks.append(clock())
-    longest = max(b - a for a, b in zip(looks, looks[1:]))
+    longest = max(b - a for a, b in itertools.pairwise(looks))
     assert len(looks) > 2 and longest < 0.2, f"{longest:.2f} s between two looks"
     assert rendered.html.strip()
 
