@@ -23,7 +23,9 @@ def test_shorthand_is_understood(text, units, meaning):
     ("text", "units", "message"),
     [("lots", ["QPS"], "Enter a number followed by QPS"), ("-5 ms", ["ms"], "zero or a positive"),
      ("10 parsecs", ["ms"], "“parsecs” is not a unit here; use ms"),
-     ("10 GB/fortnight", ["GB"], "is not a unit here")],
+     ("10 GB/fortnight", ["GB"], "is not a unit here"),
+     ("1e309", [], "That number is too large to work with; write a smaller one."),
+     ("1e308k QPS", ["QPS"], "too large")],
 )  # fmt: skip
 def test_bad_numbers_say_what_is_wrong(text, units, message):
     assert message in numbers.check(text, units)

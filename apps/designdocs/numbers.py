@@ -6,6 +6,7 @@ A number answer is kept exactly as typed; this module checks it and says what it
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ def parse(text: str, units: list[str]) -> Number:
         rest = rest[scale.end() :]
     if value < 0:
         raise NumberError("Enter zero or a positive number.")
+    if not math.isfinite(value):  # "1e309", or "1e308k": past what a float holds
+        raise NumberError("That number is too large to work with; write a smaller one.")
     unit, per = _rate(rest.strip())
     if units and unit:
         known = {u.lower(): u for u in units}
