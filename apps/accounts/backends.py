@@ -2,8 +2,8 @@
 
 Every signed-in request loads its user. The ORM's building and compiling of that one primary-key
 lookup cost about three times what running it does (see apps.core.sql), on every page, autosave
-and flashcard. ``RawQuerySet`` sends the same SELECT without the build and still converts the
-columns for the database in use.
+and flashcard. :func:`apps.core.sql.fetch_instance` sends the same SELECT without the build and
+still converts the columns for the database in use.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+
+from apps.core.sql import columns, fetch_instance
 
 
 class UserBackend(ModelBackend):
@@ -31,9 +33,12 @@ class UserBackend(ModelBackend):
     def get_user(self, user_id):
         model = get_user_model()
         meta, quote = model._meta, connection.ops.quote_name
-        sql = f"SELECT * FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+        sql = (
+            f"SELECT {columns(model)} FROM {quote(meta.db_table)} "
+            f"WHERE {quote(meta.pk.column)} = %s"
+        )
         try:
-            user = next(iter(model._default_manager.raw(sql, [meta.pk.to_python(user_id)])))
-        except (StopIteration, ValidationError):
+            user = fetch_instance(model, sql, [meta.pk.to_python(user_id)])
+        except ValidationError:
             return None
-        return user if self.user_can_authenticate(user) else None
+        return user if user is not None and self.user_can_authenticate(user) else None

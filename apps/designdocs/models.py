@@ -22,7 +22,7 @@ from apps.concepts.models import Concept
 from apps.core import caching
 from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
 from apps.core.models import MarkdownPage
-from apps.core.sql import fetch_one
+from apps.core.sql import columns, fetch_instance, fetch_one
 from apps.designdocs import numbers
 from apps.metrics.models import Metric
 
@@ -216,10 +216,11 @@ class DesignDocQuerySet(models.QuerySet):
             else ""
         )
         sql = (
-            f"SELECT d.*{state} FROM {docs} d WHERE d.id = %s AND d.owner_id = %s "
-            "AND d.deleted_at IS NULL AND NOT d.is_example"
+            f"SELECT {columns(DesignDoc, 'd')}{state} FROM {docs} d "
+            "WHERE d.id = %s AND d.owner_id = %s AND d.deleted_at IS NULL AND NOT d.is_example"
         )
-        return next(iter(self.raw(sql, [pk, user.pk])), None)
+        extra = [f"state_{name}" for name, _ in ANSWERS_STATE] if with_state else []
+        return fetch_instance(DesignDoc, sql, [pk, user.pk], extra)
 
     def list_state(self, user) -> str:
         """One value that changes whenever anything ``user``'s doc list shows does: their docs
