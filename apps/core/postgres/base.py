@@ -3,12 +3,12 @@ server.
 
 With ``CONN_HEALTH_CHECKS``, a persistent connection is checked before its first use in each
 request, so that a PostgreSQL restart costs no request a 500. Django checks with a
-``SELECT 1``: a round trip, and on a signed-in page a third of the server's work (the page
-itself needs two statements). Between requests a connection is idle, and the server sends
-nothing on an idle connection unless it is ending it: a restart or a terminated backend
-leaves its last message or the end of the stream there to read. So the check looks whether
-the socket has anything to read, without waiting; only if it has does it ask the server, and
-Django's ``SELECT 1`` decides.
+``SELECT 1``: a round trip on every request, one of the three statements a stored signed-in
+page sent. Between requests a connection is idle, and little arrives on an idle connection:
+a notice, a notification (the site listens for none), a changed server setting, or what the
+server sends as it ends the connection (a restart, a terminated backend): its last message,
+then the end of the stream. So the check looks whether the socket has anything to read,
+without waiting; only if it has does it ask the server, and Django's ``SELECT 1`` decides.
 """
 
 from __future__ import annotations
