@@ -349,7 +349,8 @@ def test_the_watchdog_looks_at_its_clock_throughout_a_render(text, monkeypatch):
     finally:
         gc.enable()
     longest = max(b - a for a, b in itertools.pairwise(looks))
-    assert len(looks) > 2 and longest < 0.2, f"{longest:.2f} s between two looks"
+    # 1.3 s alone before the fix; 0.1 s alone after it, and twice that late in the suite
+    assert len(looks) > 2 and longest < 0.5, f"{longest:.2f} s between two looks"
     assert rendered.html.strip()
 
 
