@@ -83,6 +83,24 @@ def test_a_connection_its_server_ended_is_found_unusable():
 
 
 @postgresql_only
+def test_a_connection_without_a_socket_is_unusable_not_an_error(monkeypatch):
+    import psycopg
+
+    other = connections.create_connection("default")
+    try:
+        other.ensure_connection()
+
+        def lost():
+            raise psycopg.OperationalError("the connection is lost")
+
+        monkeypatch.setattr(other.connection, "fileno", lost)
+        assert not other.is_usable()
+    finally:
+        monkeypatch.undo()
+        other.close()
+
+
+@postgresql_only
 def test_repeated_statements_are_prepared_on_the_server(alice):
     assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
     get_user_model().objects.get(pk=alice.pk)  # the connection is open

@@ -26,6 +26,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             poll = select.poll()
             poll.register(self.connection.fileno(), select.POLLIN)
             quiet = not poll.poll(0)
-        except (OSError, ValueError):  # no socket any more
+        except (OSError, ValueError, base.Database.Error):  # no socket any more
             return False
         return quiet or super().is_usable()
