@@ -67,7 +67,7 @@ def test_wrong_password_is_explained(client, alice):
 
 def test_a_session_made_before_the_raw_user_backend_still_signs_in(client, alice):
     client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
-    assert '<span class="account-name">alice</span>' in client.get("/docs/").text
+    assert '<span class="account-name" title="alice">alice</span>' in client.get("/docs/").text
 
 
 def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice):

@@ -117,6 +117,31 @@ def test_on_a_desktop_the_header_stays_and_the_contents_follow_the_reader(site, 
     assert ids.index(marked) >= ids.index(heading) - 1, (marked, heading)
 
 
+@pytest.mark.parametrize("name", ["desmond", "a-rather-long-username-42"])
+def test_a_signed_in_desktop_header_is_one_row_at_1280(site, browser, site_user, name):
+    """The sticky header's height is what anchors leave above a heading; a second row of
+    account links at a common laptop width would hide it. A long name is cut short, in full
+    on hover."""
+    site_user(name)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/accounts/login/")
+        page.fill("#id_username", name)
+        page.fill("#id_password", "a-long-unusual-pass-88")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/docs/")
+        rows = page.evaluate(
+            """() => ['.brand', '.site-nav', '.header-search', '.account-nav', '.theme-toggle']
+                .map(s => document.querySelector(s).getBoundingClientRect())
+                .map(r => Math.round(r.top + r.height / 2))"""
+        )
+        assert max(rows) - min(rows) <= 4, rows
+        assert page.locator(".account-name").get_attribute("title") == name
+    finally:
+        context.close()
+
+
 def test_the_theme_toggle_cycles_light_dark_and_system(site, page):
     page.emulate_media(color_scheme="dark")
     page.goto(site.url + "/")

@@ -275,7 +275,8 @@ def test_a_renamed_user_sees_their_new_name_on_a_stored_page(signed_in, doc, ali
     _page(signed_in, "/docs/")
     alice.username = "alice-renamed"
     alice.save()
-    assert '<span class="account-name">alice-renamed</span>' in _page(signed_in, "/docs/")
+    shown = '<span class="account-name" title="alice-renamed">alice-renamed</span>'
+    assert shown in _page(signed_in, "/docs/")
 
 
 def test_an_address_with_a_query_string_is_rendered_not_stored(signed_in, doc):
