@@ -142,6 +142,39 @@ def test_a_signed_in_desktop_header_is_one_row_at_1280(site, browser, site_user,
         context.close()
 
 
+@pytest.mark.parametrize("width", [1100, 1280])
+def test_a_heading_reached_by_its_anchor_is_below_the_signed_in_header(
+    site, browser, site_user, width
+):
+    """At 1100 px a signed-in header takes two rows; the heading an anchor leads to must not
+    sit under it (nor the table of contents that follows the reader)."""
+    site_user("annika")
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/accounts/login/")
+        page.fill("#id_username", "annika")
+        page.fill("#id_password", "a-long-unusual-pass-88")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/docs/")
+        page.goto(site.url + "/concepts/kafka/")
+        heading = page.locator(".prose h2[id]").nth(3).get_attribute("id")
+        page.goto(site.url + f"/concepts/kafka/#{heading}")
+        page.wait_for_function("window.scrollY > 0")
+        below = page.evaluate(
+            """(id) => {
+                const header = document.querySelector('.site-header').getBoundingClientRect();
+                const toc = document.querySelector('.toc-aside .toc');
+                return [document.getElementById(id).getBoundingClientRect().top, header.bottom,
+                        toc ? toc.getBoundingClientRect().top : header.bottom];
+            }""",
+            heading,
+        )
+        assert below[0] >= below[1] and below[2] >= below[1], below
+    finally:
+        context.close()
+
+
 def test_the_theme_toggle_cycles_light_dark_and_system(site, page):
     page.emulate_media(color_scheme="dark")
     page.goto(site.url + "/")
