@@ -46,7 +46,7 @@ def fetch_instance[M: Model](
         return None
     fields = model._meta.concrete_fields
     values = list(row[: len(fields)])
-    for index, converters, column in _converters(model):
+    for index, converters, column in _converters(connection.alias, model):
         for convert in converters:
             values[index] = convert(values[index], column, connection)
     instance = model.from_db(connection.alias, [f.attname for f in fields], values)
@@ -55,20 +55,15 @@ def fetch_instance[M: Model](
     return instance
 
 
-_CONVERTERS: dict[tuple[str, type[Model]], list[tuple[int, list, Col]]] = {}
-
-
-def _converters(model: type[Model]) -> list[tuple[int, list, Col]]:
+@cache
+def _converters(alias: str, model: type[Model]) -> list[tuple[int, list, Col]]:
     """``(column index, converters, column)`` for each of the model's columns that has any,
     as the SQL compiler finds and calls them (the backend's, then the field's)."""
-    key = (connection.alias, model)
-    if key not in _CONVERTERS:
-        found = []
-        for index, field in enumerate(model._meta.concrete_fields):
-            column = field.get_col(model._meta.db_table)
-            converters = connection.ops.get_db_converters(column)
-            converters += column.get_db_converters(connection)
-            if converters:
-                found.append((index, converters, column))
-        _CONVERTERS[key] = found
-    return _CONVERTERS[key]
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column)
+        converters += column.get_db_converters(connection)
+        if converters:
+            found.append((index, converters, column))
+    return found
