@@ -1,6 +1,7 @@
 """Reading comfort in a real browser: phones never scroll sideways, a compact header, a table
 of contents that follows the reader, and a theme toggle that cycles light → dark → system."""
 
+import contextlib
 import re
 
 import pytest
@@ -56,6 +57,22 @@ def test_no_public_page_scrolls_sideways_on_a_phone(site, browser, width):
         context.close()
 
 
+@contextlib.contextmanager
+def signed_in(site, browser, name: str, width: int):
+    """A page at ``width`` px, signed in as ``name`` (a ``site_user``) through the form."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/accounts/login/")
+        page.fill("#id_username", name)
+        page.fill("#id_password", "a-long-unusual-pass-88")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/docs/")
+        yield page
+    finally:
+        context.close()
+
+
 def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
     user = site_user("phoebe")
     with site.unblock():
@@ -64,21 +81,12 @@ def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
         first = doc.record_revision("First")
         doc.save_answer(doc_prompt("business_goal"), "A second goal " * 30, 1)
         second = doc.record_revision("Second")
-    context = browser.new_context(viewport={"width": 360, "height": 800})
-    page = context.new_page()
-    try:
-        page.goto(site.url + "/accounts/login/")
-        page.fill("#id_username", "phoebe")
-        page.fill("#id_password", "a-long-unusual-pass-88")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/docs/")
+    with signed_in(site, browser, "phoebe", 360) as page:
         history = f"/docs/{doc.pk}/history/?a={first.pk}&b={second.pk}"
         step = f"/docs/{doc.pk}/steps/problem-clarification/"
         for url in ["/docs/", f"/docs/{doc.pk}/", step, history, "/docs/trash/"]:
             page.goto(site.url + url)
             assert sideways(page, 360) == [], url
-    finally:
-        context.close()
 
 
 def doc_prompt(key):
@@ -123,14 +131,7 @@ def test_a_signed_in_desktop_header_is_one_row_at_1280(site, browser, site_user,
     account links at a common laptop width would hide it. A long name is cut short, in full
     on hover."""
     site_user(name)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    try:
-        page.goto(site.url + "/accounts/login/")
-        page.fill("#id_username", name)
-        page.fill("#id_password", "a-long-unusual-pass-88")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/docs/")
+    with signed_in(site, browser, name, 1280) as page:
         rows = page.evaluate(
             """() => ['.brand', '.site-nav', '.header-search', '.account-nav', '.theme-toggle']
                 .map(s => document.querySelector(s).getBoundingClientRect())
@@ -138,8 +139,6 @@ def test_a_signed_in_desktop_header_is_one_row_at_1280(site, browser, site_user,
         )
         assert max(rows) - min(rows) <= 4, rows
         assert page.locator(".account-name").get_attribute("title") == name
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1100, 1280])
@@ -149,14 +148,7 @@ def test_a_heading_reached_by_its_anchor_is_below_the_signed_in_header(
     """At 1100 px a signed-in header takes two rows; the heading an anchor leads to must not
     sit under it (nor the table of contents that follows the reader)."""
     site_user("annika")
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    page = context.new_page()
-    try:
-        page.goto(site.url + "/accounts/login/")
-        page.fill("#id_username", "annika")
-        page.fill("#id_password", "a-long-unusual-pass-88")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/docs/")
+    with signed_in(site, browser, "annika", width) as page:
         page.goto(site.url + "/concepts/kafka/")
         heading = page.locator(".prose h2[id]").nth(3).get_attribute("id")
         page.goto(site.url + f"/concepts/kafka/#{heading}")
@@ -171,8 +163,6 @@ def test_a_heading_reached_by_its_anchor_is_below_the_signed_in_header(
             heading,
         )
         assert below[0] >= below[1] and below[2] >= below[1], below
-    finally:
-        context.close()
 
 
 def test_the_theme_toggle_cycles_light_dark_and_system(site, page):
