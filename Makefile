@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser graphviz \
-	nginx cluster cluster-stop cluster-bench
+	nginx wrk cluster cluster-stop cluster-bench
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -90,6 +90,19 @@ nginx:
 	fi; \
 	echo "nginx is missing: install it with 'apt-get install -y nginx' as root; tests through nginx are skipped."
 
+## wrk drives the bench's load, and tests check its scripts (tests/test_bench_wrk.py).
+wrk:
+	@if command -v wrk >/dev/null; then exit 0; fi; \
+	if command -v apt-get >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    echo "Installing Debian's wrk for the load scripts (apt-get)…"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null \
+	      && exit 0; \
+	  fi; \
+	fi; \
+	echo "wrk is missing: install it with 'apt-get install -y wrk' as root; its tests are skipped."
+
 ## Two replicas behind nginx on http://127.0.0.1:8080/, a task worker, PostgreSQL and Redis, and
 ## Prometheus when Debian has it (deploy/cluster.sh; see "Scaling out" in the README).
 cluster: install nginx
@@ -106,13 +119,12 @@ cluster-stop:
 ## Faults under load through nginx (replica and worker kills, a Redis restart) and req/s against
 ## nginx's static ceiling, then the soak test's two PostgreSQL restarts through nginx; each starts
 ## the cluster when it is not running (bench/cluster.py, bench/soak.py --cluster).
-cluster-bench: install-dev nginx
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
+cluster-bench: install-dev nginx wrk
 	$(PY) -m bench.cluster
 	$(PY) -m bench.soak --cluster --seconds 30 --clients 16
 
 ## Install the dev tools, lint, and run every test (browser tests need Chromium: see browser).
-test: install-dev browser graphviz nginx
+test: install-dev browser graphviz nginx wrk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
@@ -136,6 +148,6 @@ clean:
 
 ## Benchmark the production setup against the in-server static ceiling, then flashcard review
 ## at scale (see bench/README.md).
-bench: install-dev
+bench: install-dev wrk
 	$(PY) -m bench
 	$(PY) -m bench.flashcards

@@ -24,6 +24,15 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- LuaJIT starts every wrk thread's generator from the same seed, so without a seed of its own
+-- each connection would draw the same numbers: paced writers would all send at once, in
+-- lockstep, and "many clients" would be a few addresses. Seeded by the thread's number.
+local seeded = false
+function random(low, high)
+  if not seeded then math.randomseed(id) seeded = true end
+  return math.random(low, high)
+end
+
 non200 = 0
 
 function count(status)
@@ -158,8 +167,8 @@ def installed() -> bool:
 # requests a minute) would otherwise refuse all but the first second of a run with 429.
 MANY_CLIENTS = r"""
 function request()
-  wrk.headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255)
-    .. "." .. math.random(1, 254)
+  wrk.headers["X-Forwarded-For"] = "10." .. random(0, 255) .. "." .. random(0, 255)
+    .. "." .. random(1, 254)
   return wrk.format()
 end
 """
@@ -178,7 +187,7 @@ PACED_LONGER = 3
 def paced(pause_ms: int) -> str:
     """wrk's delay before each request: between ``pause_ms`` and twice that, at random, so that
     the connections drift apart as people do instead of arriving in lockstep."""
-    return f"\nfunction delay() return math.random({pause_ms}, {2 * pause_ms}) end\n"
+    return f"\nfunction delay() return random({pause_ms}, {2 * pause_ms}) end\n"
 
 
 def autosave_script(

@@ -1,0 +1,74 @@
+"""The bench's load scripts draw their randomness per connection, as independent people would.
+
+wrk runs one LuaJIT state per thread, and LuaJIT starts each state's generator from the same
+seed. A paced script whose threads all draw the same pauses sends every writer's save at the same
+moment: bursts of 16 saves, whose queueing the bench then reported as the server's tail.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bench import wrk
+
+pytestmark = pytest.mark.skipif(not wrk.installed(), reason="wrk is not installed (make wrk)")
+
+THREADS = 4
+DRAWS = 8
+
+
+class Quiet(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def draws_per_thread(script: str, draw: str) -> list[list[int]]:
+    """Each wrk thread's first ``DRAWS`` values of the Lua expression ``draw``, read in init."""
+    probe = f"""
+function init(args)
+  local values = {{}}
+  for i = 1, {DRAWS} do values[i] = {draw} end
+  io.write("DRAWS " .. table.concat(values, ",") .. "\\n")
+end
+"""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua") as file:
+            file.write(script + probe)
+            file.flush()
+            url = f"http://127.0.0.1:{server.server_port}/"
+            command = ["wrk", f"-t{THREADS}", f"-c{THREADS}", "-d1s", f"--script={file.name}", url]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = [x for x in done.stdout.splitlines() if x.startswith("DRAWS ")]
+    assert len(lines) == THREADS, done.stdout + done.stderr
+    return [[int(v) for v in line.removeprefix("DRAWS ").split(",")] for line in lines]
+
+
+def test_paced_connections_draw_their_own_pauses_within_the_range():
+    script = wrk.COMMON + wrk.paced(800) + wrk.GET
+    pauses = draws_per_thread(script, "delay()")
+    assert all(800 <= p <= 1600 for thread in pauses for p in thread)
+    # Four threads, eight pauses each, from 801 possible values: distinct sequences.
+    assert len({tuple(thread) for thread in pauses}) == THREADS
+    # And not merely shifted copies: the threads' first pauses differ too.
+    assert len({thread[0] for thread in pauses}) > 1
+
+
+def test_many_clients_threads_forward_different_addresses():
+    script = wrk.post_script("{}", "application/json", many_clients=True)
+    octets = draws_per_thread(script, "random(0, 255)")
+    assert len({tuple(thread) for thread in octets}) == THREADS
