@@ -43,7 +43,7 @@ from bench.server import Gunicorn, TaskWorker, WorkerConfig
 
 STATIC = "static ceiling"
 NOISY = 0.25  # the static ceiling's runs differ by more than this: ratios are not to be trusted
-READ_CONNECTIONS = 8  # more than the 5 sync workers, so none waits for work
+READ_CONNECTIONS = 8  # one per thread of the two 4-thread workers: none waits for work
 SEARCH_CONNECTIONS = 2  # one per core: p95 is the query's own time, not queueing behind others
 AUTOSAVE_CONNECTIONS = 16
 # static/js/autosave.js saves 800 ms after the last keystroke: the most one writer sends is a
@@ -65,9 +65,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--static-seconds", type=float, help="static ceiling before each scenario (4; 2)"
     )
-    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
-    parser.add_argument("--workers", type=int, default=WorkerConfig().workers)
-    parser.add_argument("--threads", type=int, default=1, help="per worker, for gthread")
+    default = WorkerConfig()
+    parser.add_argument("--worker-class", choices=["gthread", "sync"], default=default.worker_class)
+    parser.add_argument("--workers", type=int, default=default.workers)
+    parser.add_argument("--threads", type=int, default=default.threads, help="per gthread worker")
     parser.add_argument("--database", default="mlsd_bench")
     parser.add_argument("--keep-db", action="store_true", help="keep the database afterwards")
     parser.add_argument(

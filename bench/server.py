@@ -19,11 +19,19 @@ from bench.database import HOST, ROOT
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """How gunicorn runs the app: ``sync`` processes, or ``gthread`` processes with threads."""
+    """How gunicorn runs the app: ``gthread`` processes with threads, or ``sync`` processes.
 
-    worker_class: str = "sync"
-    workers: int = 2 * (os.cpu_count() or 1) + 1
-    threads: int = 1
+    The default is production's: the Dockerfile's and ``make cluster``'s gthread workers, as many
+    as ``WEB_CONCURRENCY`` (2) with ``WEB_THREADS`` (4) threads each. A sync worker serves one
+    connection at a time and closes it after each response, so it is only ever run behind a
+    proxy that buffers requests: straight in front of clients that keep their connections open
+    between requests (wrk, browsers), each worker waits on one idle connection while requests on
+    the others queue.
+    """
+
+    worker_class: str = "gthread"
+    workers: int = int(os.environ.get("WEB_CONCURRENCY", 2))
+    threads: int = int(os.environ.get("WEB_THREADS", 4))
 
     def __str__(self) -> str:
         if self.worker_class == "gthread":
@@ -55,6 +63,7 @@ class Gunicorn:
         return [
             str(Path(sys.executable).with_name("gunicorn")),
             "mlsd_site.wsgi:application",
+            "--config=deploy/gunicorn.conf.py",
             f"--bind={HOST}:{self.port}",
             f"--workers={self.config.workers}",
             f"--worker-class={self.config.worker_class}",
@@ -62,8 +71,6 @@ class Gunicorn:
             f"--access-logfile={self.logs / 'access.log'}",
             f"--error-logfile={self.logs / 'error.log'}",
             "--forwarded-allow-ips=*",
-            # Its own control socket: the default, ~/.gunicorn/gunicorn.ctl, is shared.
-            f"--control-socket={self.logs / 'gunicorn.ctl'}",
         ]
 
     def __enter__(self) -> Gunicorn:
