@@ -167,6 +167,52 @@ def test_own_doc_answers_are_searchable_and_trash_hides_them(alice):
     assert "Feed ranking" not in [h.entry.title for h in search("quokka", alice).hits]
 
 
+def test_a_doc_already_indexed_is_indexed_again_in_one_statement(alice):
+    from apps.search import indexing
+
+    doc = DesignDoc.objects.create(owner=alice, title="Churn alerts")  # indexed as it saves
+    doc.problem = "Predict which walrus subscribers cancel"
+    with CaptureQueriesContext(connection) as queries:
+        indexing.index_doc(doc)
+    entry_statements = [q["sql"] for q in queries if "search_entry" in q["sql"]]
+    assert len(entry_statements) == 1 and entry_statements[0].startswith("UPDATE")
+    assert [h.entry.title for h in search("walrus", alice).hits] == ["Churn alerts"]
+
+
+def test_an_entry_created_by_a_concurrent_refresh_still_gets_this_ones_text(alice, monkeypatch):
+    from apps.search import indexing
+    from apps.search.models import Entry
+
+    doc = DesignDoc.objects.create(owner=alice, title="Zebu fraud rules")
+    Entry.objects.filter(object_id=doc.pk).delete()
+    bulk_create = Entry.objects.bulk_create
+
+    def lose_the_race(entries, **options):  # the other refresh inserts first
+        Entry.objects.create(kind="doc", object_id=doc.pk, title="the other refresh's")
+        return bulk_create(entries, **options)
+
+    monkeypatch.setattr(Entry.objects, "bulk_create", lose_the_race)
+    indexing.index_doc(doc)
+    monkeypatch.undo()
+    assert Entry.objects.get(kind="doc", object_id=doc.pk).title == "Zebu fraud rules"
+    assert [h.entry.title for h in search("zebu", alice).hits] == ["Zebu fraud rules"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="search vectors: PostgreSQL only")
+def test_the_vector_from_the_new_values_is_the_vector_of_the_stored_columns(alice):
+    from apps.search import indexing
+    from apps.search.models import Entry
+
+    doc = DesignDoc.objects.create(
+        owner=alice, title="Ranking the feed", problem="Order posts by predicted dwell time"
+    )
+    indexing.index_doc(doc)
+    entry = Entry.objects.filter(kind="doc", object_id=doc.pk)
+    written = entry.values_list("search_vector", flat=True).get()
+    entry.update(search_vector=indexing.VECTOR)
+    assert written and written == entry.values_list("search_vector", flat=True).get()
+
+
 def test_suggestions_fragment_for_the_header_dropdown(client):
     response = client.get(
         "/search/",

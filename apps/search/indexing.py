@@ -7,6 +7,7 @@ import re
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
+from django.db.models import Value
 from django.db.models.signals import post_delete, post_save
 from django.utils.html import strip_tags
 
@@ -21,12 +22,28 @@ from apps.search.models import Entry
 #: The written pages indexed, and their kind in the index.
 PAGE_KINDS = {Concept: "concept", Metric: "metric", Step: "step", Problem: "problem"}
 
-VECTOR = (
-    SearchVector("title", weight="A", config="english")
-    + SearchVector("names", weight="A", config="simple")
-    + SearchVector("summary", weight="B", config="english")
-    + SearchVector("body", weight="C", config="english")
+#: How an entry's text is weighed and stemmed: (field, weight, text search configuration).
+WEIGHTS = (
+    ("title", "A", "english"),
+    ("names", "A", "simple"),
+    ("summary", "B", "english"),
+    ("body", "C", "english"),
 )
+
+
+def vector(values: dict | None = None) -> SearchVector:
+    """The entry's search vector, from its stored columns or, given ``values``, from those."""
+    parts = [
+        SearchVector(Value(values[name]) if values else name, weight=weight, config=config)
+        for name, weight, config in WEIGHTS
+    ]
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined + part
+    return combined
+
+
+VECTOR = vector()
 
 
 # What one entry indexes, at most. PostgreSQL refuses a tsvector over 1 MB (about 120,000
@@ -89,9 +106,18 @@ def _names(title: str, aliases: list[str], slug: str = "") -> tuple[str, dict[st
 
 
 def _store(kind: str, object_id: int, **fields) -> None:
-    entry, _ = Entry.objects.update_or_create(kind=kind, object_id=object_id, defaults=fields)
+    """One UPDATE when the entry exists (every refresh but a doc's first), with the vector
+    computed from the new values in the same statement."""
+    entry = Entry.objects.filter(kind=kind, object_id=object_id)
+    values = dict(fields)
     if connection.vendor == "postgresql":
-        Entry.objects.filter(pk=entry.pk).update(search_vector=VECTOR)
+        values["search_vector"] = vector(fields)
+    if not entry.update(**values):
+        # Should another refresh of the same object insert it first, this insert does nothing
+        # and the update below writes this one's text over it.
+        new = Entry(kind=kind, object_id=object_id, **fields)
+        Entry.objects.bulk_create([new], ignore_conflicts=True)
+        entry.update(**values)
     if fields["owner"] is None:
         caching.bump_content_version()  # suggestions (apps.search.names) read the names again
 
