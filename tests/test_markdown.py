@@ -125,3 +125,25 @@ def test_known_concept_link_resolves_and_unknown_is_flagged():
 def test_link_with_escaped_pipe_works_inside_a_table():
     html = render("| a | b |\n|---|---|\n| [[tcp\\|TCP]] | x |\n").html
     assert '<td><a class="internal-link" href="/concepts/tcp/">TCP</a></td>' in html
+
+
+def test_each_render_finds_the_glossary_pattern_by_its_list_and_sees_a_new_one(monkeypatch):
+    """glossary_terms() gives every render the same list until the content changes: the
+    pattern is found by that list's identity, without walking its terms; a new list (the
+    content changed) is read afresh."""
+    from apps.core import markdown
+
+    terms = [("Kafka", "/concepts/kafka/")]
+    pattern, urls = markdown._pattern_of(terms)
+    assert pattern.search("We stream with Kafka.") and urls == {"kafka": "/concepts/kafka/"}
+
+    def walked(_terms):
+        raise AssertionError("the glossary's terms were walked again")
+
+    monkeypatch.setattr(markdown, "_term_pattern", walked)
+    assert markdown._pattern_of(terms) == (pattern, urls)
+    monkeypatch.undo()
+
+    changed = [*terms, ("Flink", "/concepts/flink/")]
+    pattern, urls = markdown._pattern_of(changed)
+    assert pattern.search("Or with Flink.") and urls["flink"] == "/concepts/flink/"

@@ -461,13 +461,32 @@ def _term_pattern(terms: tuple[tuple[str, str], ...]) -> tuple[re.Pattern | None
     return pattern, urls
 
 
+# Patterns by the identity of the glossary list: glossary_terms() hands every render the same
+# list until the content changes, and looking that list up by value in _term_pattern's cache
+# walks all its terms (some 9,000 at scale: milliseconds a render once they have left the CPU's
+# caches). Each entry keeps its list, so its id is never reused while it is here.
+_patterns_by_list: dict[int, tuple[list, re.Pattern | None, dict]] = {}
+
+
+def _pattern_of(terms: list[tuple[str, str]]) -> tuple[re.Pattern | None, dict]:
+    if not terms:
+        return None, {}
+    found = _patterns_by_list.get(id(terms))
+    if found is None or found[0] is not terms:
+        found = (terms, *_term_pattern(tuple(terms)))
+        if len(_patterns_by_list) >= 8:
+            _patterns_by_list.clear()
+        _patterns_by_list[id(terms)] = found
+    return found[1], found[2]
+
+
 class GlossaryLinker(Treeprocessor):
     """Link the first mention of each known term to its page, outside code, headings, maths
     and existing links, and never to the page being rendered."""
 
     def __init__(self, md, terms: list[tuple[str, str]], self_url: str):
         super().__init__(md)
-        self.pattern, self.urls = _term_pattern(tuple(terms))
+        self.pattern, self.urls = _pattern_of(terms)
         self.self_url = self_url
         self.linked: set[str] = set()
 
