@@ -453,8 +453,8 @@ def present(run, results, targets, verdicts, small, at_scale, first_load, index,
         f"for {args.static_seconds:.0f} s: the concept page's HTML as a static file "
         f"({at_scale['ceiling']['bytes']:,} bytes) served by whitenoise through the same "
         "gunicorn and middleware; “× static” divides by that run, a few seconds apart, and the "
-        f"first row pools them ({results[0].note}). Errors are responses other than 200, plus "
-        "socket errors."
+        f"first row pools them ({results[0].note}). Errors are responses other than 200 "
+        "(“answer”), plus wrk's socket errors (connect, read, write, timeout)."
     )
     reader_docs = at_scale["counts"]["docs of the signed-in reader"]
     timings = run.timings.items()

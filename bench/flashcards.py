@@ -344,7 +344,7 @@ def present(run, results, grades, used, probed, config, about, busy) -> list[rep
         f"fragment as a static file, whitenoise through the same gunicorn) ran "
         f"{args.static_seconds:.0f} s before and after, {spread:.0%} apart; “× static” divides "
         "by their mean. Errors: a GET not 200 or without a card, a grade not 302 or sent to "
-        "the sign-in page, socket errors."
+        "the sign-in page (“answer”), and wrk's socket errors (connect, read, write, timeout)."
     )
     query_note = (
         "Counted in-process with Django's test client and CaptureQueriesContext, for a "

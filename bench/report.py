@@ -80,6 +80,14 @@ LOAD_HEADERS = ["scenario", "conns", "req/s", "p50 ms", "p90 ms", "p95 ms", "p99
 LOAD_HEADERS += ["KB/resp", "static req/s", "× static", "target", "result"]
 
 
+def errors(r: Result) -> str:
+    """A cell such as 0 / 4,700, or 240 / 3,450 (answer 200, read 40): which kind of error."""
+    cell = f"{r.errors:,} / {r.requests:,}"
+    if r.error_kinds:
+        cell += " (" + ", ".join(f"{k} {n:,}" for k, n in sorted(r.error_kinds.items())) + ")"
+    return cell
+
+
 def load_rows(results: list[Result], verdicts: dict[str, str]) -> list:
     rows = []
     for r in results:
@@ -88,7 +96,7 @@ def load_rows(results: list[Result], verdicts: dict[str, str]) -> list:
             [
                 r.scenario.name, str(r.scenario.connections), f"{r.rps:,.0f}",
                 f"{ms['p50']:.1f}", f"{ms['p90']:.1f}", f"{ms['p95']:.1f}", f"{ms['p99']:.1f}",
-                f"{r.errors:,} / {r.requests:,}", f"{r.bytes_per_response / 1024:.1f}",
+                errors(r), f"{r.bytes_per_response / 1024:.1f}",
                 f"{r.static_rps:,.0f}" if r.static_rps else "–",
                 f"{r.ratio:.2f}" if r.static_rps else "–",
                 r.scenario.target or "", verdicts.get(r.scenario.name, ""),

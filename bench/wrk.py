@@ -141,6 +141,9 @@ class Result:
     bytes: int
     errors: int  # responses other than 200, and socket errors
     latency_ms: dict[str, float] = field(default_factory=dict)
+    # The errors by kind, those that occurred: "answer" (the script's check of a response) and
+    # wrk's socket errors ("connect", "read", "write", "timeout").
+    error_kinds: dict[str, int] = field(default_factory=dict)
     static_rps: float = 0.0  # the static ceiling, measured just before this run
     note: str = ""
 
@@ -238,7 +241,9 @@ def run(base_url: str, scenario: Scenario, seconds: float, timeout: float = 30) 
     if done.returncode or line is None:
         raise RuntimeError(f"wrk failed for {scenario.name}:\n{done.stdout}{done.stderr}")
     data = json.loads(line.removeprefix("WRK_RESULT "))
-    sockets = data["connect"] + data["read"] + data["write"] + data["timeout"]
+    socket_kinds = {k: data[k] for k in ("connect", "read", "write", "timeout")}
+    sockets = sum(socket_kinds.values())
+    kinds = {"answer": data["non200"], **socket_kinds}
     return Result(
         scenario=scenario,
         requests=int(data["requests"]),
@@ -246,6 +251,7 @@ def run(base_url: str, scenario: Scenario, seconds: float, timeout: float = 30) 
         bytes=int(data["bytes"]),
         errors=int(data["non200"] + sockets),
         latency_ms={p: data[p] / 1000 for p in ("p50", "p90", "p95", "p99", "max")},
+        error_kinds={kind: int(n) for kind, n in kinds.items() if n},
     )
 
 
@@ -260,5 +266,9 @@ def combine(name: str, runs: list[Result]) -> Result:
         bytes=sum(r.bytes for r in runs),
         errors=sum(r.errors for r in runs),
         latency_ms=median.latency_ms,
+        error_kinds={
+            kind: sum(r.error_kinds.get(kind, 0) for r in runs)
+            for kind in {kind for r in runs for kind in r.error_kinds}
+        },
         note=f"{by_rate[0].rps:,.0f} to {by_rate[-1].rps:,.0f} req/s",
     )

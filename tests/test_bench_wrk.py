@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench import wrk
+from bench import report, wrk
 
 pytestmark = pytest.mark.skipif(not wrk.installed(), reason="wrk is not installed (make wrk)")
 
@@ -24,12 +24,18 @@ DRAWS = 8
 
 class Quiet(BaseHTTPRequestHandler):
     def do_GET(self):
-        self.send_response(200)
+        self.send_response(404 if self.path.startswith("/missing") else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args):
         pass
+
+
+def serving():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def draws_per_thread(script: str, draw: str) -> list[list[int]]:
@@ -41,8 +47,7 @@ function init(args)
   io.write("DRAWS " .. table.concat(values, ",") .. "\\n")
 end
 """
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serving()
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".lua") as file:
             file.write(script + probe)
@@ -72,3 +77,20 @@ def test_many_clients_threads_forward_different_addresses():
     script = wrk.post_script("{}", "application/json", many_clients=True)
     octets = draws_per_thread(script, "random(0, 255)")
     assert len({tuple(thread) for thread in octets}) == THREADS
+
+
+def test_a_run_says_which_kind_of_error_it_counted():
+    server = serving()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        missing = wrk.run(url, wrk.get("missing", "/missing", 2), 1)
+        found = wrk.run(url, wrk.get("found", "/", 2), 1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert missing.requests > 0 and missing.error_kinds == {"answer": missing.requests}
+    assert report.errors(missing) == f"{missing.requests:,} / {missing.requests:,} " + (
+        f"(answer {missing.requests:,})"
+    )
+    assert found.errors == 0 and found.error_kinds == {}
+    assert report.errors(found) == f"0 / {found.requests:,}"
