@@ -24,9 +24,9 @@ class WorkerConfig:
     The default is production's: the Dockerfile's and ``make cluster``'s gthread workers, as many
     as ``WEB_CONCURRENCY`` (2) with ``WEB_THREADS`` (4) threads each. A sync worker serves one
     connection at a time and closes it after each response, so it is only ever run behind a
-    proxy that buffers requests: straight in front of clients that keep their connections open
-    between requests (wrk, browsers), each worker waits on one idle connection while requests on
-    the others queue.
+    proxy that buffers requests: straight in front of a client that opens its connection before
+    it has a request to send (as wrk does), each worker waits on one idle connection while
+    requests on the others queue.
     """
 
     worker_class: str = "gthread"
