@@ -401,7 +401,7 @@ def probe(argv: list[str]) -> int:
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
-    from django.db.models import Count, Q
+    from django.db.models import Count
     from django.utils import timezone
 
     from apps.practice.management.commands.generate_reviews import USERNAME_PREFIX
@@ -409,23 +409,26 @@ def probe(argv: list[str]) -> int:
     from bench.probe import session_of
 
     generated = get_user_model().objects.filter(username__startswith=f"{USERNAME_PREFIX}-")
-    # The generated users with the most cards due (each has a few hundred cards studied, 15 %
-    # due on average): a reviewer who runs out of cards mid-run gets "nothing due" pages, which
-    # count as errors and cost less than a card. At a few hundred requests a second each
-    # reviewer grades over a hundred cards in the warm-up and the run.
-    due = Count("card_states", filter=Q(card_states__due__lte=timezone.now()))
-    people = list(generated.annotate(due=due).order_by("-due", "-pk")[: args.reviewers + 1])
+    # The generated users with the most cards studied, each of which comes due now (below): a
+    # reviewer who runs out of cards mid-run gets "nothing due" pages, which count as errors
+    # and cost less than a card. At 400-600 requests a second each reviewer grades 150-200
+    # cards in the warm-up, the paced run and the run back to back. Chosen by cards due
+    # instead, as until 3 Dec, the fewest among them had too few studied: 51-801 "nothing
+    # due" pages in four of six runs.
+    studied = Count("card_states")
+    people = list(
+        generated.annotate(studied=studied).order_by("-studied", "-pk")[: args.reviewers + 1]
+    )
     if len(people) <= args.reviewers:
         raise SystemExit(f"probe: {args.reviewers + 1} generated reviewers needed")
     counter, reviewers = people[0], people[1:]
-    # Even the most are about a hundred each, which the back-to-back run grades in its 12 s
-    # once the server answers ~600 requests a second (3 Dec 2026: 1,049 "nothing due" pages).
     # Every card they have studied comes due now: a few hundred each.
     CardState.objects.filter(user__in=reviewers).update(due=timezone.now() - timedelta(hours=1))
     result = {
         "queries": count_queries(counter),
         "reviewers": [{**session_of(user), "username": user.username} for user in reviewers],
-        "counts": data_counts(generated),
+        "counts": data_counts(generated)
+        | {"cards studied (so due) by the reviewer with the fewest": reviewers[-1].studied},
         "ceiling": write_ceiling(reviewers[0]),
     }
     print("PROBE_RESULT " + json.dumps(result))
