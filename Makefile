@@ -7,6 +7,14 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+# $(call apt_install,PACKAGES,WHAT): Debian's PACKAGES with apt-get, as root or with sudo that
+# asks no password; succeeds only when they were installed. The recipes below call it when a
+# tool is missing, and say what to do when it cannot be installed.
+apt_install = command -v apt-get >/dev/null \
+	&& { if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else false; fi; } \
+	&& echo "Installing Debian's $(2) (apt-get)…" \
+	&& $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null
+
 .PHONY: run test lint format check-python install install-dev migrate content reset clean bench browser graphviz \
 	nginx wrk cluster cluster-stop cluster-bench
 
@@ -49,14 +57,7 @@ run: content graphviz
 ## else Playwright's own build where it can be downloaded; one clear line when neither works.
 browser: install-dev
 	@if [ "$$SKIP_BROWSER_TESTS" = 1 ] || [ -x /usr/bin/chromium ]; then exit 0; fi; \
-	if command -v apt-get >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
-	  if [ "$$SUDO" != none ]; then \
-	    echo "Installing Debian's chromium for the browser tests (apt-get)…"; \
-	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
-	      && [ -x /usr/bin/chromium ] && exit 0; \
-	  fi; \
-	fi; \
+	$(call apt_install,chromium,chromium for the browser tests) && [ -x /usr/bin/chromium ] && exit 0; \
 	$(BIN)/playwright install chromium >/dev/null 2>&1 && exit 0; \
 	echo "make test: the browser tests need Chromium; install it with 'apt-get install -y chromium' as root (or 'playwright install chromium'), or run SKIP_BROWSER_TESTS=1 make test."; \
 	exit 1
@@ -65,14 +66,7 @@ browser: install-dev
 ## sudo without a password) when dot is missing; one clear line when it cannot be installed.
 graphviz:
 	@if command -v dot >/dev/null; then exit 0; fi; \
-	if command -v apt-get >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
-	  if [ "$$SUDO" != none ]; then \
-	    echo "Installing Debian's graphviz for the diagrams (apt-get)…"; \
-	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null \
-	      && command -v dot >/dev/null && exit 0; \
-	  fi; \
-	fi; \
+	$(call apt_install,graphviz,graphviz for the diagrams) && command -v dot >/dev/null && exit 0; \
 	echo "MLSD Handbook draws diagrams with Graphviz: install it with 'apt-get install -y graphviz' as root (or 'brew install graphviz')."; \
 	exit 1
 
@@ -80,27 +74,13 @@ graphviz:
 ## without a password) when it is missing. Never fails: the tests through nginx skip without it.
 nginx:
 	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
-	if command -v apt-get >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
-	  if [ "$$SUDO" != none ]; then \
-	    echo "Installing Debian's nginx (apt-get)…"; \
-	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nginx >/dev/null \
-	      && exit 0; \
-	  fi; \
-	fi; \
+	$(call apt_install,--no-install-recommends nginx,nginx) && exit 0; \
 	echo "nginx is missing: install it with 'apt-get install -y nginx' as root; tests through nginx are skipped."
 
 ## wrk drives the bench's load, and tests check its scripts (tests/test_bench_wrk.py).
 wrk:
 	@if command -v wrk >/dev/null; then exit 0; fi; \
-	if command -v apt-get >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
-	  if [ "$$SUDO" != none ]; then \
-	    echo "Installing Debian's wrk for the load scripts (apt-get)…"; \
-	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null \
-	      && exit 0; \
-	  fi; \
-	fi; \
+	$(call apt_install,wrk,wrk for the load scripts) && exit 0; \
 	echo "wrk is missing: install it with 'apt-get install -y wrk' as root; its tests are skipped."
 
 ## Two replicas behind nginx on http://127.0.0.1:8080/, a task worker, PostgreSQL and Redis, and
