@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import operator
 import re
+from functools import reduce
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
@@ -33,14 +35,11 @@ WEIGHTS = (
 
 def vector(values: dict | None = None) -> SearchVector:
     """The entry's search vector, from its stored columns or, given ``values``, from those."""
-    parts = [
+    parts = (
         SearchVector(Value(values[name]) if values else name, weight=weight, config=config)
         for name, weight, config in WEIGHTS
-    ]
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined + part
-    return combined
+    )
+    return reduce(operator.add, parts)
 
 
 VECTOR = vector()
