@@ -7,6 +7,7 @@ moment: bursts of 16 saves, whose queueing the bench then reported as the server
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import threading
@@ -32,10 +33,16 @@ class Quiet(BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
 def serving():
+    """A loopback HTTP server for the block; yields its URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def draws_per_thread(script: str, draw: str) -> list[list[int]]:
@@ -47,17 +54,11 @@ function init(args)
   io.write("DRAWS " .. table.concat(values, ",") .. "\\n")
 end
 """
-    server = serving()
-    try:
-        with tempfile.NamedTemporaryFile("w", suffix=".lua") as file:
-            file.write(script + probe)
-            file.flush()
-            url = f"http://127.0.0.1:{server.server_port}/"
-            command = ["wrk", f"-t{THREADS}", f"-c{THREADS}", "-d1s", f"--script={file.name}", url]
-            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving() as url, tempfile.NamedTemporaryFile("w", suffix=".lua") as file:
+        file.write(script + probe)
+        file.flush()
+        command = ["wrk", f"-t{THREADS}", f"-c{THREADS}", "-d1s", f"--script={file.name}", url]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     lines = [x for x in done.stdout.splitlines() if x.startswith("DRAWS ")]
     assert len(lines) == THREADS, done.stdout + done.stderr
     return [[int(v) for v in line.removeprefix("DRAWS ").split(",")] for line in lines]
@@ -80,14 +81,9 @@ def test_many_clients_threads_forward_different_addresses():
 
 
 def test_a_run_says_which_kind_of_error_it_counted():
-    server = serving()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
+    with serving() as url:
         missing = wrk.run(url, wrk.get("missing", "/missing", 2), 1)
         found = wrk.run(url, wrk.get("found", "/", 2), 1)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert missing.requests > 0 and missing.error_kinds == {"answer": missing.requests}
     assert report.errors(missing) == f"{missing.requests:,} / {missing.requests:,} " + (
         f"(answer {missing.requests:,})"
