@@ -131,19 +131,19 @@ def test_each_render_finds_the_glossary_pattern_by_its_list_and_sees_a_new_one(m
     """glossary_terms() gives every render the same list until the content changes: the
     pattern is found by that list's identity, without walking its terms; a new list (the
     content changed) is read afresh."""
-    from apps.core import markdown
+    from apps.core.markdown import glossary_links
 
     terms = [("Kafka", "/concepts/kafka/")]
-    pattern, urls = markdown._pattern_of(terms)
+    pattern, urls = glossary_links._pattern_of(terms)
     assert pattern.search("We stream with Kafka.") and urls == {"kafka": "/concepts/kafka/"}
 
     def walked(_terms):
         raise AssertionError("the glossary's terms were walked again")
 
-    monkeypatch.setattr(markdown, "_term_pattern", walked)
-    assert markdown._pattern_of(terms) == (pattern, urls)
+    monkeypatch.setattr(glossary_links, "_term_pattern", walked)
+    assert glossary_links._pattern_of(terms) == (pattern, urls)
     monkeypatch.undo()
 
     changed = [*terms, ("Flink", "/concepts/flink/")]
-    pattern, urls = markdown._pattern_of(changed)
+    pattern, urls = glossary_links._pattern_of(changed)
     assert pattern.search("Or with Flink.") and urls["flink"] == "/concepts/flink/"

@@ -26,7 +26,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown.extensions.tables import TableProcessor
 
-from apps.core import markdown as pipeline
 from apps.core.markdown import (
     MAX_NESTING,
     MAX_USER_TEXT,
@@ -36,6 +35,7 @@ from apps.core.markdown import (
     find_links,
     flatten_nesting,
     has_images,
+    limits,
     render,
     render_user_text,
 )
@@ -311,7 +311,7 @@ def test_an_answer_over_the_limit_is_refused_with_a_message_for_the_field():
 
 
 def test_what_is_still_too_slow_becomes_plain_text(monkeypatch):
-    monkeypatch.setattr(pipeline, "USER_RENDER_SECONDS", 0.0)
+    monkeypatch.setattr(limits, "USER_RENDER_SECONDS", 0.0)
     text = "# Plan\n\n```python\nx = 1\n```\n\n$x^2$ and <b>\n\nsecond paragraph"
     rendered = render_user_text(text)
     assert rendered.plain
@@ -341,7 +341,7 @@ def test_the_watchdog_looks_at_its_clock_throughout_a_render(text, monkeypatch):
         looks.append(clock())
         return looks[-1]
 
-    monkeypatch.setattr(pipeline, "time", type("Clock", (), {"thread_time": thread_time}))
+    monkeypatch.setattr(limits, "time", type("Clock", (), {"thread_time": thread_time}))
     gc.disable()  # as in bounded(): late in the suite a full collection took 0.5 s here
     try:
         rendered = render_user_text(text)
@@ -355,7 +355,7 @@ def test_the_watchdog_looks_at_its_clock_throughout_a_render(text, monkeypatch):
 
 
 def test_plain_text_shows_what_was_written_not_the_flattened_markers(monkeypatch):
-    monkeypatch.setattr(pipeline, "USER_RENDER_SECONDS", 0.0)
+    monkeypatch.setattr(limits, "USER_RENDER_SECONDS", 0.0)
     rendered = render_user_text("- " * 20 + "deep")
     assert rendered.plain
     assert rendered.html == "<p>" + "- " * 20 + "deep</p>"
