@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, Value, When
@@ -29,7 +30,7 @@ from django.utils.safestring import SafeString
 from rapidfuzz import fuzz, process, utils
 
 from apps.search.models import Entry
-from apps.search.names import public_names, spellings
+from apps.search.names import Spellings, public_names, spellings
 
 KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
@@ -81,9 +82,9 @@ def search(query: str, user=None, limit: int = 50) -> Results:
     needle = query.lower()
     terms = _terms(query) or [needle]
     entries = visible_to(user).annotate(tier=_tiers(needle, terms))
-    found = list(_all_words(entries, query, terms)[:limit])
+    found = list(_all_words(user, entries, query, terms, limit)[:limit])
     if not found and len(terms) > 1:
-        found = list(_some_words(entries, query, terms)[:limit])
+        found = list(_some_words(user, entries, terms, limit)[:limit])
     if not found:
         found = _typos(user, needle, limit)
     results.hits = [Hit(entry, snippet(entry, terms)) for entry in found]
@@ -131,28 +132,11 @@ def _word(term: str) -> Q:
     return Q(names__icontains=term) | Q(summary__icontains=term) | Q(body__icontains=term)
 
 
-def _all_words(entries, query: str, terms: list[str]):
+def _all_words(user, entries, query: str, terms: list[str], limit: int):
     needle = query.lower()
     if connection.vendor == "postgresql":
         search_query = SearchQuery(query, search_type="websearch", config="english")
-        # Both conditions can use a GIN index (trigram for LIKE, tsvector for @@), so
-        # PostgreSQL reads only the matching rows before ranking them.
-        named = entries.filter(names__contains=f"|{needle}|").values("pk")
-        # A common word matches thousands of entries at scale: rank at most CANDIDATES of them
-        # (as the GIN index yields them), plus any page the query names exactly. One UNION of
-        # two index scans: written as "named OR pk IN (…)", the planner read every entry.
-        candidates = entries.filter(search_vector=search_query).values("pk")[:CANDIDATES]
-        matches = Q(pk__in=named.union(candidates, all=True))
-        rank = SearchRank(F("search_vector"), search_query)
-        # Among pages named by the query ("recal": Recall, Precision at fixed recall) the
-        # shorter title is the more specific page; below that, text relevance decides.
-        named_length = Case(
-            When(tier__gte=PREFIX, then=Length("title")),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-        found = entries.filter(matches).annotate(rank=rank, named_length=named_length)
-        return found.order_by("-tier", "named_length", "-rank", Length("title"), "title")
+        return _ranked(user, entries, search_query, limit, named=_named(user, needle, terms))
     matches = Q(names__contains=f"|{needle}|")
     every = Q()
     for term in terms:
@@ -162,22 +146,71 @@ def _all_words(entries, query: str, terms: list[str]):
     return entries.filter(matches | every).order_by("-tier", Length("title"), "title")
 
 
-def _some_words(entries, query: str, terms: list[str]):
+def _some_words(user, entries, terms: list[str], limit: int):
     """No page has every word: rank the pages by how many of the words they have."""
     count = sum(
         (Case(When(_word(term), then=Value(1)), default=Value(0), output_field=IntegerField())
          for term in terms),
         Value(0),
     )  # fmt: skip
+    if connection.vendor == "postgresql":
+        # Candidates from the GIN index (pages with any of the words as a stemmed word), the
+        # words counted in those alone: as a filter, the count read every entry's text.
+        either = SearchQuery(" OR ".join(terms), search_type="websearch", config="english")
+        return _ranked(user, entries, either, limit, words=count)
     any_word = Q()
     for term in terms:
         any_word |= _word(term)
     found = entries.filter(any_word).annotate(words=count)
-    if connection.vendor == "postgresql":
-        either = SearchQuery(" OR ".join(terms), search_type="websearch", config="english")
-        found = found.annotate(rank=SearchRank(F("search_vector"), either))
-        return found.order_by("-words", "-tier", "-rank", Length("title"), "title")
     return found.order_by("-words", "-tier", Length("title"), "title")
+
+
+def _named(user, needle: str, terms: list[str]) -> Q | None:
+    """The entries with every word of the query in a name (the name tiers): public ones from
+    the names in memory, a signed-in reader's own from the database. Among thousands of
+    full-text matches the capped candidates would miss them ("latency tail": Tail latency)."""
+    public = [entry.pk for entry in public_names().named(needle, terms, CANDIDATES)]
+    named = Q(pk__in=public) if public else None
+    if user is not None and user.is_authenticated:
+        own = Q(owner=user)
+        for term in terms:
+            own &= Q(names__contains=term)
+        named = own if named is None else named | own
+    return named
+
+
+def _ranked(user, entries, search_query, limit: int, named: Q | None = None, words=None):
+    """PostgreSQL: at most CANDIDATES full-text matches, as the GIN index yields them, plus the
+    pages ``named``, ranked on a few columns read in one scan of those rows; the best of them
+    are then read whole. (Ranking in SQL over "pk IN (candidates)" read every candidate twice
+    and cost 3-4 times as much.)"""
+    columns = ["pk", "tier", "rank", "title"]
+    found = entries.annotate(rank=SearchRank(F("search_vector"), search_query))
+    if words is not None:
+        found = found.annotate(words=words)
+        columns.append("words")
+    rows = found.filter(search_vector=search_query).values_list(*columns)[:CANDIDATES]
+    if named is not None:
+        rows = found.filter(named).values_list(*columns).union(rows, all=True)
+    best = {row[0]: row for row in rows}  # a named page may also be a candidate
+    ranked = sorted(best.values(), key=_by_words if words is not None else _by_tier)[:limit]
+    whole = visible_to(user).in_bulk([row[0] for row in ranked])
+    for pk, tier, *_ in ranked:
+        if pk in whole:
+            whole[pk].tier = tier
+    return [whole[row[0]] for row in ranked if row[0] in whole]
+
+
+def _by_tier(row) -> tuple:
+    # Among pages named by the query ("recal": Recall, Precision at fixed recall) the shorter
+    # title is the more specific page; below that, text relevance decides.
+    _, tier, rank, title = row
+    return -tier, len(title) if tier >= PREFIX else 0, -rank, len(title), title
+
+
+def _by_words(row) -> tuple:
+    _, tier, rank, title, words = row
+    return -words, -tier, -rank, len(title), title
 
 
 TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
@@ -186,19 +219,25 @@ TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
 def _typos(user, needle: str, limit: int) -> list[Entry]:
     """Entries with a title or alias spelled nearly like the query: the public ones' names
     from memory (per content version), a signed-in reader's own from the database."""
-    choices = public_names().spellings
+    choices = public_names().processed
     if user is not None and user.is_authenticated:
         own = Entry.objects.filter(owner=user).values_list("pk", "names")
-        choices = choices | spellings(own)
+        choices = choices | Spellings.of(spellings(own))
+    query = utils.default_process(needle)
+    if not query or not choices.processed:
+        return []
+    # cdist lets go of the GIL while it scores, so two readers' typos in one process are
+    # scored at once; below the cutoff a score is 0.
+    scores = process.cdist([query], choices.processed, scorer=fuzz.WRatio,
+                           score_cutoff=TYPO_SCORE)[0]  # fmt: skip
+    above = numpy.flatnonzero(scores)
+    above = above[numpy.argsort(-scores[above], kind="stable")[: limit * 4]]
     scored: dict[int, float] = {}
-    matches = process.extract(
-        needle, choices, scorer=fuzz.WRatio, processor=utils.default_process,
-        score_cutoff=TYPO_SCORE, limit=limit * 4,
-    )  # fmt: skip
-    for _, score, (pk, name) in matches:
-        # Prefer a near-whole-name match ("kafak" → "kafka") to a word inside a long name.
-        score = score + fuzz.ratio(needle, name) / 100
-        scored[pk] = max(scored.get(pk, 0), score)
+    for i in above:
+        for pk, name in choices.keys[i]:
+            # Prefer a near-whole-name match ("kafak" → "kafka") to a word in a long name.
+            score = float(scores[i]) + fuzz.ratio(needle, name) / 100
+            scored[pk] = max(scored.get(pk, 0), score)
     best = sorted(scored, key=lambda pk: -scored[pk])[:limit]
     by_pk = visible_to(user).in_bulk(best)
     return [by_pk[pk] for pk in best if pk in by_pk]
@@ -213,16 +252,17 @@ def _terms(query: str) -> list[str]:
 def snippet(entry: Entry, terms: list[str], width: int = 180) -> SafeString:
     """A short, escaped excerpt around the first match, with matches in <mark>."""
     text = entry.summary
-    lowered = entry.body.lower()
-    positions = [lowered.find(t) for t in terms if t and lowered.find(t) >= 0]
-    if positions and not any(t in entry.summary.lower() for t in terms):
-        start = max(min(positions) - width // 3, 0)
-        text = ("…" if start else "") + entry.body[start : start + width].strip() + "…"
+    terms = [t for t in terms if t]
     if not terms:
         return SafeString(escape(text))
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    # The first match in the body, when the summary has none: a search that stops there, not
+    # a lowered copy of every body (whose positions differ where lowering changes a length).
+    if not pattern.search(text) and (first := pattern.search(entry.body)):
+        start = max(first.start() - width // 3, 0)
+        text = ("…" if start else "") + entry.body[start : start + width].strip() + "…"
     # Split the raw text on matches, then escape each piece: matching escaped text would
     # split entities ("amp" inside "&amp;").
-    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
     pieces, position = [], 0
     for match in pattern.finditer(text):
         pieces.append(escape(text[position : match.start()]))
