@@ -396,3 +396,19 @@ def test_a_snippet_shows_the_first_match_in_the_body_whatever_comes_before_it():
     assert str(snippet(Entry(summary="A wombat.", body="wombat"), ["wombat"])) == (
         "A <mark>wombat</mark>."
     )
+
+
+def test_an_example_leaves_search_and_suggestions_when_trashed_or_made_private(client, alice):
+    example = DesignDoc.objects.create(owner=alice, title="Numbat planner", is_example=True,
+                                       slug="numbat-planner", problem="Plan numbat walks.")  # fmt: skip
+    assert "Numbat planner" in _suggestions(client, "numbat p")
+    example.move_to_trash()
+    assert "Numbat planner" not in _suggestions(client, "numbat p")
+    assert not search("numbat").hits
+
+    example.restore_from_trash()
+    assert [h.entry.title for h in search("numbat").hits] == ["Numbat planner"]
+    example.is_example = False  # now alice's own doc: hers alone to find
+    example.save()
+    assert not search("numbat").hits and "Numbat planner" not in _suggestions(client, "numbat p")
+    assert [h.entry.title for h in search("numbat", alice).hits] == ["Numbat planner"]

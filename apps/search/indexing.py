@@ -137,6 +137,8 @@ def index_doc(doc: DesignDoc) -> None:
     kind = "example" if doc.is_example else "doc"
     if doc.deleted_at is not None:
         Entry.objects.filter(kind=kind, object_id=doc.pk).delete()
+        if doc.is_example:
+            caching.bump_content_version()  # its name leaves the suggestions at once
         return
     # An answer refresh_doc has not rendered yet is indexed as typed.
     answers = " ".join(
@@ -176,11 +178,20 @@ def _page_deleted(sender, instance, **kwargs) -> None:
 
 def _doc_saved(sender, instance, raw=False, **kwargs) -> None:
     if not raw:
+        # A doc that stops being an example must not stay findable by everyone as one.
+        other = "doc" if instance.is_example else "example"
+        if (
+            Entry.objects.filter(kind=other, object_id=instance.pk).delete()[0]
+            and other == "example"
+        ):
+            caching.bump_content_version()
         index_doc(instance)
 
 
 def _doc_deleted(sender, instance, **kwargs) -> None:
     Entry.objects.filter(kind__in=["doc", "example"], object_id=instance.pk).delete()
+    if instance.is_example:
+        caching.bump_content_version()
 
 
 def _doc_refreshed(sender, doc, **kwargs) -> None:
