@@ -115,7 +115,7 @@ def suggest(query: str, user=None, limit: int = 8) -> Results:
 def _tiers(needle: str, terms: list[str]) -> Case:
     in_names, in_summary = Q(), Q()
     for term in terms:
-        in_names &= Q(names__icontains=term)
+        in_names &= Q(names__contains=term)  # names and terms are lower case: no UPPER()
         in_summary &= Q(summary__icontains=term)
     return Case(
         When(title__iexact=needle, then=Value(TITLE)),
@@ -129,7 +129,7 @@ def _tiers(needle: str, terms: list[str]) -> Case:
 
 
 def _word(term: str) -> Q:
-    return Q(names__icontains=term) | Q(summary__icontains=term) | Q(body__icontains=term)
+    return Q(names__contains=term) | Q(summary__icontains=term) | Q(body__icontains=term)
 
 
 def _all_words(user, entries, query: str, terms: list[str], limit: int):
@@ -181,36 +181,38 @@ def _named(user, needle: str, terms: list[str]) -> Q | None:
 
 def _ranked(user, entries, search_query, limit: int, named: Q | None = None, words=None):
     """PostgreSQL: at most CANDIDATES full-text matches, as the GIN index yields them, plus the
-    pages ``named``, ranked on a few columns read in one scan of those rows; the best of them
-    are then read whole. (Ranking in SQL over "pk IN (candidates)" read every candidate twice
-    and cost 3-4 times as much.)"""
-    columns = ["pk", "tier", "rank", "title"]
-    found = entries.annotate(rank=SearchRank(F("search_vector"), search_query))
-    if words is not None:
+    pages ``named``, ranked on a few columns read in one scan of those rows; only the best are
+    then read whole. (Ranking in SQL over "pk IN (candidates)" read every candidate twice and
+    cost 3-4 times as much.)"""
+    found = entries.annotate(
+        rank=SearchRank(F("search_vector"), search_query), title_length=Length("title")
+    )
+    if words is None:
+        # Among pages named by the query ("recal": Recall, Precision at fixed recall) the
+        # shorter title is the more specific page; below that, text relevance decides.
+        found = found.annotate(
+            named_length=Case(
+                When(tier__gte=PREFIX, then=Length("title")), default=Value(0),
+                output_field=IntegerField(),
+            )
+        )  # fmt: skip
+        order = ["-tier", "named_length", "-rank", "title_length", "title"]
+    else:
         found = found.annotate(words=words)
-        columns.append("words")
+        order = ["-words", "-tier", "-rank", "title_length", "title"]
+    columns = ["pk", *(key.lstrip("-") for key in order)]
     rows = found.filter(search_vector=search_query).values_list(*columns)[:CANDIDATES]
-    if named is not None:
-        rows = found.filter(named).values_list(*columns).union(rows, all=True)
-    best = {row[0]: row for row in rows}  # a named page may also be a candidate
-    ranked = sorted(best.values(), key=_by_words if words is not None else _by_tier)[:limit]
-    whole = visible_to(user).in_bulk([row[0] for row in ranked])
-    for pk, tier, *_ in ranked:
+    # UNION, not UNION ALL: a named page may be a candidate too. (With nothing named, the
+    # empty side is left out of the SQL, and the union is still one that can be ordered.)
+    named_rows = found.filter(named if named is not None else Q(pk__in=[]))
+    rows = named_rows.values_list(*columns).union(rows)
+    ranked = list(rows.order_by(*order)[:limit])
+    tiers = {row[0]: row[columns.index("tier")] for row in ranked}
+    whole = visible_to(user).in_bulk(list(tiers))
+    for pk, tier in tiers.items():
         if pk in whole:
             whole[pk].tier = tier
-    return [whole[row[0]] for row in ranked if row[0] in whole]
-
-
-def _by_tier(row) -> tuple:
-    # Among pages named by the query ("recal": Recall, Precision at fixed recall) the shorter
-    # title is the more specific page; below that, text relevance decides.
-    _, tier, rank, title = row
-    return -tier, len(title) if tier >= PREFIX else 0, -rank, len(title), title
-
-
-def _by_words(row) -> tuple:
-    _, tier, rank, title, words = row
-    return -words, -tier, -rank, len(title), title
+    return [whole[pk] for pk in tiers if pk in whole]
 
 
 TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
