@@ -399,8 +399,9 @@ def test_a_snippet_shows_the_first_match_in_the_body_whatever_comes_before_it():
 
 
 def test_an_example_leaves_search_and_suggestions_when_trashed_or_made_private(client, alice):
-    example = DesignDoc.objects.create(owner=alice, title="Numbat planner", is_example=True,
-                                       slug="numbat-planner", problem="Plan numbat walks.")  # fmt: skip
+    example = DesignDoc.objects.create(
+        owner=alice, title="Numbat planner", is_example=True, slug="numbat-planner"
+    )
     assert "Numbat planner" in _suggestions(client, "numbat p")
     example.move_to_trash()
     assert "Numbat planner" not in _suggestions(client, "numbat p")
