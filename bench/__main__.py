@@ -261,6 +261,7 @@ def load(run: Run, config: WorkerConfig, at_scale: dict):
                 probe = LagProbe(server.url, at_scale["writers"][-1], args.seconds)
                 probe.start()
             longer = wrk.PACED_LONGER if scenario.name.endswith(PACED) else 1
+            mark = server.access_mark()
             result = wrk.run(server.url, scenario, args.seconds * longer)
             if probe is not None:
                 probe.join(args.seconds + 60)
@@ -269,6 +270,7 @@ def load(run: Run, config: WorkerConfig, at_scale: dict):
             results.append(result)
             if (waited := server.settle()) > 1:
                 run.log(f"  the server took {waited:.0f} s to finish what was left in flight")
+            result.per_process = server.per_process(mark)
         server_errors = server.errors()
     static = wrk.combine(f"{STATIC} ({len(statics)} runs)", statics)
     rates = [s.rps for s in statics]

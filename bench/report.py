@@ -77,7 +77,7 @@ def table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
 
 
 LOAD_HEADERS = ["scenario", "conns", "req/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "errors"]
-LOAD_HEADERS += ["KB/resp", "static req/s", "× static", "target", "result"]
+LOAD_HEADERS += ["KB/resp", "static req/s", "× static", "per process", "target", "result"]
 
 
 def errors(r: Result) -> str:
@@ -86,6 +86,14 @@ def errors(r: Result) -> str:
     if r.error_kinds:
         cell += " (" + ", ".join(f"{k} {n:,}" for k, n in sorted(r.error_kinds.items())) + ")"
     return cell
+
+
+def per_process(r: Result) -> str:
+    """Requests per worker process, as shares: "100 %" is every one in one process."""
+    total = sum(r.per_process)
+    if not total:
+        return "–"
+    return " / ".join(f"{n / total:.0%}".replace("%", " %") for n in r.per_process)
 
 
 def load_rows(results: list[Result], verdicts: dict[str, str]) -> list:
@@ -99,7 +107,7 @@ def load_rows(results: list[Result], verdicts: dict[str, str]) -> list:
                 errors(r), f"{r.bytes_per_response / 1024:.1f}",
                 f"{r.static_rps:,.0f}" if r.static_rps else "–",
                 f"{r.ratio:.2f}" if r.static_rps else "–",
-                r.scenario.target or "", verdicts.get(r.scenario.name, ""),
+                per_process(r), r.scenario.target or "", verdicts.get(r.scenario.name, ""),
             ]
         )  # fmt: skip
     return rows

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,10 @@ class WorkerConfig:
         if self.worker_class == "gthread":
             return f"gthread, {self.workers} workers × {self.threads} threads"
         return f"{self.worker_class}, {self.workers} workers"
+
+
+# Each request's worker process first (gunicorn's "<pid>"), then what the default format shows.
+ACCESS_FORMAT = '%(p)s %(h)s %(t)s "%(r)s" %(s)s %(b)s'
 
 
 def free_port() -> int:
@@ -69,6 +74,7 @@ class Gunicorn:
             f"--worker-class={self.config.worker_class}",
             f"--threads={self.config.threads}",
             f"--access-logfile={self.logs / 'access.log'}",
+            f"--access-logformat={ACCESS_FORMAT}",
             f"--error-logfile={self.logs / 'error.log'}",
             "--forwarded-allow-ips=*",
         ]
@@ -132,6 +138,24 @@ class Gunicorn:
             time.sleep(0.1)
         return time.monotonic() - started
 
+    def access_mark(self) -> int:
+        """Where the access log ends now: :meth:`per_process` counts what comes after."""
+        try:
+            return (self.logs / "access.log").stat().st_size
+        except OSError:
+            return 0
+
+    def per_process(self, mark: int) -> list[int]:
+        """Requests each worker process answered since ``mark``, most first. Kept-alive
+        connections stay with the process that accepted them: a few busy clients can all land
+        in one gthread process, whose threads then take turns on its GIL."""
+        try:
+            with open(self.logs / "access.log", "rb") as log:
+                log.seek(mark)
+                return served_by(log.read().decode(errors="replace"))
+        except OSError:
+            return []
+
     def worker_pids(self) -> list[int]:
         """The worker processes (children of the master), e.g. for ``py-spy``."""
         if self.process is None:
@@ -181,6 +205,17 @@ class TaskWorker:
     def __exit__(self, *exc) -> None:
         stop_group(self.process)
         self.process = None
+
+
+def served_by(access_log: str) -> list[int]:
+    """Requests per process in lines of :data:`ACCESS_FORMAT`, most first; the bench's own
+    health checks (``settle``) left out."""
+    pids = Counter(
+        line.split(" ", 1)[0]
+        for line in access_log.splitlines()
+        if line.startswith("<") and '"GET /healthz ' not in line
+    )
+    return sorted(pids.values(), reverse=True)
 
 
 def stop_group(process: subprocess.Popen | None) -> None:

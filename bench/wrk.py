@@ -145,6 +145,7 @@ class Result:
     # wrk's socket errors ("connect", "read", "write", "timeout").
     error_kinds: dict[str, int] = field(default_factory=dict)
     static_rps: float = 0.0  # the static ceiling, measured just before this run
+    per_process: list[int] = field(default_factory=list)  # requests each worker answered
     note: str = ""
 
     @property
