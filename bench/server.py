@@ -152,9 +152,10 @@ class Gunicorn:
         try:
             with open(self.logs / "access.log", "rb") as log:
                 log.seek(mark)
-                return served_by(log.read().decode(errors="replace"))
+                counts = served_by(log.read().decode(errors="replace"))
         except OSError:
             return []
+        return counts + [0] * (self.config.workers - len(counts))  # the idle ones too
 
     def worker_pids(self) -> list[int]:
         """The worker processes (children of the master), e.g. for ``py-spy``."""
