@@ -228,21 +228,18 @@ def test_suggestions_fragment_for_the_header_dropdown(client):
 
 
 def test_search_query_count_is_pinned_and_flat(client):
-    """PostgreSQL ranks the candidates, then reads the best whole; SQLite does both in one."""
-
     def count(query):
         client.get("/search/", {"q": query, "all": "1"})  # names read once per content version
         with CaptureQueriesContext(connection) as context:
             client.get("/search/", {"q": query, "all": "1"})
         return len(context.captured_queries)
 
-    queries = 2 if connection.vendor == "postgresql" else 1
-    assert count("latency") == queries
+    assert count("latency") == 1
     level = Level.objects.get(slug="technologies")
     for n in range(50):
         Concept.objects.create(slug=f"extra-{n}", title=f"Latency extra {n}", level=level,
                                summary="s", body="latency")  # fmt: skip
-    assert count("latency") == queries
+    assert count("latency") == 1
 
 
 def test_empty_and_huge_queries_are_harmless(client):
