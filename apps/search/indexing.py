@@ -180,10 +180,8 @@ def _doc_saved(sender, instance, raw=False, **kwargs) -> None:
     if not raw:
         # A doc that stops being an example must not stay findable by everyone as one.
         other = "doc" if instance.is_example else "example"
-        if (
-            Entry.objects.filter(kind=other, object_id=instance.pk).delete()[0]
-            and other == "example"
-        ):
+        dropped, _ = Entry.objects.filter(kind=other, object_id=instance.pk).delete()
+        if dropped and other == "example":
             caching.bump_content_version()
         index_doc(instance)
 
