@@ -393,6 +393,8 @@ def test_a_snippet_shows_the_first_match_in_the_body_whatever_comes_before_it():
     assert str(snippet(Entry(summary="A wombat.", body="wombat"), ["wombat"])) == (
         "A <mark>wombat</mark>."
     )
+    plain = Entry(summary="No match here.", body="Burrows. " * 60 + "The WOMBAT digs.")
+    assert "The <mark>WOMBAT</mark> digs" in str(snippet(plain, ["wombat", "absent"]))
 
 
 def test_an_example_leaves_search_and_suggestions_when_trashed_or_made_private(client, alice):

@@ -244,6 +244,16 @@ def _terms(query: str) -> list[str]:
     return [w for w in words if len(w) > 1 and w not in stop]
 
 
+def _first_match(text: str, terms: list[str], pattern: re.Pattern) -> int:
+    """Where the first of ``terms`` (lower case) starts in ``text``, or -1. str.find on a
+    lowered copy is several times faster than a case-blind regex over a long body, but its
+    positions are the text's only where lowering kept every length ("İ" becomes two)."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return match.start() if (match := pattern.search(text)) else -1
+    return min((i for term in terms if (i := lowered.find(term)) >= 0), default=-1)
+
+
 def snippet(entry: Entry, terms: list[str], width: int = 180) -> SafeString:
     """A short, escaped excerpt around the first match, with matches in <mark>."""
     text = entry.summary
@@ -251,10 +261,8 @@ def snippet(entry: Entry, terms: list[str], width: int = 180) -> SafeString:
     if not terms:
         return SafeString(escape(text))
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
-    # The first match in the body, when the summary has none: a search that stops there, not
-    # a lowered copy of every body (whose positions differ where lowering changes a length).
-    if not pattern.search(text) and (first := pattern.search(entry.body)):
-        start = max(first.start() - width // 3, 0)
+    if not pattern.search(text) and (first := _first_match(entry.body, terms, pattern)) >= 0:
+        start = max(first - width // 3, 0)
         text = ("…" if start else "") + entry.body[start : start + width].strip() + "…"
     # Split the raw text on matches, then escape each piece: matching escaped text would
     # split entities ("amp" inside "&amp;").
