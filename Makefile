@@ -9,7 +9,8 @@ PORT ?= 8000
 
 # $(call apt_install,PACKAGES,WHAT): Debian's PACKAGES with apt-get, as root or with sudo that
 # asks no password; succeeds only when they were installed. The recipes below call it when a
-# tool is missing, and say what to do when it cannot be installed.
+# tool is missing, and say what to do when it cannot be installed. It is a chain of &&: after
+# `||`, put it in braces.
 apt_install = command -v apt-get >/dev/null \
 	&& { if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else false; fi; } \
 	&& echo "Installing Debian's $(2) (apt-get)…" \
@@ -86,11 +87,9 @@ wrk:
 ## Two replicas behind nginx on http://127.0.0.1:8080/, a task worker, PostgreSQL and Redis, and
 ## Prometheus when Debian has it (deploy/cluster.sh; see "Scaling out" in the README).
 cluster: install nginx
-	@if ! command -v prometheus >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing Debian's prometheus and its nginx exporter (apt-get)…"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-nginx-exporter >/dev/null \
-	    || echo "Prometheus could not be installed; the cluster runs without it."; \
-	fi
+	@command -v prometheus >/dev/null \
+	  || { $(call apt_install,--no-install-recommends prometheus prometheus-nginx-exporter,prometheus and its nginx exporter); } \
+	  || echo "Prometheus could not be installed; the cluster runs without it."
 	deploy/cluster.sh start
 
 cluster-stop:
