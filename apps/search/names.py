@@ -67,7 +67,7 @@ class Names:
         return spellings((entry.pk, entry.names) for entry in self.entries)
 
     @cached_property
-    def processed(self) -> Spellings:
+    def typo_choices(self) -> Spellings:
         """The spellings as rapidfuzz compares them, processed once per content version."""
         return Spellings.of(self.spellings)
 

@@ -214,7 +214,7 @@ TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
 def _typos(user, needle: str, limit: int) -> list[Entry]:
     """Entries with a title or alias spelled nearly like the query: the public ones' names
     from memory (per content version), a signed-in reader's own from the database."""
-    choices = public_names().processed
+    choices = public_names().typo_choices
     if user is not None and user.is_authenticated:
         own = Entry.objects.filter(owner=user).values_list("pk", "names")
         choices = choices | Spellings.of(spellings(own))
