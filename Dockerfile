@@ -38,7 +38,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # Serve, nothing else: migrations and content loading run once per deploy, before any replica
 # starts (the compose file's one-shot `migrate`). X-Forwarded-* is believed only from the
 # addresses in FORWARDED_ALLOW_IPS (gunicorn's default: 127.0.0.1): set it to the proxy's.
-CMD ["sh", "-c", "exec gunicorn mlsd_site.wsgi:application --config deploy/gunicorn.conf.py --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --worker-class gthread --threads ${WEB_THREADS:-4}"]
+CMD ["sh", "-c", "exec gunicorn mlsd_site.wsgi:application --config deploy/gunicorn.conf.py --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --threads ${WEB_THREADS:-4}"]
 
 
 # nginx with the repository's configuration and the collected static files.

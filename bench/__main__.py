@@ -39,7 +39,7 @@ from bench.database import (
     vacuum,
 )
 from bench.lag import Lag, LagProbe
-from bench.server import Gunicorn, TaskWorker, WorkerConfig
+from bench.server import WORKER_CLASSES, Gunicorn, TaskWorker, WorkerConfig
 
 STATIC = "static ceiling"
 NOISY = 0.25  # the static ceiling's runs differ by more than this: ratios are not to be trusted
@@ -66,9 +66,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--static-seconds", type=float, help="static ceiling before each scenario (4; 2)"
     )
     default = WorkerConfig()
-    parser.add_argument("--worker-class", choices=["gthread", "sync"], default=default.worker_class)
+    parser.add_argument(
+        "--worker-class", choices=list(WORKER_CLASSES), default=default.worker_class
+    )
     parser.add_argument("--workers", type=int, default=default.workers)
-    parser.add_argument("--threads", type=int, default=default.threads, help="per gthread worker")
+    parser.add_argument("--threads", type=int, default=default.threads, help="per threaded worker")
     parser.add_argument("--database", default="mlsd_bench")
     parser.add_argument("--keep-db", action="store_true", help="keep the database afterwards")
     parser.add_argument(

@@ -17,27 +17,36 @@ from pathlib import Path
 
 from bench.database import HOST, ROOT
 
+# The worker classes the bench can run, by the name it prints: production's, and gunicorn's own.
+WORKER_CLASSES = {
+    "balanced": "mlsd_site.gunicorn_worker.BalancedThreadWorker",
+    "gthread": "gthread",
+    "sync": "sync",
+}
+
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """How gunicorn runs the app: ``gthread`` processes with threads, or ``sync`` processes.
+    """How gunicorn runs the app: threaded processes (``balanced``, ``gthread``) or ``sync``.
 
-    The default is production's: the Dockerfile's and ``make cluster``'s gthread workers, as many
-    as ``WEB_CONCURRENCY`` (2) with ``WEB_THREADS`` (4) threads each. A sync worker serves one
-    connection at a time and closes it after each response, so it is only ever run behind a
-    proxy that buffers requests: straight in front of a client that opens its connection before
-    it has a request to send (as wrk does), each worker waits on one idle connection while
-    requests on the others queue.
+    The default is production's (deploy/gunicorn.conf.py, which the Dockerfile and ``make
+    cluster`` use): ``balanced``, gunicorn's gthread worker with each connection kept in the
+    least busy process (mlsd_site/gunicorn_worker.py), as many as ``WEB_CONCURRENCY`` (2) with
+    ``WEB_THREADS`` (4) threads each. ``gthread`` is gunicorn's own, for comparison. A sync
+    worker serves one connection at a time and closes it after each response, so it is only
+    ever run behind a proxy that buffers requests: straight in front of a client that opens
+    its connection before it has a request to send (as wrk does), each worker waits on one
+    idle connection while requests on the others queue.
     """
 
-    worker_class: str = "gthread"
+    worker_class: str = "balanced"
     workers: int = int(os.environ.get("WEB_CONCURRENCY", 2))
     threads: int = int(os.environ.get("WEB_THREADS", 4))
 
     def __str__(self) -> str:
-        if self.worker_class == "gthread":
-            return f"gthread, {self.workers} workers × {self.threads} threads"
-        return f"{self.worker_class}, {self.workers} workers"
+        if self.worker_class == "sync":
+            return f"sync, {self.workers} workers"
+        return f"{self.worker_class}, {self.workers} workers × {self.threads} threads"
 
 
 # Each request's worker process first (gunicorn's "<pid>"), then what the default format shows.
@@ -71,7 +80,7 @@ class Gunicorn:
             "--config=deploy/gunicorn.conf.py",
             f"--bind={HOST}:{self.port}",
             f"--workers={self.config.workers}",
-            f"--worker-class={self.config.worker_class}",
+            f"--worker-class={WORKER_CLASSES[self.config.worker_class]}",
             f"--threads={self.config.threads}",
             f"--access-logfile={self.logs / 'access.log'}",
             f"--access-logformat={ACCESS_FORMAT}",
@@ -147,8 +156,9 @@ class Gunicorn:
 
     def per_process(self, mark: int) -> list[int]:
         """Requests each worker process answered since ``mark``, most first. Kept-alive
-        connections stay with the process that accepted them: a few busy clients can all land
-        in one gthread process, whose threads then take turns on its GIL."""
+        connections stay with the process that accepted them: with gunicorn's own gthread
+        worker, a few busy clients can all land in one process, whose threads then take turns
+        on its GIL."""
         try:
             with open(self.logs / "access.log", "rb") as log:
                 log.seek(mark)

@@ -145,7 +145,7 @@ start_site() {
     name=${replica%%:*} port=${replica##*:}
     start_supervised "$name" env PROMETHEUS_MULTIPROC_DIR="$RUN/prometheus-multiproc/$name" \
       "$VENV/bin/gunicorn" mlsd_site.wsgi:application --config deploy/gunicorn.conf.py \
-      --bind "127.0.0.1:$port" --workers "$WEB_CONCURRENCY" --worker-class gthread \
+      --bind "127.0.0.1:$port" --workers "$WEB_CONCURRENCY" \
       --threads "$WEB_THREADS" --forwarded-allow-ips 127.0.0.1
   done
   local command metrics=()

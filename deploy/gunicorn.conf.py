@@ -7,6 +7,9 @@ Prometheus counts from every worker process are written to files in PROMETHEUS_M
 import os
 from pathlib import Path
 
+# gunicorn's threaded worker (gthread), with each connection kept in the least busy process:
+# see the module's docstring. The Dockerfile, make cluster and make bench all run it.
+worker_class = "mlsd_site.gunicorn_worker.BalancedThreadWorker"
 # No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by every gunicorn on
 # the machine, and nothing here uses it.
 control_socket_disable = True
