@@ -21,9 +21,8 @@ import re
 from dataclasses import dataclass, field
 
 import numpy
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 from django.utils.html import escape
 from django.utils.safestring import SafeString
@@ -81,10 +80,9 @@ def search(query: str, user=None, limit: int = 50) -> Results:
         return results
     needle = query.lower()
     terms = _terms(query) or [needle]
-    entries = visible_to(user).annotate(tier=_tiers(needle, terms))
-    found = list(_all_words(user, entries, query, terms, limit)[:limit])
+    found = list(_all_words(user, query, terms, limit)[:limit])
     if not found and len(terms) > 1:
-        found = list(_some_words(entries, terms, limit)[:limit])
+        found = list(_some_words(user, needle, terms, limit)[:limit])
     if not found:
         found = _typos(user, needle, limit)
     results.hits = [Hit(entry, snippet(entry, terms)) for entry in found]
@@ -132,11 +130,11 @@ def _word(term: str) -> Q:
     return Q(names__contains=term) | Q(summary__icontains=term) | Q(body__icontains=term)
 
 
-def _all_words(user, entries, query: str, terms: list[str], limit: int):
+def _all_words(user, query: str, terms: list[str], limit: int):
     needle = query.lower()
     if connection.vendor == "postgresql":
-        search_query = SearchQuery(query, search_type="websearch", config="english")
-        return _ranked(entries, search_query, limit, needle, named=_named(user, needle, terms))
+        return _ranked(user, query, needle, terms, limit, named=_named_public(needle, terms))
+    entries = visible_to(user).annotate(tier=_tiers(needle, terms))
     matches = Q(names__contains=f"|{needle}|")
     every = Q()
     for term in terms:
@@ -146,66 +144,110 @@ def _all_words(user, entries, query: str, terms: list[str], limit: int):
     return entries.filter(matches | every).order_by("-tier", Length("title"), "title")
 
 
-def _some_words(entries, terms: list[str], limit: int):
+def _some_words(user, needle: str, terms: list[str], limit: int):
     """No page has every word: rank the pages by how many of the words they have."""
+    if connection.vendor == "postgresql":
+        # Candidates from the GIN index (pages with any of the words as a stemmed word), the
+        # words counted in those alone: as a filter, the count read every entry's text.
+        return _ranked(user, " OR ".join(terms), needle, terms, limit, count_words=True)
     count = sum(
         (Case(When(_word(term), then=Value(1)), default=Value(0), output_field=IntegerField())
          for term in terms),
         Value(0),
     )  # fmt: skip
-    if connection.vendor == "postgresql":
-        # Candidates from the GIN index (pages with any of the words as a stemmed word), the
-        # words counted in those alone: as a filter, the count read every entry's text.
-        either = SearchQuery(" OR ".join(terms), search_type="websearch", config="english")
-        return _ranked(entries, either, limit, words=count)
     any_word = Q()
     for term in terms:
         any_word |= _word(term)
+    entries = visible_to(user).annotate(tier=_tiers(needle, terms))
     found = entries.filter(any_word).annotate(words=count)
     return found.order_by("-words", "-tier", Length("title"), "title")
 
 
-def _named(user, needle: str, terms: list[str]) -> Q | None:
-    """The entries with every word of the query in a name (the name tiers): public ones from
-    the names in memory, a signed-in reader's own from the database. Among thousands of
-    full-text matches the capped candidates would miss them ("latency tail": Tail latency)."""
-    public = [entry.pk for entry in public_names().named(needle, terms, CANDIDATES)]
-    named = Q(pk__in=public) if public else None
-    if user is not None and user.is_authenticated:
-        own = Q(owner=user)
-        for term in terms:
-            own &= Q(names__contains=term)
-        named = own if named is None else named | own
-    return named
+def _named_public(needle: str, terms: list[str]) -> list[int]:
+    """The public entries with every word of the query in a name (the name tiers), from the
+    names in memory: among thousands of full-text matches the capped candidates would miss
+    them ("latency tail": Tail latency). A signed-in reader's own are found in the SQL."""
+    return [entry.pk for entry in public_names().named(needle, terms, CANDIDATES)]
 
 
-def _ranked(entries, search_query, limit: int, needle="", named: Q | None = None, words=None):
-    """PostgreSQL: the pages ``named``, and at most CANDIDATES other full-text matches as the
-    GIN index yields them, ranked in one statement that reads each candidate's row once.
-    (Ranking over "pk IN (candidates)" read every candidate twice and cost 2-3 times as much.)
-    """
-    found = entries.annotate(
-        rank=SearchRank(F("search_vector"), search_query), title_length=Length("title")
+# PostgreSQL ranks in one statement, written out here rather than built by the ORM: its text is
+# the same for every query of a kind (words, patterns and pages named are parameters), so it
+# costs nothing to build and the server keeps it prepared (settings: prepare_threshold). Built
+# by the ORM, the same statement took 3-4 ms of Python a search. It means what the ORM
+# expressions above mean on SQLite: the tiers of _tiers(), _word() for the words counted.
+#
+# The pages named, and at most CANDIDATES other full-text matches as the GIN index yields
+# them, in one UNION ALL that reads each candidate's row once, ordered and cut in SQL.
+# (Ranking over "pk IN (candidates)" read every candidate twice and cost 2-3 times as much.)
+_RANKED_SELECT = f"""
+SELECT id, kind, object_id, title, names, anchors, summary, body, url, owner_id,
+    CASE WHEN upper(title) = upper(%(needle)s) THEN {TITLE}
+         WHEN names LIKE %(is_name)s THEN {EXACT}
+         WHEN names LIKE %(starts_name)s OR names LIKE %(starts_word)s THEN {PREFIX}
+         WHEN names LIKE ALL (%(words)s::text[]) THEN {IN_NAMES}
+         WHEN upper(summary) LIKE ALL (
+             ARRAY(SELECT upper(word) FROM unnest(%(words)s::text[]) AS word)
+         ) THEN {IN_SUMMARY}
+         ELSE {IN_BODY} END AS tier,
+    ts_rank(search_vector, websearch_to_tsquery('english', %(query)s)) AS rank,
+    length(title) AS title_length,
+    -- Among pages named by the query ("recal": Recall, Precision at fixed recall), the shorter
+    -- title is the more specific page: a name that is or starts with the query (PREFIX and up).
+    CASE WHEN names LIKE %(starts_name)s OR names LIKE %(starts_word)s THEN length(title)
+         ELSE 0 END AS named_length,
+    {{words}} AS words
+FROM search_entry
+WHERE {{visible}}"""
+_WORDS_HERE = """(
+    SELECT count(*) FROM unnest(%(words)s::text[]) AS word
+    WHERE names LIKE word OR upper(summary) LIKE upper(word) OR upper(body) LIKE upper(word)
+)"""
+_RANKED = """({select} AND ({named}))
+UNION ALL
+({select} AND search_vector @@ websearch_to_tsquery('english', %(query)s) AND NOT ({named})
+ LIMIT %(candidates)s)
+ORDER BY {order}
+LIMIT %(limit)s"""
+
+
+def _ranked_sql(signed_in: bool, count_words: bool) -> str:
+    visible = "(owner_id IS NULL OR owner_id = %(owner)s)" if signed_in else "owner_id IS NULL"
+    named = "id = ANY(%(named)s::bigint[])"
+    if signed_in:  # the reader's own docs with every word in a name
+        named += (
+            " OR (owner_id IS NOT NULL AND owner_id = %(owner)s"
+            " AND names LIKE ALL (%(words)s::text[]))"
+        )
+    select = _RANKED_SELECT.format(words=_WORDS_HERE if count_words else "0", visible=visible)
+    order = (
+        "words DESC, tier DESC, rank DESC" if count_words else "tier DESC, named_length, rank DESC"
     )
-    if words is None:
-        # Among pages named by the query ("recal": Recall, Precision at fixed recall) the
-        # shorter title is the more specific page; below that, text relevance decides. (A name
-        # that is or starts with the query: the tiers from PREFIX up, as a shorter expression.)
-        starts = Q(names__contains=f"|{needle}") | Q(names__contains=f" {needle}")
-        found = found.annotate(
-            named_length=Case(When(starts, then=Length("title")), default=Value(0),
-                              output_field=IntegerField())
-        )  # fmt: skip
-        order = ["-tier", "named_length", "-rank", "title_length", "title"]
-    else:
-        found = found.annotate(words=words)
-        order = ["-words", "-tier", "-rank", "title_length", "title"]
-    # The pages named, and the capped candidates among the others: one UNION ALL, ordered
-    # and cut in SQL. (With nothing named, the empty side is left out of the SQL.)
-    if named is None:
-        named = Q(pk__in=[])
-    candidates = found.filter(search_vector=search_query).exclude(named)[:CANDIDATES]
-    return list(found.filter(named).union(candidates, all=True).order_by(*order)[:limit])
+    return _RANKED.format(select=select, named=named, order=order + ", title_length, title")
+
+
+_RANKED_SQL = {(s, w): _ranked_sql(s, w) for s in (False, True) for w in (False, True)}
+
+
+def _ranked(
+    user, query: str, needle: str, terms: list[str], limit: int, named=(), count_words=False
+):
+    """PostgreSQL: the best ``limit`` of the pages ``named`` and the capped full-text matches
+    of ``query`` (``websearch`` syntax), ranked in one statement."""
+    signed_in = user is not None and user.is_authenticated
+    like = connection.ops.prep_for_like_query
+    params = {
+        "needle": needle,
+        "is_name": f"%{like(f'|{needle}|')}%",
+        "starts_name": f"%{like(f'|{needle}')}%",
+        "starts_word": f"%{like(f' {needle}')}%",
+        "words": [f"%{like(term)}%" for term in terms],
+        "query": query,
+        "named": list(named),
+        "owner": user.pk if signed_in else None,
+        "candidates": CANDIDATES,
+        "limit": limit,
+    }
+    return list(Entry.objects.raw(_RANKED_SQL[signed_in, count_words], params))
 
 
 TYPO_SCORE = 75  # rapidfuzz's 0 to 100 similarity; "kafak" ~ "kafka" scores 80
