@@ -1,20 +1,23 @@
 """Search: seed terms, typos, ranking, privacy, redirects, fragments, glossary links."""
 
+import random
 import re
 from pathlib import Path
 
+import numpy
 import pytest
 import yaml
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rapidfuzz import fuzz, process, utils
 
 from apps.concepts.models import Concept, Level
 from apps.core.markdown import render
 from apps.designdocs.models import DesignDoc
 from apps.metrics.models import Metric
 from apps.search.names import Spellings, public_names
-from apps.search.query import search
+from apps.search.query import TYPO_SCORE, search
 
 pytestmark = pytest.mark.django_db
 
@@ -369,6 +372,87 @@ def test_a_title_and_its_slug_are_scored_once_for_typos():
                           (2, "kafka"): "kafka"})  # fmt: skip
     assert spelt.processed == ["apache kafka", "kafka"]
     assert spelt.keys == [[(1, "apache kafka"), (1, "apache-kafka")], [(2, "kafka")]]
+
+
+def _scores_of_every_name(spelt: Spellings, query: str):
+    return process.cdist([query], spelt.processed, scorer=fuzz.WRatio, score_cutoff=TYPO_SCORE)[0]
+
+
+# Names that stress the bound: repeated words (the token_set forms deduplicate), punctuation runs
+# (several spaces once processed), long and short names, digits, letters outside a-z, a name
+# that processing empties.
+AWKWARD_NAMES = [
+    "data data data data pipeline",
+    "kafka kafka",
+    "a - b testing",
+    "precision @ k",
+    "k-means",
+    "p99 / p999 latency",
+    "x",
+    "ab",
+    "mean average precision at k for ranked retrieval systems",
+    "σ-algebra",
+    "naïve bayes",
+    "(—)",
+    "recall recall",
+    "bleu",
+    "a b c d e f g",
+    "f1 score",
+    "zookeeper",
+    "apache kafka",
+    "tail latency",
+    "latency",
+    "learning rate warm up",
+]
+
+
+def _misspellings(names: list[str], count: int) -> list[str]:
+    """Queries a reader might type: words and pairs of words from the names, with a letter
+    swapped, dropped, changed or doubled; a few junk strings."""
+    rng = random.Random(7)
+    words = [word for name in names for word in name.split()]
+    queries = ["kafak", "a", "zz", "qqqqqqqqqq", "lantecy budgte", "recal", "σ", "p 99", "f1 scor"]
+    while len(queries) < count:
+        word = rng.choice(words)
+        i = rng.randrange(len(word))
+        edit = rng.choice(["swap", "drop", "change", "double"])
+        if edit == "swap" and i + 1 < len(word):
+            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        elif edit == "drop" and len(word) > 1:
+            word = word[:i] + word[i + 1 :]
+        elif edit == "change":
+            word = word[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz0") + word[i + 1 :]
+        else:
+            word = word[: i + 1] + word[i:]
+        queries.append(word if rng.random() < 0.6 else f"{word} {rng.choice(words)}")
+    return [utils.default_process(q) for q in queries]
+
+
+def test_the_names_left_out_of_typo_scoring_could_not_have_reached_the_cutoff():
+    """Scoring only the names Letters keeps gives what scoring every name gives, for the
+    loaded names and awkward ones; and it leaves most names out."""
+    spelt = public_names().typo_choices | Spellings.of({(0, n): n for n in AWKWARD_NAMES})
+    kept_share = []
+    for query in _misspellings(spelt.processed, 400):
+        every = _scores_of_every_name(spelt, query)
+        kept = spelt.could_score(query, TYPO_SCORE)
+        assert list(kept) == sorted(kept)
+        left_out = numpy.ones(len(every), dtype=bool)
+        left_out[kept] = False
+        assert not every[left_out].any(), (query, [spelt.processed[i] for i in
+                                                  numpy.flatnonzero(every * left_out)])  # fmt: skip
+        kept_share.append(len(kept) / len(every))
+    assert sorted(kept_share)[len(kept_share) // 2] < 0.5, "the median query scores under half"
+
+
+def test_a_shared_word_keeps_a_name_however_few_letters_it_shares():
+    long_name = "z" * 34 + " drift"  # over 1.5 times the query: WRatio tries partial forms
+    spelt = Spellings.of({(1, "drift"): "drift", (2, long_name): long_name})
+    query = "q" * 15 + " drift"  # the partial token_set form gives 100 for the shared "drift"
+    assert (_scores_of_every_name(spelt, query) >= TYPO_SCORE).all()
+    assert list(spelt.could_score(query, TYPO_SCORE)) == [0, 1]
+    # Without the word in common, the few letters shared rule the long name out.
+    assert list(spelt.could_score("q" * 15 + " drifz", TYPO_SCORE)) == [0]
 
 
 @pytest.mark.django_db

@@ -263,15 +263,18 @@ def _typos(user, needle: str, limit: int) -> list[Entry]:
     query = utils.default_process(needle)
     if not query or not choices.processed:
         return []
+    # Only the names that can reach the cutoff are scored, in their order: the same scores,
+    # ties broken the same way, as scoring them all (names.Letters says why).
+    rows = choices.could_score(query, TYPO_SCORE)
     # cdist lets go of the GIL while it scores, so two readers' typos in one process are
     # scored at once; below the cutoff a score is 0.
-    scores = process.cdist([query], choices.processed, scorer=fuzz.WRatio,
+    scores = process.cdist([query], [choices.processed[i] for i in rows], scorer=fuzz.WRatio,
                            score_cutoff=TYPO_SCORE)[0]  # fmt: skip
     above = numpy.flatnonzero(scores)
     above = above[numpy.argsort(-scores[above], kind="stable")[: limit * 4]]
     scored: dict[int, float] = {}
     for i in above:
-        for pk, name in choices.keys[i]:
+        for pk, name in choices.keys[rows[i]]:
             # Prefer a near-whole-name match ("kafak" → "kafka") to a word in a long name.
             score = float(scores[i]) + fuzz.ratio(needle, name) / 100
             scored[pk] = max(scored.get(pk, 0), score)
