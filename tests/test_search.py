@@ -16,6 +16,7 @@ from apps.concepts.models import Concept, Level
 from apps.core.markdown import render
 from apps.designdocs.models import DesignDoc
 from apps.metrics.models import Metric
+from apps.search import views
 from apps.search.names import Spellings, public_names
 from apps.search.query import TYPO_SCORE, search
 
@@ -137,6 +138,18 @@ def test_results_are_grouped_ranked_and_highlighted(client):
     assert "<h2" in text and "Concepts" in text
     assert "<mark>consistent</mark>" in text.lower() or "<mark>hashing</mark>" in text.lower()
     assert text.index('href="/concepts/load-balancing/"') < text.index("</ol>")
+
+
+def test_the_count_says_so_when_more_pages_match_than_are_shown(client, monkeypatch):
+    """A page of the best matches does not claim to be all of them."""
+    monkeypatch.setattr(views, "SHOWN", 3)
+    many = client.get("/search/", {"q": "latency", "all": "1"}).text
+    assert "The best 3 matches for “latency”; add a word to narrow the search." in many
+    assert "3 results for" not in many
+    monkeypatch.setattr(views, "SHOWN", 1000)
+    every = client.get("/search/", {"q": "latency", "all": "1"}).text
+    counted = re.search(r"(\d+) results for “latency”", every)
+    assert counted and int(counted.group(1)) > 3, "the content has more than 3 latency pages"
 
 
 def test_snippets_escape_page_text(alice):

@@ -52,6 +52,11 @@ class Results:
     hits: list[Hit] = field(default_factory=list)
     exact: Entry | None = None
     exact_url: str = ""
+    limit: int = 0  # the most hits asked for: as many found means there may be more
+
+    @property
+    def more_than_shown(self) -> bool:
+        return bool(self.limit) and len(self.hits) >= self.limit
 
     def grouped(self) -> list[tuple[str, list[Hit]]]:
         labels = dict(Entry.Kind.choices)
@@ -75,7 +80,7 @@ def normalise(query: str) -> str:
 def search(query: str, user=None, limit: int = 50) -> Results:
     """Entries matching ``query`` that ``user`` may see, best first."""
     query = normalise(query)
-    results = Results(query=query)
+    results = Results(query=query, limit=limit)
     if not query:
         return results
     needle = query.lower()

@@ -8,6 +8,7 @@ from apps.search.query import search
 from apps.search.query import suggest as suggest_names
 
 SUGGESTIONS = 8
+SHOWN = 50  # results on the page, best first
 
 
 @require_safe
@@ -18,7 +19,7 @@ def results(request: HttpRequest) -> HttpResponse:
     if suggest:
         found = suggest_names(query, request.user, limit=SUGGESTIONS)
         return render(request, "search/results.html#suggestions", {"results": found})
-    found = search(query, request.user, limit=50)
+    found = search(query, request.user, limit=SHOWN)
     if found.exact_url and not request.GET.get("all"):
         # The page shows a way back to these results (see base.html).
         url, _, anchor = found.exact_url.partition("#")
