@@ -338,7 +338,8 @@ def test_a_capped_candidate_set_still_puts_the_named_page_first(monkeypatch):
     capped = search("latency").hits
     assert capped[0].entry.title == "Latency"
     if connection.vendor == "postgresql":
-        assert len(capped) <= 3 + 3  # the cap, plus as many pages named by every word
+        # The cap on summaries and on mentions, plus as many pages named by every word.
+        assert len(capped) <= 3 + 3 + 3
 
 
 def _mentions(count: int, body: str) -> None:
@@ -358,6 +359,31 @@ def test_a_page_named_by_the_words_in_any_order_outranks_any_number_of_mentions(
     monkeypatch.setattr(query, "CANDIDATES", 2)  # fewer than the pages that mention both words
     assert search("sharding wombat").hits[0].entry.title == "Wombat sharding"
     assert search("wombat sharding", None).exact_url == "/concepts/wombat-sharding/"
+
+
+def test_a_page_whose_summary_has_the_words_outranks_any_number_of_mentions(monkeypatch):
+    """Pages whose summary matches are candidates before the capped mentions: the newest
+    page, last in the index's order, still comes before twenty older mentions."""
+    from apps.search import query
+
+    _mentions(20, "Wombat sharding comes up here.")
+    level = Level.objects.get(slug="technologies")
+    Concept.objects.create(slug="zz-split", title="Splitting marsupial herds", level=level,
+                           summary="How wombat sharding works.", body="b")  # fmt: skip
+    monkeypatch.setattr(query, "CANDIDATES", 2)  # fewer than the pages that mention both words
+    hits = search("wombat sharding").hits
+    assert hits[0].entry.title == "Splitting marsupial herds"
+    assert len(hits) > 1 and all("Mention" in hit.entry.title for hit in hits[1:])
+
+
+def test_your_own_doc_whose_problem_has_the_words_outranks_the_mentions(monkeypatch, alice, bob):
+    from apps.search import query
+
+    _mentions(20, "Wombat sharding comes up here.")
+    DesignDoc.objects.create(owner=alice, title="Herd planner", problem="Wombat sharding at scale.")
+    monkeypatch.setattr(query, "CANDIDATES", 2)
+    assert search("wombat sharding", alice).hits[0].entry.title == "Herd planner"
+    assert "Herd planner" not in [hit.entry.title for hit in search("wombat sharding", bob).hits]
 
 
 def test_partial_matches_are_ranked_among_a_capped_set_too(monkeypatch):
@@ -477,6 +503,43 @@ def test_a_misspelt_title_finds_your_own_doc_and_nobody_elses(alice, bob):
     assert mine == ["Zymurgy forecaster"]
     assert not [h for h in search("zymurgi forcaster", bob).hits if h.entry.owner_id]
     assert not [h for h in search("zymurgi forcaster").hits if h.entry.owner_id]
+
+
+def test_snippets_from_the_stretch_of_body_sent_are_those_of_the_whole_body():
+    """PostgreSQL sends only the stretch of each body around its first match; the snippet is
+    the one the whole body gives: deep in the body, at its start, past a summary that misses."""
+    from apps.search.models import Entry
+    from apps.search.query import snippet
+
+    level = Level.objects.get(slug="technologies")
+    bodies = {
+        "deep": "Filler words here. " * 300 + "Then wombat sharding, at last. " + "More. " * 50,
+        "start": "Wombat sharding first. " + "Then other things. " * 100,
+        "both": "Sharding " + "and so on " * 40 + "a WOMBAT too.",
+    }
+    for slug, body in bodies.items():
+        Concept.objects.create(slug=f"wombat-{slug}", title=f"Marsupial {slug}", level=level,
+                               summary="Nothing to see.", body=body)  # fmt: skip
+    hits = search("wombat sharding").hits
+    assert {hit.entry.title for hit in hits} >= {f"Marsupial {slug}" for slug in bodies}
+    for hit in hits:
+        whole = Entry.objects.get(pk=hit.entry.pk)
+        assert str(hit.snippet) == str(snippet(whole, ["wombat", "sharding"])), hit.entry.title
+        assert "<mark>" in hit.snippet
+        if connection.vendor == "postgresql":
+            assert "body" in hit.entry.get_deferred_fields(), "whole bodies are not sent"
+
+
+@pytest.mark.parametrize(
+    "query", ["(", "a|b", "c++ latency", "\\", "[x", "*latency*", "latency.*", "(?i)x", "x{99999}"]
+)
+def test_regex_characters_in_a_query_are_plain_text(client, query):
+    """The snippet's first match is found with a regular expression in SQL: what a reader
+    types is escaped into it, never read as a pattern."""
+    response = client.get("/search/", {"q": query, "all": "1"})
+    assert response.status_code == 200
+    if query in ("c++ latency", "*latency*"):  # the words are "c++" and "latency", "latency"
+        assert "<mark>latency</mark>" in response.text.lower()
 
 
 def test_a_snippet_shows_the_first_match_in_the_body_whatever_comes_before_it():

@@ -33,7 +33,7 @@ from apps.search.names import Spellings, public_names, spellings
 
 KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
-CANDIDATES = 500  # full-text matches ranked per query, at most (PostgreSQL)
+CANDIDATES = 250  # PostgreSQL ranks at most this many summary and as many body matches
 
 
 @dataclass
@@ -181,9 +181,17 @@ def _named_public(needle: str, terms: list[str]) -> list[int]:
 # by the ORM, the same statement took 3-4 ms of Python a search. It means what the ORM
 # expressions above mean on SQLite: the tiers of _tiers(), _word() for the words counted.
 #
-# The pages named, and at most CANDIDATES other full-text matches as the GIN index yields
-# them, in one UNION ALL that reads each candidate's row once, ordered and cut in SQL.
-# (Ranking over "pk IN (candidates)" read every candidate twice and cost 2-3 times as much.)
+# The candidates, in one UNION ALL that reads each one's row once, ordered and cut in SQL
+# (ranking over "pk IN (candidates)" read every candidate twice and cost 2-3 times as much):
+# - the pages named by every word (from memory, and the reader's own docs);
+# - pages whose summary matches (a GIN index on the summary's own vector), CANDIDATES at most:
+#   they outrank any page that only mentions the words, and are few ("model drift": 13 of
+#   2,650 matches at the bench's scale), but the cap on the mentions would drop most of them
+#   (at 500 and without this, the top 10 shared 106 of 130 pages with ranking every match,
+#   over 13 queries; with it, 126 at 250);
+# - at most CANDIDATES other full-text matches, as the GIN index yields them.
+# Of the body, only the snippet's stretch around the first match is sent: the 50 whole bodies
+# (200 KB) made one search in 30 take 60-90 ms under load, where the rest took 20.
 _RANKED_SELECT = f"""
 SELECT id, kind, object_id, title, names, anchors, summary, body, url, owner_id,
     CASE WHEN upper(title) = upper(%(needle)s) THEN {TITLE}
@@ -207,12 +215,30 @@ _WORDS_HERE = """(
     SELECT count(*) FROM unnest(%(words)s::text[]) AS word
     WHERE names LIKE word OR upper(summary) LIKE upper(word) OR upper(body) LIKE upper(word)
 )"""
-_RANKED = """({select} AND ({named}))
+_SUMMARIES = """(SELECT id FROM search_entry
+    WHERE {whose} AND to_tsvector('english'::regconfig, summary)
+        @@ websearch_to_tsquery('english', %(query)s)
+    LIMIT %(candidates)s)"""
+_RANKED = """WITH summary AS MATERIALIZED ({summaries}),
+ranked AS (
+({select} AND ({named}))
+UNION ALL
+({select} AND id IN (SELECT id FROM summary) AND NOT ({named}))
 UNION ALL
 ({select} AND search_vector @@ websearch_to_tsquery('english', %(query)s) AND NOT ({named})
+ AND id NOT IN (SELECT id FROM summary)
  LIMIT %(candidates)s)
 ORDER BY {order}
-LIMIT %(limit)s"""
+LIMIT %(limit)s
+)
+SELECT id, kind, object_id, title, names, anchors, summary, url, owner_id, tier, rank,
+    title_length, named_length, words,
+    substr(body, body_from, %(excerpt)s) AS body_excerpt, body_from - 1 AS body_offset
+FROM ranked, LATERAL (
+    SELECT greatest(coalesce(nullif(regexp_instr(body, %(any_term)s, 1, 1, 0, 'i'), 0), 1)
+        - %(lead)s, 1) AS body_from
+) AS here
+ORDER BY {order}"""
 
 
 def _ranked_sql(signed_in: bool, count_words: bool) -> str:
@@ -227,7 +253,12 @@ def _ranked_sql(signed_in: bool, count_words: bool) -> str:
     order = (
         "words DESC, tier DESC, rank DESC" if count_words else "tier DESC, named_length, rank DESC"
     )
-    return _RANKED.format(select=select, named=named, order=order + ", title_length, title")
+    order += ", title_length, title"
+    # Public summaries from their partial GIN index, the reader's own docs' by owner.
+    summaries = _SUMMARIES.format(whose="owner_id IS NULL")
+    if signed_in:
+        summaries += "\nUNION ALL " + _SUMMARIES.format(whose="owner_id = %(owner)s")
+    return _RANKED.format(select=select, named=named, summaries=summaries, order=order)
 
 
 _RANKED_SQL = {(s, w): _ranked_sql(s, w) for s in (False, True) for w in (False, True)}
@@ -251,6 +282,9 @@ def _ranked(
         "owner": user.pk if signed_in else None,
         "candidates": CANDIDATES,
         "limit": limit,
+        "any_term": "|".join(re.escape(term) for term in terms if term),
+        "lead": SNIPPET_LEAD,
+        "excerpt": SNIPPET_LEAD + SNIPPET_WIDTH,
     }
     return list(Entry.objects.raw(_RANKED_SQL[signed_in, count_words], params))
 
@@ -304,16 +338,28 @@ def _first_match(text: str, terms: list[str], pattern: re.Pattern) -> int:
     return min((i for term in terms if (i := lowered.find(term)) >= 0), default=-1)
 
 
-def snippet(entry: Entry, terms: list[str], width: int = 180) -> SafeString:
-    """A short, escaped excerpt around the first match, with matches in <mark>."""
+SNIPPET_WIDTH = 180  # characters of the body shown around a match
+SNIPPET_LEAD = SNIPPET_WIDTH // 3  # of them before it
+
+
+def snippet(entry: Entry, terms: list[str]) -> SafeString:
+    """A short, escaped excerpt around the first match, with matches in <mark>: from the
+    summary when it has one, else from the body (on PostgreSQL, the stretch of it the ranking
+    statement sent: ``body_excerpt``, from ``body_offset`` on)."""
     text = entry.summary
     terms = [t for t in terms if t]
     if not terms:
         return SafeString(escape(text))
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
-    if not pattern.search(text) and (first := _first_match(entry.body, terms, pattern)) >= 0:
-        start = max(first - width // 3, 0)
-        text = ("…" if start else "") + entry.body[start : start + width].strip() + "…"
+    if not pattern.search(text):
+        body = getattr(entry, "body_excerpt", None)
+        offset = getattr(entry, "body_offset", 0)
+        if body is None:
+            body = entry.body
+        if (first := _first_match(body, terms, pattern)) >= 0:
+            start = max(first - SNIPPET_LEAD, 0)
+            lead = "…" if offset + start else ""
+            text = lead + body[start : start + SNIPPET_WIDTH].strip() + "…"
     # Split the raw text on matches, then escape each piece: matching escaped text would
     # split entities ("amp" inside "&amp;").
     pieces, position = [], 0
