@@ -506,8 +506,9 @@ def test_a_misspelt_title_finds_your_own_doc_and_nobody_elses(alice, bob):
 
 
 def test_snippets_from_the_stretch_of_body_sent_are_those_of_the_whole_body():
-    """PostgreSQL sends only the stretch of each body around its first match; the snippet is
-    the one the whole body gives: deep in the body, at its start, past a summary that misses."""
+    """PostgreSQL sends only the stretch of each body around its first match, and none where
+    the summary has a word; the snippet is the one the whole page gives: deep in the body, at
+    its start, past a summary that misses, from a summary that has a word."""
     from apps.search.models import Entry
     from apps.search.query import snippet
 
@@ -520,8 +521,12 @@ def test_snippets_from_the_stretch_of_body_sent_are_those_of_the_whole_body():
     for slug, body in bodies.items():
         Concept.objects.create(slug=f"wombat-{slug}", title=f"Marsupial {slug}", level=level,
                                summary="Nothing to see.", body=body)  # fmt: skip
+    Concept.objects.create(slug="wombat-summary", title="Marsupial summary", level=level,
+                           summary="All about the wombat.", body="Sharding. " * 500)  # fmt: skip
     hits = search("wombat sharding").hits
     assert {hit.entry.title for hit in hits} >= {f"Marsupial {slug}" for slug in bodies}
+    from_summary = next(hit for hit in hits if hit.entry.title == "Marsupial summary")
+    assert str(from_summary.snippet) == "All about the <mark>wombat</mark>."
     for hit in hits:
         whole = Entry.objects.get(pk=hit.entry.pk)
         assert str(hit.snippet) == str(snippet(whole, ["wombat", "sharding"])), hit.entry.title

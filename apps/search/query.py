@@ -235,8 +235,11 @@ SELECT id, kind, object_id, title, names, anchors, summary, url, owner_id, tier,
     title_length, named_length, words,
     substr(body, body_from, %(excerpt)s) AS body_excerpt, body_from - 1 AS body_offset
 FROM ranked, LATERAL (
-    SELECT greatest(coalesce(nullif(regexp_instr(body, %(any_term)s, 1, 1, 0, 'i'), 0), 1)
-        - %(lead)s, 1) AS body_from
+    -- No stretch of the body where the snippet comes from the summary (snippet() reads the
+    -- body itself in the rare case it disagrees).
+    SELECT CASE WHEN summary ~* %(any_term)s THEN NULL ELSE greatest(
+        coalesce(nullif(regexp_instr(body, %(any_term)s, 1, 1, 0, 'i'), 0), 1) - %(lead)s, 1
+    ) END AS body_from
 ) AS here
 ORDER BY {order}"""
 
@@ -352,10 +355,9 @@ def snippet(entry: Entry, terms: list[str]) -> SafeString:
         return SafeString(escape(text))
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
     if not pattern.search(text):
-        body = getattr(entry, "body_excerpt", None)
-        offset = getattr(entry, "body_offset", 0)
-        if body is None:
-            body = entry.body
+        body, offset = getattr(entry, "body_excerpt", None), getattr(entry, "body_offset", 0)
+        if body is None:  # none sent: the whole body (read now, if it was deferred)
+            body, offset = entry.body, 0
         if (first := _first_match(body, terms, pattern)) >= 0:
             start = max(first - SNIPPET_LEAD, 0)
             lead = "…" if offset + start else ""
