@@ -51,3 +51,17 @@ def test_exact_title_lands_on_the_page_with_a_way_back(site, page):
     page.wait_for_url("**/search/?q=Apache%20Kafka&all=1")
     assert page.locator('.results a[href="/concepts/kafka/"]').count() == 1
     assert_no_axe_violations(page)
+
+
+def test_more_matches_open_the_next_page_by_keyboard_and_lead_back(site, page):
+    page.goto(site.url + "/search/?q=latency&all=1")
+    assert page.locator(".results li").count() == 30
+    more = page.get_by_role("link", name="More matches")
+    more.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search/?q=latency&all=1&page=2")
+    assert page.get_by_text("Matches 31–").count() == 1
+    assert_no_axe_violations(page)
+    page.get_by_role("link", name="Better matches").click()
+    page.wait_for_url("**/search/?q=latency&all=1&page=1")
+    assert page.locator(".results li").count() == 30

@@ -152,6 +152,36 @@ def test_the_count_says_so_when_more_pages_match_than_are_shown(client, monkeypa
     assert counted and int(counted.group(1)) > 3, "the content has more than 3 latency pages"
 
 
+def _titles(html: str) -> list[str]:
+    lists = "".join(re.findall(r'<ol class="results">(.*?)</ol>', html, re.DOTALL))
+    return re.findall(r'<li><a href="[^"]+">([^<]+)</a>', lists)
+
+
+def test_more_matches_are_a_page_away_and_pages_are_bounded(client, monkeypatch):
+    monkeypatch.setattr(views, "SHOWN", 3)
+    first = client.get("/search/", {"q": "latency", "all": "1"}).text
+    second = client.get("/search/", {"q": "latency", "all": "1", "page": "2"}).text
+    assert 'rel="next"' in first and 'href="?q=latency&amp;all=1&amp;page=2"' in first
+    assert "Matches 4–6 for “latency”." in second and 'rel="prev"' in second
+    assert len(_titles(second)) == 3 and not set(_titles(first)) & set(_titles(second))
+    best_six = [hit.entry.title for hit in search("latency", limit=6).hits]
+    assert sorted(_titles(first) + _titles(second)) == sorted(best_six)
+    # Anything but a page number is the first page; past the last page, a way back.
+    for asked in ("abc", "0", "-1", "²", "1" * 5000):
+        page = client.get("/search/", {"q": "latency", "all": "1", "page": asked})
+        assert page.status_code == 200 and _titles(page.text) == _titles(first), asked
+    last = client.get("/search/", {"q": "latency", "all": "1", "page": "9999"}).text
+    assert f"Matches {(views.PAGES - 1) * 3 + 1}–" in last and 'rel="next"' not in last
+    monkeypatch.setattr(views, "PAGES", 1000)
+    beyond = client.get("/search/", {"q": "latency", "all": "1", "page": "999"}).text
+    assert "No more matches for “latency”." in beyond and 'href="?q=latency&amp;all=1"' in beyond
+
+
+def test_an_exact_name_on_a_later_page_does_not_redirect(client):
+    assert client.get("/search/", {"q": "latency"}).status_code == 302
+    assert client.get("/search/", {"q": "latency", "page": "2"}).status_code == 200
+
+
 def test_snippets_escape_page_text(alice):
     doc = DesignDoc.objects.create(
         owner=alice, title="<b>bold</b> plan", problem="<script>x</script> plan"

@@ -52,11 +52,12 @@ class Results:
     hits: list[Hit] = field(default_factory=list)
     exact: Entry | None = None
     exact_url: str = ""
-    limit: int = 0  # the most hits asked for: as many found means there may be more
+    first: int = 1  # the place of the first hit shown among all of them
+    more: bool = False  # hits past these
 
     @property
-    def more_than_shown(self) -> bool:
-        return bool(self.limit) and len(self.hits) >= self.limit
+    def last(self) -> int:
+        return self.first + len(self.hits) - 1
 
     def grouped(self) -> list[tuple[str, list[Hit]]]:
         labels = dict(Entry.Kind.choices)
@@ -77,20 +78,25 @@ def normalise(query: str) -> str:
     return " ".join(query.replace("\x00", " ").split())[:MAX_QUERY]
 
 
-def search(query: str, user=None, limit: int = 50) -> Results:
-    """Entries matching ``query`` that ``user`` may see, best first."""
+def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
+    """Entries matching ``query`` that ``user`` may see, best first: ``limit`` of them after
+    the best ``skip``. Later pages rank again and show a later slice (each costs a little
+    more than the one before it, so callers bound ``skip``)."""
     query = normalise(query)
-    results = Results(query=query, limit=limit)
+    results = Results(query=query, first=skip + 1)
     if not query:
         return results
     needle = query.lower()
     terms = _terms(query) or [needle]
-    found = list(_all_words(user, query, terms, limit)[:limit])
+    wanted = skip + limit + 1  # one more than shown tells whether there are more
+    found = list(_all_words(user, query, terms, wanted)[:wanted])
     if not found and len(terms) > 1:
-        found = list(_some_words(user, needle, terms, limit)[:limit])
+        found = list(_some_words(user, needle, terms, wanted)[:wanted])
     if not found:
-        found = _typos(user, needle, limit)
-    results.hits = [Hit(entry, snippet(entry, terms)) for entry in found]
+        found = _typos(user, needle, wanted)
+    results.more = len(found) > skip + limit
+    shown = found[skip : skip + limit]
+    results.hits = [Hit(entry, snippet(entry, terms)) for entry in shown]
     exact = [e for e in found if getattr(e, "tier", 0) >= EXACT]
     if len(exact) == 1:
         results.exact = exact[0]

@@ -1,3 +1,4 @@
+import re
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +9,8 @@ from apps.search.query import search
 from apps.search.query import suggest as suggest_names
 
 SUGGESTIONS = 8
-SHOWN = 50  # results on the page, best first
+SHOWN = 30  # results on a page, best first
+PAGES = 5  # at most: each page ranks the ones before it again
 
 
 @require_safe
@@ -19,9 +21,12 @@ def results(request: HttpRequest) -> HttpResponse:
     if suggest:
         found = suggest_names(query, request.user, limit=SUGGESTIONS)
         return render(request, "search/results.html#suggestions", {"results": found})
-    found = search(query, request.user, limit=SHOWN)
-    if found.exact_url and not request.GET.get("all"):
+    asked = request.GET.get("page", "")  # anything but a page number is the first page
+    page = min(max(int(asked), 1), PAGES) if re.fullmatch(r"[0-9]{1,4}", asked) else 1
+    found = search(query, request.user, limit=SHOWN, skip=(page - 1) * SHOWN)
+    if found.exact_url and not request.GET.get("all") and page == 1:
         # The page shows a way back to these results (see base.html).
         url, _, anchor = found.exact_url.partition("#")
         return redirect(f"{url}?{urlencode({'q': found.query})}" + (f"#{anchor}" if anchor else ""))
-    return render(request, "search/results.html", {"results": found})
+    more = found.more and page < PAGES
+    return render(request, "search/results.html", {"results": found, "page": page, "more": more})
