@@ -91,8 +91,9 @@ class Spellings:
 
     def __or__(self, other: Spellings) -> Spellings:
         joined = Spellings(self.processed + other.processed, self.keys + other.keys)
-        # The public names' letters are counted once per content version, not per reader.
-        joined.__dict__["letters"] = self.letters + other.letters
+        # Each part keeps its own letters: the public names' are counted once per content
+        # version, not joined anew for every signed-in reader's search.
+        joined.__dict__["parts"] = (self, other)
         return joined
 
     @cached_property
@@ -102,6 +103,10 @@ class Spellings:
     def could_score(self, query: str, cutoff: float) -> numpy.ndarray:
         """The positions of the names whose WRatio with ``query`` (both processed) can reach
         ``cutoff``: a superset of those that do, in order (see :class:`Letters`)."""
+        if parts := self.__dict__.get("parts"):
+            first, second = parts
+            later = second.could_score(query, cutoff) + len(first.processed)
+            return numpy.concatenate([first.could_score(query, cutoff), later])
         return self.letters.could_score(query, cutoff)
 
 
@@ -155,18 +160,6 @@ class Letters:
             counts,
             numpy.array([len(name) for name in names], dtype=numpy.int64),
             numpy.array([_shortest(name) for name in names], dtype=numpy.int64),
-            words,
-        )
-
-    def __add__(self, other: Letters) -> Letters:
-        offset = len(self.lengths)
-        words = {word: list(rows) for word, rows in self.words.items()}
-        for word, rows in other.words.items():
-            words.setdefault(word, []).extend(row + offset for row in rows)
-        return Letters(
-            numpy.concatenate([self.counts, other.counts]),
-            numpy.concatenate([self.lengths, other.lengths]),
-            numpy.concatenate([self.shortest, other.shortest]),
             words,
         )
 
