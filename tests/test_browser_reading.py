@@ -16,6 +16,7 @@ PHONES = [360, 390]
 def public_urls(page, base: str) -> list[str]:
     """Every public page: the lists, each concept, metric, template step and worked example."""
     urls = ["/", "/concepts/", "/metrics/", "/metrics/choose/", "/search/?q=kafka&all=1",
+            "/search/?q=latency&all=1&page=2",
             "/docs/", "/accounts/login/", "/accounts/signup/"]  # fmt: skip
     for listing, pattern in [
         ("/concepts/", r"^/concepts/[\w-]+/$"),
