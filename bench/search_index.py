@@ -4,7 +4,7 @@
 each, 7 to 30 ms per doc on this machine (with and without synchronous commits, quiet or busy),
 so 15 to 50 minutes for 110,000 entries: over the benchmark's whole budget. This builds the
 same rows in a few set-based statements: the fields come from ``apps.search.indexing``
-(``plain_text``, ``_names``, ``VECTOR``), rows go in with COPY and the vectors are computed by
+(``page_fields``, ``doc_fields``, ``VECTOR``), rows go in with COPY and the vectors are computed by
 one UPDATE per slice, two slices at a time (two cores).
 
 Then it re-indexes a random sample with the app's ``index_page`` / ``index_doc`` and compares
@@ -27,12 +27,11 @@ from django.db.models import F, Func, TextField
 
 from apps.concepts.management.commands.generate_concepts import insert_rows
 from apps.concepts.models import Concept
-from apps.designdocs.models import Answer, DesignDoc, Step
-from apps.metrics.models import Metric
+from apps.designdocs.models import Answer, DesignDoc
 from apps.search import indexing
 from apps.search.models import Entry
 
-PAGES = [(Concept, Entry.Kind.CONCEPT), (Metric, Entry.Kind.METRIC), (Step, Entry.Kind.STEP)]
+#: The columns written, in order: the kind and object, then what ``indexing.*_fields`` return.
 FIELDS = ["kind", "object_id", "title", "names", "anchors", "summary", "body", "url", "owner_id"]
 COMPARED = [*FIELDS, "search_vector lexemes"]
 DOC_CHUNK = 5000
@@ -62,14 +61,10 @@ def build(sample_size: int = 150, seed: int = 1) -> dict:
 
 
 def _page_rows(plain):
-    for model, kind in PAGES:
+    for model, kind in indexing.PAGE_KINDS.items():
         for page in model.objects.all().iterator(chunk_size=2000):
-            title = getattr(page, "title", None) or page.name
-            names, anchors = indexing._names(title, list(page.aliases))
-            yield (
-                kind, page.pk, title, names, anchors, page.summary, plain(page.body_html),
-                page.get_absolute_url(), None,
-            )  # fmt: skip
+            fields = indexing.page_fields(page, plain)
+            yield (kind, page.pk, *(fields[f] for f in FIELDS[2:]))
 
 
 def _doc_rows(plain):
@@ -82,15 +77,11 @@ def _doc_rows(plain):
         answers = Answer.objects.filter(doc_id__gte=chunk[0], doc_id__lte=chunk[-1])
         for doc_id, html in answers.order_by("doc_id", "pk").values_list("doc_id", "value_html"):
             bodies[doc_id].append(plain(html))
-        fields = ("title", "problem", "is_example", "slug", "owner")
-        yield [
-            (
-                _doc_kind(doc), doc.pk, doc.title, indexing._names(doc.title, [])[0], {},
-                doc.problem, " ".join(bodies[doc.pk]), doc.get_absolute_url(),
-                None if doc.is_example else doc.owner_id,
-            )
-            for doc in docs.filter(pk__in=chunk).only(*fields)
-        ]  # fmt: skip
+        rows, shown = [], ("title", "problem", "is_example", "slug", "owner")
+        for doc in docs.filter(pk__in=chunk).only(*shown):
+            fields = indexing.doc_fields(doc, " ".join(bodies[doc.pk]))
+            rows.append((_doc_kind(doc), doc.pk, *(fields[f] for f in FIELDS[2:])))
+        yield rows
 
 
 def _fill_vectors() -> None:
@@ -133,8 +124,8 @@ def _check_sample(size: int, rng: random.Random) -> dict:
     docs = DesignDoc.objects.filter(pk__in=rng.sample(doc_pks, min(size, len(doc_pks))))
     pages = Concept.objects.filter(pk__in=rng.sample(concept_pks, min(size, len(concept_pks))))
     doc_seconds, doc_diffs = _reindex(docs, indexing.index_doc, _doc_kind)
-    page_seconds, page_diffs = _reindex(pages, indexing.index_page, lambda page: "concept")
-    pages_total = sum(model.objects.count() for model, _ in PAGES)
+    page_seconds, page_diffs = _reindex(pages, indexing.index_page, _page_kind)
+    pages_total = sum(model.objects.count() for model in indexing.PAGE_KINDS)
     mismatches = doc_diffs + page_diffs
     return {
         "sample": len(docs) + len(pages),
@@ -144,6 +135,10 @@ def _check_sample(size: int, rng: random.Random) -> dict:
         "app_ms_per_page": page_seconds * 1000,
         "reindex_estimate_seconds": pages_total * page_seconds + len(doc_pks) * doc_seconds,
     }
+
+
+def _page_kind(page) -> str:
+    return indexing.PAGE_KINDS[type(page)]
 
 
 def _doc_kind(doc: DesignDoc) -> str:

@@ -288,6 +288,18 @@ def test_search_query_count_is_pinned_and_flat(client):
     assert count("latency") == 1
 
 
+def test_a_page_rendered_again_because_a_page_it_links_to_appeared_is_indexed_again(alice):
+    level = Level.objects.get(slug="technologies")
+    Concept.objects.create(slug="herd-routing", title="Herd routing", level=level,
+                           summary="s", body="Send each herd through [[zz-gw]].")  # fmt: skip
+    hits = lambda query: [h.entry.title for h in search(query, alice).hits]  # noqa: E731
+    assert "Herd routing" not in hits("okapi toll booth")
+    Concept.objects.create(slug="zz-gw", title="Okapi toll booth", level=level,
+                           summary="s", body="The gate.")  # fmt: skip
+    # The link now reads "Okapi toll booth" on the page, and in the index.
+    assert "Herd routing" in hits("okapi toll booth")
+
+
 def test_empty_and_huge_queries_are_harmless(client):
     assert client.get("/search/").status_code == 200
     assert client.get("/search/", {"q": "x" * 5000}).status_code == 200

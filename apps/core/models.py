@@ -9,6 +9,7 @@ from contextvars import ContextVar
 
 from django.db import models
 from django.db.models.signals import class_prepared, post_delete
+from django.dispatch import Signal
 from django.urls import reverse
 
 from apps.core import caching, markdown
@@ -16,6 +17,10 @@ from apps.core import caching, markdown
 #: Every concrete model of written pages, so that a page appearing, moving or going away can
 #: re-render the pages that link to it.
 PAGE_MODELS: list[type[MarkdownPage]] = []
+
+#: Sent with ``page`` after a page's HTML was rendered again without a save (no ``post_save``),
+#: so that what keeps a copy of its text (the search index) can take the new text.
+page_rerendered = Signal()
 
 # While a bulk load runs, pages are re-rendered once at its end instead of on every save.
 _bulk_loading: ContextVar[bool] = ContextVar("bulk_loading", default=False)
@@ -168,6 +173,7 @@ class MarkdownPage(models.Model):
         self.after_render(rendered)
         self.record_links()
         caching.bump_content_version()
+        page_rerendered.send(sender=type(self), page=self)
 
 
 class PageLink(models.Model):

@@ -15,6 +15,7 @@ from django.utils.html import strip_tags
 
 from apps.concepts.models import Concept
 from apps.core import caching
+from apps.core.models import page_rerendered
 from apps.designdocs.models import DesignDoc, Step
 from apps.designdocs.tasks import doc_refreshed
 from apps.metrics.models import Metric
@@ -117,19 +118,24 @@ def _store(kind: str, object_id: int, **fields) -> None:
         new = Entry(kind=kind, object_id=object_id, **fields)
         Entry.objects.bulk_create([new], ignore_conflicts=True)
         entry.update(**values)
-    if fields["owner"] is None:
+    if fields["owner_id"] is None:
         caching.bump_content_version()  # suggestions (apps.search.names) read the names again
 
 
 def index_page(page) -> None:
     """Index a concept, metric, template step or practice problem."""
+    _store(PAGE_KINDS[type(page)], page.pk, **page_fields(page))
+
+
+def page_fields(page, plain=None) -> dict:
+    """What a page's entry holds (``plain``: the HTML-to-text function, the bench's cached one)."""
     title = getattr(page, "title", None) or page.name
     names, anchors = _names(title, list(page.aliases), page.slug)
-    kind = PAGE_KINDS[type(page)]
-    _store(
-        kind, page.pk, title=title, names=names, anchors=anchors, summary=page.summary,
-        body=plain_text(page.body_html), url=page.get_absolute_url(), owner=None,
-    )  # fmt: skip
+    return {
+        "title": title, "names": names, "anchors": anchors, "summary": page.summary,
+        "body": (plain or plain_text)(page.body_html), "url": page.get_absolute_url(),
+        "owner_id": None,
+    }  # fmt: skip
 
 
 def index_doc(doc: DesignDoc) -> None:
@@ -145,12 +151,16 @@ def index_doc(doc: DesignDoc) -> None:
         plain_text(a.value_html) if a.value_html else a.value
         for a in doc.answers.only("value", "value_html")
     )
-    names, _ = _names(doc.title, [])
-    _store(
-        kind, doc.pk, title=doc.title, names=names, anchors={},
-        summary=bounded(doc.problem, 10_000), body=bounded(answers),
-        url=doc.get_absolute_url(), owner=None if doc.is_example else doc.owner,
-    )  # fmt: skip
+    _store(kind, doc.pk, **doc_fields(doc, answers))
+
+
+def doc_fields(doc: DesignDoc, answers: str) -> dict:
+    """What a doc's entry holds, given its answers as plain text."""
+    return {
+        "title": doc.title, "names": _names(doc.title, [])[0], "anchors": {},
+        "summary": bounded(doc.problem, 10_000), "body": bounded(answers),
+        "url": doc.get_absolute_url(), "owner_id": None if doc.is_example else doc.owner_id,
+    }  # fmt: skip
 
 
 def reindex_all() -> int:
@@ -192,6 +202,10 @@ def _doc_deleted(sender, instance, **kwargs) -> None:
         caching.bump_content_version()
 
 
+def _page_rerendered(sender, page, **kwargs) -> None:
+    index_page(page)  # its links' titles are its text too
+
+
 def _doc_refreshed(sender, doc, **kwargs) -> None:
     index_doc(doc)
 
@@ -201,6 +215,9 @@ def connect_signals() -> None:
         post_save.connect(_page_saved, sender=model, dispatch_uid=f"search-{model.__name__}")
         post_delete.connect(
             _page_deleted, sender=model, dispatch_uid=f"search-del-{model.__name__}"
+        )
+        page_rerendered.connect(
+            _page_rerendered, sender=model, dispatch_uid=f"search-rerender-{model.__name__}"
         )
     post_save.connect(_doc_saved, sender=DesignDoc, dispatch_uid="search-doc")
     post_delete.connect(_doc_deleted, sender=DesignDoc, dispatch_uid="search-del-doc")
