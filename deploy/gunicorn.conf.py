@@ -4,6 +4,7 @@ Prometheus counts from every worker process are written to files in PROMETHEUS_M
 (prometheus-client's multiprocess mode) and added up by whichever worker answers a scrape.
 """
 
+import gc
 import os
 from pathlib import Path
 
@@ -30,6 +31,20 @@ def on_starting(server):
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink()
+
+
+def when_ready(server):
+    """Take what the preloaded app built (about 150,000 objects: Django, the URL resolvers, the
+    content's indexes) out of the garbage collector's sight before the workers fork.
+
+    Python's full collection walks every object it tracks. In each worker, the first one came
+    a few seconds into serving and held its requests for 150 to 400 ms under load. Frozen, that
+    walk covers only what the worker built itself: 45 to 70 ms for the first one, less after.
+    Pages of frozen objects are also no longer written to by the collector, so they stay
+    shared between the workers (copy-on-write), as Python's gc.freeze documentation advises.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker):

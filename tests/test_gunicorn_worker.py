@@ -103,3 +103,41 @@ def test_two_clients_that_connect_together_are_served_by_two_processes(balanced_
     # With gunicorn's own gthread worker, half such trials kept both clients in one process to
     # the end (checked by hand: 3 of 6, twice).
     assert [balanced(trial) for trial in trials] == [True] * 10, trials
+
+
+FROZEN_APP = """
+import gc
+
+BUILT_AT_IMPORT = [{"n": n} for n in range(10_000)]  # as Django's setup builds its structures
+
+def application(environ, start_response):
+    body = str(gc.get_freeze_count()).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def test_production_config_freezes_what_the_preloaded_app_built_before_forking(tmp_path):
+    """A worker's full garbage collections leave out what the master loaded (when_ready)."""
+    (tmp_path / "frozen_app.py").write_text(FROZEN_APP)
+    port = server.free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "frozen_app:application", f"--bind=127.0.0.1:{port}", "--workers=1",
+         f"--config={ROOT / 'deploy' / 'gunicorn.conf.py'}"],
+        cwd=tmp_path, env=os.environ | {"PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline, frozen = time.monotonic() + 30, None
+        while frozen is None and time.monotonic() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/")
+                frozen = int(connection.getresponse().read())
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert frozen is not None and frozen >= 10_000
