@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.concepts.models import Concept, Level
+from apps.core import caching
 from apps.metrics.models import Family, Metric
 from apps.practice import cards, scheduling
 from apps.practice.models import (
@@ -142,7 +143,7 @@ def test_content_changes_queue_one_rebuild_for_after_the_commit(django_capture_o
         for concept in Concept.objects.all()[:3]:
             concept.save()
         Metric.objects.first().save()
-    assert callbacks == [cards.rebuild]
+    assert [c for c in callbacks if c is not caching._bump] == [cards.rebuild]
 
 
 def test_a_new_problem_gets_its_deck_after_the_admin_saves_it(client, staff):

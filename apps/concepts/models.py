@@ -3,9 +3,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from apps.core.models import MarkdownPage
+from apps.core.models import MarkdownPage, shown_on_pages
 
 
+@shown_on_pages
 class Level(models.Model):
     """A stage of understanding, read in order: foundations first, technologies last."""
 

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
@@ -174,6 +175,17 @@ def _filled(request: HttpRequest, parts: list[str], cached: dict[str, object]) -
 
 
 def bump_content_version() -> None:
+    """Everything rendered from the content is stale: bump now, for the rest of this
+    transaction, and once more when it commits. Between the two, another process still reads
+    the old rows; what it renders then would otherwise be kept under the new version."""
+    _bump()
+    if connection.in_atomic_block and not any(
+        func is _bump for _, func, _ in connection.run_on_commit
+    ):
+        transaction.on_commit(_bump)
+
+
+def _bump() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or evicted): any new value invalidates

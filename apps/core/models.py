@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import models
-from django.db.models.signals import class_prepared, post_delete
+from django.db.models.signals import class_prepared, post_delete, post_save
 from django.dispatch import Signal
 from django.urls import reverse
 
@@ -50,6 +50,8 @@ class MarkdownPage(models.Model):
     title_field: str = "title"
     #: The URL name of a page, reversed with its slug.
     url_name: str = ""
+    #: The columns render() fills, written again by rerender().
+    rendered_fields: tuple[str, ...] = ("body_html", "toc_html", "broken_links")
 
     slug = models.SlugField(max_length=80, unique=True)
     summary = models.CharField(max_length=300, help_text="One sentence, shown in lists and search.")
@@ -73,20 +75,24 @@ class MarkdownPage(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        previous_slug = None
+        before = None
         if self.pk:
-            previous_slug = (
-                type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
-            )
+            before = (
+                type(self).objects.filter(pk=self.pk)
+                .values_list("slug", self.title_field, "aliases").first()
+            )  # fmt: skip
         rendered = self.render()
         super().save(*args, **kwargs)
         self.after_render(rendered)
         self.record_links()
         caching.bump_content_version()
-        if previous_slug != self.slug and not _bulk_loading.get():
-            rerender_pages_mentioning(self.link_text)
-            if previous_slug:
-                rerender_pages_mentioning(self.link_text.replace(self.slug, previous_slug))
+        if not _bulk_loading.get():
+            rerender_pages_affected(self, before)
+
+    @property
+    def names(self) -> list[str]:
+        """What other pages may call it: its title and aliases (glossary terms)."""
+        return [getattr(self, self.title_field), *self.aliases]
 
     @property
     def link_text(self) -> str:
@@ -168,7 +174,7 @@ class MarkdownPage(models.Model):
         """Render again (a linked page appeared or went away) without touching ``updated_at``."""
         rendered = self.render()
         type(self).objects.filter(pk=self.pk).update(
-            body_html=self.body_html, toc_html=self.toc_html, broken_links=self.broken_links
+            **{name: getattr(self, name) for name in self.rendered_fields}
         )
         self.after_render(rendered)
         self.record_links()
@@ -201,11 +207,58 @@ class PageLink(models.Model):
 
 def rerender_pages_mentioning(link_text: str) -> int:
     """Re-render every page whose body contains ``link_text`` (e.g. ``[[kafka``)."""
+    return _rerender(_pages(body__contains=link_text))
+
+
+def rerender_pages_affected(page: MarkdownPage, before: tuple | None = None) -> int:
+    """Re-render the pages whose HTML shows ``page``: they link to it, by ``[[link]]``, by a
+    glossary link to its URL or by a declared relation (a step's concepts), or might now link
+    to it. ``before`` is its slug, title and aliases before a change; None for a new page, and
+    for a deleted one (``page`` as it was). Unchanged names and slug re-render nothing."""
+    slug, title, aliases = before or (None, None, [])
+    new_names = {name.partition("#")[0].strip().lower() for name in page.names} - {
+        name.partition("#")[0].strip().lower() for name in [title or "", *aliases]
+    }
+    if before is not None and slug == page.slug and not new_names and title == page.names[0]:
+        return 0
+    caching.bump_content_version()  # the glossary those pages are rendered with is read anew
+    pages = set(_pages(body__contains=page.link_text))
+    for old in {slug, page.slug} - {None}:
+        link_text = page.link_text.replace(page.slug, old) if old != page.slug else None
+        if link_text:
+            pages |= set(_pages(body__contains=link_text))
+        pages |= set(_pages(body_html__contains=f'href="{type(page).url_for(old)}'))
+        sources = PageLink.objects.filter(target_kind=page.link_prefix, target_slug=old)
+        pages |= set(_sources(sources.values_list("source_kind", "source_id")))
+    for name in new_names if page.pk else ():
+        pages |= set(_pages(body__icontains=name))
+    if page.pk is not None:
+        pages.discard(page)
+    return _rerender(pages)
+
+
+def _pages(**lookup) -> list[MarkdownPage]:
+    return [page for model in PAGE_MODELS for page in model.objects.filter(**lookup)]
+
+
+def _sources(rows) -> list[MarkdownPage]:
+    by_kind: dict[str, set[int]] = {}
+    for kind, pk in rows:
+        by_kind.setdefault(kind, set()).add(pk)
+    models_by_kind = {model.page_kind: model for model in PAGE_MODELS}
+    return [
+        page
+        for kind, pks in by_kind.items()
+        if kind in models_by_kind
+        for page in models_by_kind[kind].objects.filter(pk__in=pks)
+    ]
+
+
+def _rerender(pages) -> int:
     count = 0
-    for model in PAGE_MODELS:
-        for page in model.objects.filter(body__contains=link_text):
-            page.rerender()
-            count += 1
+    for page in sorted(pages, key=lambda page: (page.page_kind, page.pk)):
+        page.rerender()
+        count += 1
     return count
 
 
@@ -220,7 +273,20 @@ class_prepared.connect(_register_page_model)
 
 def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
     PageLink.objects.filter(source_kind=instance.page_kind, source_id=instance.pk).delete()
-    rerender_pages_mentioning(instance.link_text)
+    caching.bump_content_version()  # first: the pages below are rendered without it
+    instance.pk = None  # gone: its own terms are no reason to render other pages
+    rerender_pages_affected(instance)
+
+
+def shown_on_pages[M: type[models.Model]](model: M) -> M:
+    """Class decorator for content other pages show (a level's name, a family's order): a row
+    saved or deleted makes every rendered page stale."""
+    post_save.connect(_shown_content_changed, sender=model, weak=False)
+    post_delete.connect(_shown_content_changed, sender=model, weak=False)
+    return model
+
+
+def _shown_content_changed(sender, **kwargs) -> None:
     caching.bump_content_version()
 
 

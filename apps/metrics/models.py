@@ -4,9 +4,10 @@ from django.db import models
 
 from apps.concepts.models import Concept
 from apps.core.markdown import latex_to_mathml, sanitise
-from apps.core.models import MarkdownPage
+from apps.core.models import MarkdownPage, shown_on_pages
 
 
+@shown_on_pages
 class Family(models.Model):
     """A group of metrics for one kind of task, read in order."""
 

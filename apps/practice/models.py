@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.concepts.models import Concept
-from apps.core.markdown import Link, render, render_inline
+from apps.core.markdown import Link, find_links, render, render_inline
 from apps.core.models import MarkdownPage
 from apps.core.sql import fetch_one
 from apps.designdocs.models import DesignDoc, Step
@@ -85,6 +85,7 @@ class Problem(MarkdownPage):
     link_prefix = "problem"
     page_kind = "problem"
     url_name = "practice:problem"
+    rendered_fields = (*MarkdownPage.rendered_fields, "details_html")
 
     title = models.CharField(max_length=200)
     difficulty = models.CharField(max_length=6, choices=Difficulty.choices)
@@ -134,8 +135,13 @@ class Problem(MarkdownPage):
         return {Link("", s) for s in concepts} | {Link("metric", s) for s in metrics}
 
     def link_targets(self) -> set[Link]:
-        """Its [[links]] and the concepts and metrics it declares, for their backlinks."""
-        return super().link_targets() | self.declared_links()
+        """Its [[links]], in the body and in the questions, rubric and pitfalls, and the
+        concepts and metrics it declares, for their backlinks (and so that a page they name
+        appearing or moving renders them again)."""
+        details = [*self.clarifying_questions, *self.pitfalls]
+        details += [point for points in self.rubric.values() for point in points]
+        written = {link for text in details if isinstance(text, str) for link in find_links(text)}
+        return super().link_targets() | self.declared_links() | written
 
     def concept_pages(self) -> list[Concept]:
         """The declared concepts that exist, in the author's order."""
