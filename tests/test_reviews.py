@@ -398,3 +398,11 @@ def test_comments_show_the_xss_corpus_inert(doc, alice, dave, chunk):
         COMMENTS_PER_USER.reset(str(dave.pk))
         for where, html in _comment_pages(doc, owner, reviewer, payload).items():
             assert_inert(html, baseline[where], payload=payload, where=where)
+
+
+def test_a_shared_doc_trashed_by_its_owner_leaves_the_reviewers_doc_list_at_once(client, dave, doc):
+    client.force_login(dave)
+    link = f'href="/docs/{doc.pk}/"'
+    assert link in client.get("/docs/").content.decode()  # now stored
+    doc.move_to_trash()  # its updated_at stays as it was
+    assert link not in client.get("/docs/").content.decode()

@@ -261,3 +261,34 @@ def test_a_restarted_worker_closes_the_tasks_its_killed_self_left_running(
     assert statuses[0] == (["worker-a"], "FAILED")
     assert (["worker-b"], "RUNNING") in statuses
     assert search("okapis", alice).hits  # the work itself was re-enqueued and done
+
+
+@pytest.mark.parametrize("change", ["trash", "rename"])
+def test_a_trash_or_rename_while_the_refresh_runs_is_not_undone_in_search(
+    change, writer, doc, alice, monkeypatch
+):
+    """The refresh read the doc before the owner trashed or renamed it; indexing what it read
+    would put a trashed doc back in their search, or the old title over the new one."""
+    from apps.designdocs import tasks
+    from apps.designdocs.tasks import refresh_doc
+    from apps.search.models import Entry
+
+    save(writer, doc, "Plans for a narwhal census", 0)
+    render = tasks.render_answers
+
+    def render_then_change(read):
+        mine = DesignDoc.objects.get(pk=read.pk)  # the owner's request, meanwhile
+        if change == "trash":
+            mine.move_to_trash()
+        else:
+            mine.title = "Narwhal census, second draft"
+            mine.save()
+        return render(read)
+
+    monkeypatch.setattr(tasks, "render_answers", render_then_change)
+    refresh_doc.call(doc.pk)
+    entries = Entry.objects.filter(kind="doc", object_id=doc.pk)
+    if change == "trash":
+        assert not entries.exists() and not search("narwhal", alice).hits
+    else:
+        assert [entry.title for entry in entries] == ["Narwhal census, second draft"]

@@ -206,8 +206,24 @@ def _page_rerendered(sender, page, **kwargs) -> None:
     index_page(page)  # its links' titles are its text too
 
 
+#: What a doc's entry shows of the doc itself (its answers aside).
+DOC_STATE = ("title", "problem", "is_example", "deleted_at", "owner_id")
+
+
 def _doc_refreshed(sender, doc, **kwargs) -> None:
-    index_doc(doc)
+    """Index the doc as it is now, not as the task read it: a rename or a trash committed
+    while the task ran would be undone in search (a trashed doc found again until purged).
+    Read, write, and check that nothing changed meanwhile; if it did, that change's own save
+    indexed it, perhaps before this write: write again. No lock: an autosave on the doc
+    must never wait for the worker."""
+    for _ in range(3):
+        current = DesignDoc.objects.filter(pk=doc.pk).first()
+        if current is None:
+            return  # deleted: its post_delete dropped the entry
+        index_doc(current)
+        state = {name: getattr(current, name) for name in DOC_STATE}
+        if DesignDoc.objects.filter(pk=doc.pk, **state).exists():
+            return
 
 
 def connect_signals() -> None:
