@@ -176,6 +176,35 @@ def test_bad_calculator_input_is_reported_at_the_field_and_kept(client, data, fi
             assert value in response.text, "the user's input stays in the form"
 
 
+def test_scores_a_hair_apart_get_a_slider_that_moves_freely_not_a_500(client):
+    scores = {"y_true": "0, 1", "y_score": "-5e-324, 0"}
+    assert client.get("/metrics/precision/", scores).status_code == 200
+    response = client.post("/metrics/precision/calculate/", scores | {"threshold": "0"})
+    assert response.status_code == 200 and 'step="any"' in response.text
+
+
+@pytest.mark.parametrize(
+    ("slug", "data", "field", "message"),
+    [
+        ("confusion-matrix", {"y_true": "1" * 4301, "y_pred": "1"}, "y_true", "4,300 digits"),
+        ("coverage-and-diversity", {"recommendations": "1" * 4301, "catalog_size": "1"},
+         "recommendations", "4,300 digits"),
+        ("average-precision", {"ground_truths": f"[{'1' * 4301}]", "detections": "[]"},
+         "ground_truths", "number too long"),
+        ("bleu", {"hypotheses": "a cat" + "\n" * 2_000_000 + "a dog", "references": "a cat"},
+         "hypotheses", "at most"),
+        ("coverage-and-diversity",
+         {"recommendations": "1" + "\n" * 2_000_000 + "2", "catalog_size": "3"},
+         "recommendations", "at most"),
+    ],
+)  # fmt: skip
+def test_oversized_calculator_input_is_refused_at_its_field(client, slug, data, field, message):
+    response = client.post(f"/metrics/{slug}/calculate/", data)
+    assert response.status_code == 200
+    errors = re.search(rf'id="id_{field}-errors" role="alert">(.*?)</div>', response.text, re.S)
+    assert errors and message in errors.group(1), response.text[:2000]
+
+
 def test_htmx_errors_travel_out_of_band_to_their_fields(client):
     response = client.post(
         "/metrics/precision/calculate/",

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 
 from apps.metrics import chooser, computations
 from apps.metrics.computations import InputError
@@ -27,6 +29,8 @@ PASTE_HELP = (
 # rendered in about a quarter of a second of one core (measured on the 2-core development
 # machine); each field's help text states its limit.
 FORM_MAX_VALUES = 10_000
+#: Room per pasted value, separators and spaces included: far more than a number or an id takes.
+CHARACTERS_PER_VALUE = 64
 """Most values in one pasted field (all lines together for one-line-per-query fields)."""
 FORM_MAX_STEPS = 1_000
 """Most rewards for the discounted return: the page has a table row per step."""
@@ -55,6 +59,10 @@ class PastedField(forms.CharField):
         help_text = f"{kwargs.get('help_text', self.default_help)} {self.header_help}".strip()
         kwargs["help_text"] = f"{help_text} At most {max_values:,} {self.counted}.".strip()
         super().__init__(*args, **kwargs)
+        # Checked before any parsing, so that 8 MB of blank lines costs nothing. A validator,
+        # not max_length: that would become the textarea's maxlength, and a browser cuts a
+        # longer paste short without a word.
+        self.validators.append(MaxLengthValidator(max_values * CHARACTERS_PER_VALUE + 4096))
 
 
 class NumbersField(PastedField):
@@ -161,6 +169,8 @@ class JSONListField(forms.CharField):
             raise forms.ValidationError(
                 "This JSON is nested too deeply; give a list of flat objects, [ {…}, {…} ]."
             ) from None
+        except ValueError:  # an integer of more than 4,300 digits (Python's limit)
+            raise forms.ValidationError("This JSON has a number too long to read.") from None
         if not isinstance(data, list):
             raise forms.ValidationError("Enter a JSON list of objects, [ {…}, {…} ].")
         return data
@@ -250,12 +260,16 @@ def threshold_scale(scores: list[float]) -> dict[str, str]:
     if low >= 0 and high <= 1:
         return PROBABILITY_SCALE
     span = (high - low) or max(abs(high), 1.0)
-    if not math.isfinite(span):
-        return {"min": f"{low:.17g}", "max": f"{high:.17g}", "step": "any"}
-    power = 10 ** math.floor(math.log10(span / 100))
-    step = 5 * power if span / 100 >= 5 * power else power
-    low = math.floor(low / step) * step
-    high = (math.floor(high / step) + 1) * step
+    anywhere = {"min": f"{low:.17g}", "max": f"{high:.17g}", "step": "any"}
+    if not math.isfinite(span) or span / 100 < sys.float_info.min:
+        return anywhere  # infinite, or too fine to step through (5e-324 apart)
+    try:
+        power = 10 ** math.floor(math.log10(span / 100))
+        step = 5 * power if span / 100 >= 5 * power else power
+        low = math.floor(low / step) * step
+        high = (math.floor(high / step) + 1) * step
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return anywhere
     return {"min": f"{low:.12g}", "max": f"{high:.12g}", "step": f"{step:.12g}"}
 
 

@@ -146,11 +146,18 @@ def parse_labels(text: str, field: str, limit: int = MAX_VALUES) -> list[str | i
     if body is not text:
         tokens = _tokens(body, field, limit)
         if all(_INTEGER.fullmatch(token) for token in tokens):
-            return [int(token) for token in tokens]
+            return _whole_numbers(tokens, field)
     tokens = _tokens(text, field, limit)
     if all(_INTEGER.fullmatch(token) for token in tokens):
-        return [int(token) for token in tokens]
+        return _whole_numbers(tokens, field)
     return tokens
+
+
+def _whole_numbers(tokens: list[str], field: str) -> list[int]:
+    try:
+        return [int(token) for token in tokens]
+    except ValueError:  # more than 4,300 digits: Python's limit on reading an int
+        raise InputError(field, "a label has more than 4,300 digits; shorten it.") from None
 
 
 # --- Validating values that may come straight from JSON -----------------------------------
