@@ -270,6 +270,24 @@ def test_duplicate_and_rename(signed_in, doc):
     assert response.status_code == 400 and "kept" in response.text
 
 
+def test_a_copy_of_a_doc_with_the_longest_title_allowed_keeps_within_it(signed_in, doc):
+    DesignDoc.objects.filter(pk=doc.pk).update(title="Fraud " * 33 + "ab")  # 200 characters
+    assert signed_in.post(f"/docs/{doc.pk}/duplicate/").status_code == 302
+    copy = DesignDoc.objects.exclude(pk=doc.pk).get(owner=doc.owner)
+    assert len(copy.title) == 200 and copy.title.startswith("Copy of Fraud")
+    assert copy.title.endswith("…")
+
+
+def test_a_tab_name_with_a_nul_in_it_still_saves(signed_in, doc):
+    response = signed_in.post(
+        f"/docs/{doc.pk}/answers/business_goal/",
+        {"business_goal": "Goal text", "version_business_goal": 0, "tab": "a\x00b", "seq": 1},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert doc.answers.get(prompt__key="business_goal").value == "Goal text"
+
+
 def test_export_contains_every_answer(signed_in):
     example = DesignDoc.objects.examples().first()
     signed_in.post(f"/docs/examples/{example.slug}/copy/")

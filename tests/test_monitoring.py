@@ -206,3 +206,14 @@ def test_the_queue_is_read_in_one_query(database_tasks, django_assert_num_querie
     with django_assert_num_queries(1):
         text = generate_latest(monitoring.TASK_QUEUE).decode()
     assert 'mlsd_task_queue_depth{queue="default",status="ready"} 2.0' in text
+
+
+def test_a_made_up_http_method_is_counted_as_other_not_as_a_new_series(client, db):
+    before = sample("mlsd_request_duration_seconds_count", view="concepts:detail", method="other")
+    for method in ["AAAB", "AAAC", "QUOKKA"]:
+        assert client.generic(method, "/concepts/kafka/").status_code == 405
+    families = text_string_to_metric_families(generate_latest(REGISTRY).decode())
+    methods = {s.labels.get("method") for f in families for s in f.samples if "method" in s.labels}
+    assert methods.isdisjoint({"AAAB", "AAAC", "QUOKKA"})
+    after = sample("mlsd_request_duration_seconds_count", view="concepts:detail", method="other")
+    assert after == before + 3

@@ -638,3 +638,9 @@ def test_generated_review_histories_are_what_grading_would_have_stored():
     assert ReviewLog.objects.filter(previous__isnull=True).count() == CardState.objects.count()
     with pytest.raises(CommandError, match="range"):
         call_command("generate_reviews", users=1, cards="40-30")
+
+
+@pytest.mark.django_db
+def test_a_deck_no_slug_can_name_is_a_404(client):
+    assert client.get("/practice/cards/review/", {"deck": "\x00"}).status_code == 404
+    assert client.get("/practice/cards/review/", {"deck": "no-such-deck"}).status_code == 404

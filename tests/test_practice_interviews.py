@@ -223,6 +223,8 @@ def test_bad_events_are_a_400_with_a_json_error(signed_in, attempt):
         ({"event": "beat", "step": FIRST, "tab": ""}, "tab"),
         ({"event": "beat", "step": FIRST, "tab": "x" * 41}, "tab"),
         ({"event": "beat", "step": FIRST, "tab": "<script>"}, "tab"),
+        ({"event": "beat", "step": FIRST, "tab": "x" * 40 + "\n"}, "tab"),  # 41 characters
+        ({"event": "beat", "step": "\x00", "tab": "a"}, "step"),  # PostgreSQL refuses NUL
     ]:
         response = signed_in.post(f"/practice/attempts/{attempt.pk}/events/", data)
         assert response.status_code == 400, data
@@ -373,3 +375,8 @@ def test_deleting_the_doc_takes_its_attempt_with_it(attempt):
     Answer.objects.filter(doc=attempt.doc).delete()
     attempt.doc.delete()
     assert not Attempt.objects.filter(pk=attempt.pk).exists()
+
+
+def test_pausing_with_a_step_no_slug_can_be_goes_back_to_the_attempt(signed_in, attempt):
+    response = signed_in.post(f"/practice/attempts/{attempt.pk}/pause/", {"step": "\x00"})
+    assert response.status_code == 302 and response["Location"] == attempt.get_absolute_url()

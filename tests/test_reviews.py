@@ -406,3 +406,10 @@ def test_a_shared_doc_trashed_by_its_owner_leaves_the_reviewers_doc_list_at_once
     assert link in client.get("/docs/").content.decode()  # now stored
     doc.move_to_trash()  # its updated_at stays as it was
     assert link not in client.get("/docs/").content.decode()
+
+
+def test_a_reply_to_a_comment_numbered_in_superscript_is_refused_at_the_field(client, alice, doc):
+    client.force_login(alice)
+    response = client.post(f"/docs/{doc.pk}/comments/", {"body": "hi", "parent": "²"})
+    assert response.status_code == 400
+    assert "That comment has been deleted" in response.content.decode()

@@ -64,8 +64,14 @@ PAGE_CACHE = Counter(
 )
 
 
+#: HTTP's methods; any other a client makes up is counted as "other", so that no client can
+#: add series to every worker's metrics (an unknown method still reaches Django, for its 405).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(request: HttpRequest, response: HttpResponse, seconds: float) -> None:
-    REQUEST_SECONDS.labels(_view(request, response), request.method).observe(seconds)
+    method = request.method if request.method in METHODS else "other"
+    REQUEST_SECONDS.labels(_view(request, response), method).observe(seconds)
     RESPONSES.labels(str(response.status_code)).inc()
 
 

@@ -548,9 +548,11 @@ class DesignDoc(models.Model):
     def copy_for(self, owner, title: str | None = None) -> DesignDoc:
         """A new doc of ``owner``'s with the same text (duplicating, or copying an example)."""
         with transaction.atomic():
-            doc = DesignDoc.objects.create(
-                owner=owner, title=title or f"Copy of {self.title}", problem=self.problem
-            )
+            title = title or f"Copy of {self.title}"
+            limit = DesignDoc._meta.get_field("title").max_length
+            if len(title) > limit:  # a copy of a 200-character title (or of a copy)
+                title = f"{title[: limit - 1]}…"
+            doc = DesignDoc.objects.create(owner=owner, title=title, problem=self.problem)
             Answer.objects.bulk_create(
                 Answer(
                     doc=doc,

@@ -47,7 +47,7 @@ def _kept_version(request: HttpRequest, prompt: Prompt) -> str:
 
 def _posted_tab(request: HttpRequest) -> tuple[str, int]:
     """The browser tab that sent the text and its save counter (see DesignDoc.save_answer)."""
-    tab = request.POST.get("tab", "")[:40]
+    tab = request.POST.get("tab", "").replace("\x00", "")[:40]  # PostgreSQL stores no NUL
     try:
         seq = max(0, min(int(request.POST.get("seq", "0")), 2**31 - 1))
     except ValueError:

@@ -7,6 +7,7 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.validators import slug_re
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,7 +20,14 @@ from apps.practice.forms import StartForm
 from apps.practice.models import Attempt, Problem, TooManySpans
 from apps.practice.views import problem_context
 
-TAB_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+TAB_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")  # whole: fullmatch, so no newline after it
+
+
+def _posted_step(request: HttpRequest) -> Step | None:
+    """The template step the page posted its slug of, or None (also for what no slug can be,
+    such as a NUL, which PostgreSQL refuses to compare)."""
+    slug = request.POST.get("step", "")
+    return Step.objects.filter(slug=slug).first() if slug_re.match(slug) else None
 
 
 def own_attempt(request: HttpRequest, pk: int) -> Attempt:
@@ -56,9 +64,9 @@ def event(request: HttpRequest, pk: int) -> JsonResponse:
     if kind not in Attempt.Event.values:
         return bad_request(f"The event must be one of {', '.join(Attempt.Event.values)}.", "event")
     tab = request.POST.get("tab", "")
-    if not TAB_RE.match(tab):
+    if not TAB_RE.fullmatch(tab):
         return bad_request("The tab is 1 to 40 letters, digits, - or _.", "tab")
-    step = Step.objects.filter(slug=request.POST.get("step", "")).first()
+    step = _posted_step(request)
     if step is None:
         return bad_request("No step has this slug.", "step")
     now = timezone.now()
@@ -83,7 +91,7 @@ def event(request: HttpRequest, pk: int) -> JsonResponse:
 
 def _back_to_step(attempt: Attempt, request: HttpRequest) -> HttpResponse:
     """Back to the step page the button was pressed on, or to the attempt."""
-    step = Step.objects.filter(slug=request.POST.get("step", "")).first()
+    step = _posted_step(request)
     if step is None:
         return redirect(attempt)
     return redirect("designdocs:step", pk=attempt.doc_id, slug=step.slug)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.validators import slug_re
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -76,6 +77,8 @@ def review(request: HttpRequest) -> HttpResponse:
     """The next card due (signed in) or a deck to flip through (anyone)."""
     deck = None
     if slug := request.GET.get("deck", ""):
+        if not slug_re.match(slug):  # never a deck's; a NUL in it would upset PostgreSQL
+            raise Http404("No deck has this name.")
         deck = get_object_or_404(Deck, slug=slug)
     if not request.user.is_authenticated:
         return _browse(request, deck)

@@ -60,7 +60,7 @@ class CommentForm(forms.Form):
         if not raw:
             return None
         parent = None
-        if raw.isdigit() and len(raw) < 19:
+        if raw.isascii() and raw.isdecimal() and len(raw) < 19:  # not "²", which isdigit()
             parent = self.doc.comments.select_related("parent", "prompt").filter(pk=raw).first()
         if parent is None:
             raise forms.ValidationError("That comment has been deleted; start a new thread.")
