@@ -74,6 +74,25 @@ def test_one_answers_versions_side_by_side(signed_in, doc):
     assert "<del>50</del><ins>80</ins>" in page.text
 
 
+def test_a_long_history_compares_only_the_versions_it_shows(signed_in, doc, monkeypatch):
+    from apps.designdocs import diff, history
+
+    for n in range(8):
+        save(doc, "latency_budget", f"Serve at {n}0 ms")
+        doc.record_revision("checkpoint")
+        doc.record_revision("checkpoint, unchanged")
+    compared = []
+    monkeypatch.setattr(history, "REVISIONS_SHOWN", 3)
+    monkeypatch.setattr(diff, "lines", lambda a, b, lines=diff.lines: compared.append(b)
+                        or lines(a, b))  # fmt: skip
+    page = signed_in.get(f"/docs/{doc.pk}/history/answers/latency_budget/")
+    assert page.text.count('class="timeline-version"') == 3
+    assert "<del>60</del><ins>70</ins>" in page.text
+    assert "<del>30</del><ins>40</ins>" not in page.text
+    assert "<del>40</del><ins>50</ins>" in page.text  # the oldest shown, against the one before
+    assert len(compared) <= 4  # not all eight
+
+
 def test_the_history_list_reads_no_snapshots(signed_in, doc, django_assert_max_num_queries):
     for n in range(30):
         save(doc, "business_goal", f"version {n} " + "x" * 5000)

@@ -221,8 +221,10 @@ def test_a_drawing_past_the_output_limit_is_stopped_with_a_message(monkeypatch):
 
 def test_ten_thousand_nodes_are_refused_by_size_before_graphviz_runs(monkeypatch):
     monkeypatch.setattr(diagrams, "run_graphviz", lambda dot: pytest.fail("Graphviz ran"))
-    drawing = draw("digraph {" + ";".join(f"n{i}" for i in range(10_000)) + "}")
+    drawing = draw("digraph {" + ";".join(f"n{i}" for i in range(2_000)) + "}")
     assert drawing.error.startswith("Line 1: more than 200 nodes")
+    drawing = draw("digraph {" + ";".join(f"n{i}" for i in range(10_000)) + "}")
+    assert drawing.error.startswith("Not drawn: this diagram is 58,899 characters")
 
 
 # --- The SVG that reaches a page ---------------------------------------------------------------
@@ -410,6 +412,26 @@ def test_a_huge_diagram_is_refused_with_its_size_at_preview_and_save(signed_in, 
     assert response.status_code == 413 and f"the limit is {DIAGRAM_MAX_CHARS:,}" in response.text
     diagram.refresh_from_db()
     assert diagram.source == "client -> ranker" and diagram.version == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_huge_diagram_is_shown_back_unparsed_without_javascript(
+    signed_in, diagram, monkeypatch
+):
+    from apps.designdocs import diagrams
+
+    def never(text):
+        raise AssertionError(f"parsed {len(text):,} characters")
+
+    monkeypatch.setattr(diagrams, "compile_source", never)
+    huge = "client -> ranker\n" + "\n" * 2_000_000
+    response = signed_in.post(  # the form's own POST, as without JavaScript
+        f"/docs/{diagram.doc_id}/diagrams/{diagram.pk}/",
+        {diagram.key: huge, f"version_{diagram.key}": 1},
+    )
+    assert response.status_code == 413
+    assert f"the limit is {DIAGRAM_MAX_CHARS:,}" in response.text
+    assert "client -&gt; ranker" in response.text  # the text is shown back, not lost
 
 
 @pytest.mark.django_db

@@ -144,15 +144,7 @@ def diagram_preview(request: HttpRequest, doc: DesignDoc, diagram_id: int) -> Ht
         context |= {"paused": limit.retry_after(who), "preview_limit": limit.limit}
         template = "designdocs/diagram_edit.html#preview"
         return render(request, template, context, status=429)
-    if len(source) > DIAGRAM_MAX_CHARS:
-        message = (
-            f"Not drawn: this diagram is {len(source):,} characters and the limit is "
-            f"{DIAGRAM_MAX_CHARS:,}."
-        )
-        drawing = Rendering(dot.notation_of(source), "", message)
-    else:
-        drawing = draw(source)
-    context["drawing"] = drawing
+    context["drawing"] = draw(source)  # not drawn past DIAGRAM_MAX_CHARS
     return render(request, "designdocs/diagram_edit.html#preview-response", context)
 
 

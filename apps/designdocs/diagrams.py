@@ -41,8 +41,18 @@ class Rendering:
     error: str  # why, in words for the writer; "" when drawn (or when there is no text)
 
 
+#: The longest diagram text kept, and drawn: Graphviz and our parser's work grow with it.
+DIAGRAM_MAX_CHARS = 20_000
+
+
 def draw(source: str) -> Rendering:
     """Draw ``source`` (DOT or the arrow shorthand) as clean SVG, or say why it cannot be."""
+    if len(source) > DIAGRAM_MAX_CHARS:  # before any parsing: a refused save is shown too
+        message = (
+            f"Not drawn: this diagram is {len(source):,} characters and the limit is "
+            f"{DIAGRAM_MAX_CHARS:,}."
+        )
+        return Rendering(notation_of(source), "", message)
     if not source.strip():
         return Rendering(ARROWS, "", "")
     key = "diagram-svg:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()

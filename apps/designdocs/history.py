@@ -60,21 +60,25 @@ def restore(request: HttpRequest, doc: DesignDoc, revision_id: int) -> HttpRespo
 def answer_timeline(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
     """Every version of one prompt's answer the history holds, oldest first, side by side."""
     prompt = get_object_or_404(Prompt, key=key)
-    # Only this answer's text is read from each snapshot (a JSON key lookup in the database).
+    # Only this answer's text is read from each snapshot (a JSON key lookup in the database),
+    # newest first, until the versions shown are known: a doc's history is never pruned.
     rows = (
-        doc.revisions.order_by("created_at", "pk")
+        doc.revisions.order_by("-created_at", "-pk")
         .annotate(text=KT(f"snapshot__answers__{key}"))
         .values_list("pk", "created_at", "reason", "text")
     )
-    versions: list[dict] = []
-    for pk, created_at, reason, text in rows:
+    runs: list[dict] = []  # newest first; each the oldest revision of a run of the same text
+    for pk, created_at, reason, text in rows.iterator(chunk_size=50):
         text = text or ""
-        if versions and versions[-1]["text"] == text:
+        if runs and runs[-1]["text"] == text:
+            runs[-1] |= {"pk": pk, "created_at": created_at, "reason": reason}
             continue
-        previous = versions[-1]["text"] if versions else ""
-        lines, cut = diff.lines(previous, text)
-        versions.append({"pk": pk, "created_at": created_at, "reason": reason, "text": text,
-                         "lines": lines, "cut": cut})  # fmt: skip
+        if len(runs) == REVISIONS_SHOWN + 1:
+            break  # the oldest run shown, and the text before it, are complete
+        runs.append({"pk": pk, "created_at": created_at, "reason": reason, "text": text})
+    versions = runs[::-1]
+    for previous, version in zip([{"text": ""}, *versions], versions, strict=False):
+        version["lines"], version["cut"] = diff.lines(previous["text"], version["text"])
     current = doc.answers.filter(prompt=prompt).values_list("value", flat=True).first() or ""
     context = {"doc": doc, "prompt": prompt, "versions": versions[-REVISIONS_SHOWN:],
                "current": current, "prompts": _answered_prompts(doc)}  # fmt: skip

@@ -24,6 +24,7 @@ from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
 from apps.core.models import MarkdownPage
 from apps.core.sql import columns, fetch_instance, fetch_one
 from apps.designdocs import numbers
+from apps.designdocs.diagrams import DIAGRAM_MAX_CHARS
 from apps.metrics.models import Metric
 
 TRASH_DAYS = 30
@@ -725,7 +726,6 @@ def _prompt_changed(sender, **kwargs) -> None:
 
 # --- Architecture diagrams ---------------------------------------------------------------------
 
-DIAGRAM_MAX_CHARS = 20_000
 DIAGRAMS_PER_DOC = 20
 
 
