@@ -17,3 +17,5 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "apps.core.views.page_not_found"

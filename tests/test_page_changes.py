@@ -8,6 +8,7 @@ import pytest
 from apps.concepts.models import Concept, Level
 from apps.core.models import PageLink
 from apps.designdocs.models import Step
+from apps.metrics.models import Metric
 from apps.practice.models import Problem
 from apps.search.query import search
 
@@ -125,3 +126,32 @@ def test_the_content_version_moves_again_when_the_edit_commits(
     assert len(bumps) == 1  # one more bump however many edits
     bumps[0]()
     assert caching.content_version() != before
+
+
+def test_the_old_address_of_a_renamed_page_leads_to_it_query_string_kept(level, client):
+    target = concept(level, "zz-quokka", "Quokka sharding")
+    target.slug = "zz-quokka-sharding"
+    target.save()
+    response = client.get("/concepts/zz-quokka/", {"from": "doc"})
+    assert response.status_code == 302
+    assert response["Location"] == "/concepts/zz-quokka-sharding/?from=doc"
+    target.slug = "zz-quokka-routing"  # renamed again: both old addresses lead to it
+    target.save()
+    for old in ["zz-quokka", "zz-quokka-sharding"]:
+        assert client.get(f"/concepts/{old}/")["Location"] == "/concepts/zz-quokka-routing/"
+    metric = Metric.objects.get(slug="precision")
+    metric.slug = "precision-score"
+    metric.save()
+    shared = client.get("/metrics/precision/", {"y_true": "1,0", "y_pred": "1,1"})
+    assert shared["Location"] == "/metrics/precision-score/?y_true=1%2C0&y_pred=1%2C1"
+
+
+def test_an_old_address_taken_by_a_new_page_or_of_a_deleted_one_redirects_no_more(level, client):
+    target = concept(level, "zz-quokka", "Quokka sharding")
+    target.slug = "zz-quokka-sharding"
+    target.save()
+    concept(level, "zz-quokka", "Quokka, the other one")  # takes the old address
+    assert client.get("/concepts/zz-quokka/").status_code == 200
+    target.delete()
+    assert client.get("/concepts/zz-quokka-sharding/").status_code == 404
+    assert client.get("/concepts/never-was/").status_code == 404

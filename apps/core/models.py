@@ -86,6 +86,8 @@ class MarkdownPage(models.Model):
         self.after_render(rendered)
         self.record_links()
         caching.bump_content_version()
+        if before is None or before[0] != self.slug:
+            MovedPage.record(self, before[0] if before else None)
         if not _bulk_loading.get():
             rerender_pages_affected(self, before)
 
@@ -205,6 +207,40 @@ class PageLink(models.Model):
         return f"{self.source_title} → {self.target_kind}:{self.target_slug}"
 
 
+class MovedPage(models.Model):
+    """A page's address before its slug changed: links to it written before (in design docs,
+    flashcards, bookmarks) still arrive, by a redirect from the 404 handler
+    (apps.core.views.page_not_found)."""
+
+    kind = models.CharField(max_length=20)  # the model's page_kind
+    slug = models.SlugField(max_length=80)
+    page_id = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "slug"], name="core_movedpage_kind_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.slug} → {self.page_id}"
+
+    @classmethod
+    def record(cls, page: MarkdownPage, old_slug: str | None) -> None:
+        """``page`` now answers at its slug (no redirect from there) and, renamed, at the old."""
+        cls.objects.filter(kind=page.page_kind, slug=page.slug).delete()
+        if old_slug:
+            cls.objects.update_or_create(
+                kind=page.page_kind, slug=old_slug, defaults={"page_id": page.pk}
+            )
+
+    @classmethod
+    def url_for(cls, model: type[MarkdownPage], slug: str) -> str | None:
+        """Where ``model``'s page once at ``slug`` is now, or None."""
+        moved = cls.objects.filter(kind=model.page_kind, slug=slug)
+        page = model.objects.filter(pk__in=moved.values("page_id")).only("slug").first()
+        return page.get_absolute_url() if page else None
+
+
 def rerender_pages_mentioning(link_text: str) -> int:
     """Re-render every page whose body contains ``link_text`` (e.g. ``[[kafka``)."""
     return _rerender(_pages(body__contains=link_text))
@@ -273,6 +309,7 @@ class_prepared.connect(_register_page_model)
 
 def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
     PageLink.objects.filter(source_kind=instance.page_kind, source_id=instance.pk).delete()
+    MovedPage.objects.filter(kind=instance.page_kind, page_id=instance.pk).delete()
     caching.bump_content_version()  # first: the pages below are rendered without it
     instance.pk = None  # gone: its own terms are no reason to render other pages
     rerender_pages_affected(instance)

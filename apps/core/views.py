@@ -6,12 +6,15 @@ from django.http import (
     HttpResponseForbidden,
     JsonResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core import markdown, monitoring
 from apps.core.caching import anonymous_page_cache
+from apps.core.models import PAGE_MODELS, MovedPage
 
 
 @require_safe
@@ -64,3 +67,22 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         raise Http404
     body, content_type = monitoring.exposition()
     return HttpResponse(body, content_type=content_type)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404, unless the address is a page's from before its slug changed: then a
+    redirect to where it is now, query string kept (a calculator's shared inputs)."""
+    if request.method in {"GET", "HEAD"} and (moved := _moved(request)):
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(f"{moved}?{query}" if query else moved)
+    return defaults.page_not_found(request, exception)
+
+
+def _moved(request: HttpRequest) -> str | None:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    model = next((m for m in PAGE_MODELS if m.url_name == match.view_name), None)
+    slug = match.kwargs.get("slug")
+    return MovedPage.url_for(model, slug) if model and isinstance(slug, str) else None
