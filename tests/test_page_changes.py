@@ -155,3 +155,10 @@ def test_an_old_address_taken_by_a_new_page_or_of_a_deleted_one_redirects_no_mor
     target.delete()
     assert client.get("/concepts/zz-quokka-sharding/").status_code == 404
     assert client.get("/concepts/never-was/").status_code == 404
+
+
+def test_a_deleted_page_leaves_search_too(level, alice):
+    target = concept(level, "zz-quokka", "Quokka sharding")
+    concept(level, "zz-reader", "Reader", "We split the herd by quokka sharding.")
+    target.delete()
+    assert "Quokka sharding" not in [hit.entry.title for hit in search("quokka", alice).hits]

@@ -246,11 +246,13 @@ def rerender_pages_mentioning(link_text: str) -> int:
     return _rerender(_pages(body__contains=link_text))
 
 
-def rerender_pages_affected(page: MarkdownPage, before: tuple | None = None) -> int:
+def rerender_pages_affected(
+    page: MarkdownPage, before: tuple | None = None, *, deleted: bool = False
+) -> int:
     """Re-render the pages whose HTML shows ``page``: they link to it, by ``[[link]]``, by a
     glossary link to its URL or by a declared relation (a step's concepts), or might now link
     to it. ``before`` is its slug, title and aliases before a change; None for a new page, and
-    for a deleted one (``page`` as it was). Unchanged names and slug re-render nothing."""
+    for a ``deleted`` one. Unchanged names and slug re-render nothing."""
     slug, title, aliases = before or (None, None, [])
     new_names = {name.partition("#")[0].strip().lower() for name in page.names} - {
         name.partition("#")[0].strip().lower() for name in [title or "", *aliases]
@@ -266,10 +268,9 @@ def rerender_pages_affected(page: MarkdownPage, before: tuple | None = None) -> 
         pages |= set(_pages(body_html__contains=f'href="{type(page).url_for(old)}'))
         sources = PageLink.objects.filter(target_kind=page.link_prefix, target_slug=old)
         pages |= set(_sources(sources.values_list("source_kind", "source_id")))
-    for name in new_names if page.pk else ():
+    for name in () if deleted else new_names:
         pages |= set(_pages(body__icontains=name))
-    if page.pk is not None:
-        pages.discard(page)
+    pages.discard(page)
     return _rerender(pages)
 
 
@@ -311,8 +312,7 @@ def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
     PageLink.objects.filter(source_kind=instance.page_kind, source_id=instance.pk).delete()
     MovedPage.objects.filter(kind=instance.page_kind, page_id=instance.pk).delete()
     caching.bump_content_version()  # first: the pages below are rendered without it
-    instance.pk = None  # gone: its own terms are no reason to render other pages
-    rerender_pages_affected(instance)
+    rerender_pages_affected(instance, deleted=True)
 
 
 def shown_on_pages[M: type[models.Model]](model: M) -> M:
