@@ -194,6 +194,17 @@ def test_conflict_by_plain_post_shows_both_and_saves_nothing_silently(signed_in,
     assert Answer.objects.get(doc=doc, prompt__key="out_of_scope").value == "Typed here"
 
 
+def test_a_step_posted_with_one_bad_version_saves_none_of_its_answers(signed_in, doc):
+    response = signed_in.post(
+        f"/docs/{doc.pk}/steps/problem-clarification/",
+        {"business_goal": "Fewer chargebacks", "version_business_goal": "0",
+         "latency_budget": "80 ms", "version_latency_budget": "abc"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["loc"] == ["version_latency_budget"]
+    assert not doc.answers.filter(value="Fewer chargebacks").exists()
+
+
 def test_a_bad_version_is_a_400_with_json(signed_in, doc):
     response = signed_in.post(
         f"/docs/{doc.pk}/answers/business_goal/",

@@ -162,7 +162,11 @@ def test_each_request_logs_one_structured_line(client, caplog):
     assert lines[0]["ms"] >= 0 and lines[0]["user"] is None
 
 
-def test_export_all_docs_as_one_archive(client, alice, bob):
+@pytest.mark.parametrize("in_memory", [4 * 1024 * 1024, 1])  # the second spills to disk
+def test_export_all_docs_as_one_archive(client, alice, bob, monkeypatch, in_memory):
+    from apps.designdocs import views
+
+    monkeypatch.setattr(views, "ZIP_IN_MEMORY", in_memory)
     mine = DesignDoc.objects.create(owner=alice, title="Mine")
     mine.save_answer(Prompt.objects.get(key="business_goal"), "My goal", 0)
     DesignDoc.objects.create(owner=bob, title="Not mine")
@@ -171,7 +175,8 @@ def test_export_all_docs_as_one_archive(client, alice, bob):
     client.force_login(alice)
     response = client.get("/docs/export.zip")
     assert response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert response["Content-Disposition"] == 'attachment; filename="mlsd-design-docs.zip"'
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     assert names == [f"{mine.pk:05d}-mine.md"]
     assert "My goal" in archive.read(names[0]).decode()

@@ -148,14 +148,12 @@ def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
     step = outline().step(slug)
     if step is None:
         raise Http404("No such step.")
-    results = {}
-    for prompt in step.prompts.all():
-        if f"version_{prompt.key}" not in request.POST:
-            continue  # not on the submitted form (e.g. a prompt added since it was loaded)
-        result = _save(request, doc, prompt)
-        if result is None:
+    # Not on the submitted form: a prompt added since it was loaded.
+    posted = [p for p in step.prompts.all() if f"version_{p.key}" in request.POST]
+    for prompt in posted:  # all checked before any is saved: none or every one
+        if _posted_version(request, prompt) is None:
             return bad_request("The version must be a whole number.", f"version_{prompt.key}")
-        results[prompt.key] = result
+    results = {prompt.key: _save(request, doc, prompt) for prompt in posted}
     if any(r.unsaved for r in results.values()):
         context = _step_context(doc, step, results, request)
         status = 409 if any(r.conflict for r in results.values()) else 413
