@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
+from apps.core import caching
 from apps.designdocs.models import Answer, DesignDoc, Prompt
 from apps.search.query import search
 
@@ -292,3 +293,39 @@ def test_a_trash_or_rename_while_the_refresh_runs_is_not_undone_in_search(
         assert not entries.exists() and not search("narwhal", alice).hits
     else:
         assert [entry.title for entry in entries] == ["Narwhal census, second draft"]
+
+
+def test_an_edited_prompt_rechecks_and_relabels_the_answers_already_saved(
+    writer, doc, django_capture_on_commit_callbacks
+):
+    """An editor relabels a choice, then drops one: docs show the new label, and an answer no
+    longer among the choices is flagged and no longer counted as answered."""
+    save(writer, doc, "trees", 0, key="model_family")
+    prompt = Prompt.objects.get(key="model_family")
+    with django_capture_on_commit_callbacks(execute=True):
+        prompt.choices = [
+            {"value": "linear", "label": "Linear or logistic model"},
+            {"value": "trees", "label": "Boosted decision trees"},
+        ]
+        prompt.save()
+    answer = Answer.objects.get(doc=doc, prompt=prompt)
+    assert answer.value_html == "Boosted decision trees" and answer.error == ""
+    page = writer.get(f"/docs/{doc.pk}/").content.decode()
+    assert "Boosted decision trees" in page and "Gradient-boosted trees" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        prompt.choices = [{"value": "linear", "label": "Linear or logistic model"}]
+        prompt.save()
+    answer.refresh_from_db()
+    assert answer.error == "Choose one of the options."
+    assert not DesignDoc.objects.with_answered_count().get(pk=doc.pk).answered
+
+
+def test_a_prompt_edit_that_leaves_its_rules_alone_rechecks_nothing(
+    writer, doc, django_capture_on_commit_callbacks
+):
+    save(writer, doc, "trees", 0, key="model_family")
+    prompt = Prompt.objects.get(key="model_family")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        prompt.question = "Which family of model first?"
+        prompt.save()
+    assert not [c for c in callbacks if c is not caching._bump]  # no recheck queued

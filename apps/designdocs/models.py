@@ -114,10 +114,21 @@ class Prompt(models.Model):
     def __str__(self) -> str:
         return self.question
 
+    #: What decides whether an answer is valid and how it shows: a change re-checks them all.
+    ANSWER_RULES = ("kind", "choices", "units")
+
     def save(self, *args, **kwargs):
         self.help_html = render_inline(self.help) if self.help else ""
+        before = None
+        if self.pk:
+            before = Prompt.objects.filter(pk=self.pk).values(*self.ANSWER_RULES).first()
         super().save(*args, **kwargs)
         caching.bump_content_version()  # the wizard's outline is read again
+        if before and before != {name: getattr(self, name) for name in self.ANSWER_RULES}:
+            from apps.designdocs.tasks import recheck_answers  # it imports this module
+
+            kind_changed = before["kind"] != self.kind
+            transaction.on_commit(lambda: recheck_answers.enqueue(self.pk, kind_changed))
 
     def is_asked(self, answers: dict[str, Answer]) -> bool:
         """Whether the wizard asks this prompt, given the doc's answers so far.
@@ -366,7 +377,7 @@ class DesignDoc(models.Model):
         if tab and seq:  # a retry overtaken by the same tab's later save writes nothing
             current = current.exclude(saved_by=tab, saved_seq__gte=seq)
         written = current.update(
-            value=value, error=error, value_html=_cheap_html(prompt, value),
+            value=value, error=error, value_html=cheap_html(prompt, value),
             version=base_version + 1,
             saved_by=tab, saved_seq=seq, updated_at=timezone.now(),
         )  # fmt: skip
@@ -388,7 +399,7 @@ class DesignDoc(models.Model):
         answer.saved_by, answer.saved_seq = tab, seq
         if answer.value != value or created:
             answer.value, answer.error = value, error
-            answer.value_html = _cheap_html(prompt, value)
+            answer.value_html = cheap_html(prompt, value)
             answer.version += 1  # the row is locked (select_for_update) until the commit
             answer.save(render=False)
             self.mark_changed()
@@ -584,7 +595,7 @@ class DesignDoc(models.Model):
         self.save(update_fields=["deleted_at"])
 
 
-def _cheap_html(prompt: Prompt, value: str) -> str:
+def cheap_html(prompt: Prompt, value: str) -> str:
     """An answer's HTML at save time, except Markdown's: refresh_doc renders that later."""
     if prompt.kind == Prompt.Kind.MARKDOWN:
         return ""

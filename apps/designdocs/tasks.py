@@ -16,7 +16,8 @@ from django.dispatch import Signal
 from django.tasks import task
 from django.utils import timezone
 
-from apps.designdocs.models import Answer, DesignDoc, Prompt
+from apps.core import caching
+from apps.designdocs.models import Answer, DesignDoc, Prompt, cheap_html
 
 # Sent with the refreshed doc: listeners keep what they derive from it (search) up to date.
 doc_refreshed = Signal()
@@ -41,6 +42,31 @@ def refresh_doc(doc_id: int) -> None:
         refreshed_at=Greatest("refreshed_at", Value(started, DateTimeField())),
         refreshed_changes=Greatest("refreshed_changes", Value(doc.changes)),
     )
+
+
+@task()
+def recheck_answers(prompt_id: int, kind_changed: bool = False) -> int:
+    """An editor changed a prompt's kind, choices or units: every answer to it is checked and
+    shown anew (a relabelled choice, a unit no longer allowed). Only onto the text it checked:
+    a save landing meanwhile checked its own. Returns how many answers changed."""
+    prompt = Prompt.objects.filter(pk=prompt_id).first()
+    if prompt is None:
+        return 0
+    changed = 0
+    answers = Answer.objects.filter(prompt=prompt).exclude(value="")
+    for pk, value, version, error, html in answers.values_list(
+        "pk", "value", "version", "error", "value_html"
+    ).iterator(chunk_size=500):
+        # A Markdown answer's HTML stays unless the kind changed; then "" has the page render
+        # it on reading, and the doc's next refresh store it.
+        markdown = prompt.kind == Prompt.Kind.MARKDOWN and not kind_changed
+        new_html = html if markdown else cheap_html(prompt, value)
+        new_error = prompt.problem_with(value)
+        if (new_error, new_html) != (error, html):
+            current = Answer.objects.filter(pk=pk, version=version)
+            changed += current.update(error=new_error, value_html=new_html)
+    caching.bump_content_version()  # stored pages show the answers and their counts
+    return changed
 
 
 def render_answers(doc: DesignDoc) -> int:
