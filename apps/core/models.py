@@ -96,9 +96,10 @@ class MarkdownPage(models.Model):
         """What other pages may call it: its title and aliases (glossary terms)."""
         return [getattr(self, self.title_field), *self.aliases]
 
-    @property
-    def link_text(self) -> str:
-        return f"[[{self.link_prefix}:{self.slug}" if self.link_prefix else f"[[{self.slug}"
+    @classmethod
+    def link_text_for(cls, slug: str) -> str:
+        """How a body starts a link to this kind's page at ``slug`` (``[[kafka``)."""
+        return f"[[{cls.link_prefix}:{slug}" if cls.link_prefix else f"[[{slug}"
 
     def render(self) -> markdown.Rendered:
         # During a bulk load the glossary is incomplete; the load renders every page again at
@@ -241,11 +242,6 @@ class MovedPage(models.Model):
         return page.get_absolute_url() if page else None
 
 
-def rerender_pages_mentioning(link_text: str) -> int:
-    """Re-render every page whose body contains ``link_text`` (e.g. ``[[kafka``)."""
-    return _rerender(_pages(body__contains=link_text))
-
-
 def rerender_pages_affected(
     page: MarkdownPage, before: tuple | None = None, *, deleted: bool = False
 ) -> int:
@@ -260,12 +256,10 @@ def rerender_pages_affected(
     if before is not None and slug == page.slug and not new_names and title == page.names[0]:
         return 0
     caching.bump_content_version()  # the glossary those pages are rendered with is read anew
-    pages = set(_pages(body__contains=page.link_text))
+    pages, kind = set(), type(page)
     for old in {slug, page.slug} - {None}:
-        link_text = page.link_text.replace(page.slug, old) if old != page.slug else None
-        if link_text:
-            pages |= set(_pages(body__contains=link_text))
-        pages |= set(_pages(body_html__contains=f'href="{type(page).url_for(old)}'))
+        pages |= set(_pages(body__contains=kind.link_text_for(old)))
+        pages |= set(_pages(body_html__contains=f'href="{kind.url_for(old)}'))
         sources = PageLink.objects.filter(target_kind=page.link_prefix, target_slug=old)
         pages |= set(_sources(sources.values_list("source_kind", "source_id")))
     for name in () if deleted else new_names:

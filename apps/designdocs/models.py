@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html_join, linebreaks
+from django.utils.text import Truncator
 
 from apps.concepts.models import Concept
 from apps.core import caching
@@ -560,10 +561,9 @@ class DesignDoc(models.Model):
     def copy_for(self, owner, title: str | None = None) -> DesignDoc:
         """A new doc of ``owner``'s with the same text (duplicating, or copying an example)."""
         with transaction.atomic():
-            title = title or f"Copy of {self.title}"
+            # Within the column, for a copy of a 200-character title (or of a copy).
             limit = DesignDoc._meta.get_field("title").max_length
-            if len(title) > limit:  # a copy of a 200-character title (or of a copy)
-                title = f"{title[: limit - 1]}…"
+            title = Truncator(title or f"Copy of {self.title}").chars(limit)
             doc = DesignDoc.objects.create(owner=owner, title=title, problem=self.problem)
             Answer.objects.bulk_create(
                 Answer(

@@ -53,14 +53,14 @@ def recheck_answers(prompt_id: int, kind_changed: bool = False) -> int:
     if prompt is None:
         return 0
     changed = 0
+    # A Markdown answer's HTML stays unless the kind changed; then "" has the page render it
+    # on reading, and the doc's next refresh store it.
+    keeps_html = prompt.kind == Prompt.Kind.MARKDOWN and not kind_changed
     answers = Answer.objects.filter(prompt=prompt).exclude(value="")
     for pk, value, version, error, html in answers.values_list(
         "pk", "value", "version", "error", "value_html"
     ).iterator(chunk_size=500):
-        # A Markdown answer's HTML stays unless the kind changed; then "" has the page render
-        # it on reading, and the doc's next refresh store it.
-        markdown = prompt.kind == Prompt.Kind.MARKDOWN and not kind_changed
-        new_html = html if markdown else cheap_html(prompt, value)
+        new_html = html if keeps_html else cheap_html(prompt, value)
         new_error = prompt.problem_with(value)
         if (new_error, new_html) != (error, html):
             current = Answer.objects.filter(pk=pk, version=version)
