@@ -93,6 +93,16 @@ def empty_cache():
 
 
 @pytest.fixture
+def same_minute(monkeypatch):
+    """The doc list is stored per minute ("edited 5 minutes ago"): a test that loads it twice
+    to see the second served stored must not see a new minute begin in between."""
+    from apps.designdocs import views
+
+    now = time.time()
+    monkeypatch.setattr(views, "time", SimpleNamespace(time=lambda: now))
+
+
+@pytest.fixture
 def database_tasks(settings):
     """Enqueue into the database (django-tasks-db), as production does, instead of running tasks
     at once as the rest of the suite does (tests/environment.py)."""

@@ -419,7 +419,9 @@ def _fill(doc, n_prompts):
         Answer.objects.update_or_create(doc=doc, prompt=prompt, defaults={"value": "text"})
 
 
-def test_query_counts_are_pinned_and_flat_as_docs_and_answers_grow(signed_in, doc, alice):
+def test_query_counts_are_pinned_and_flat_as_docs_and_answers_grow(
+    signed_in, doc, alice, same_minute
+):
     urls = ["/docs/", f"/docs/{doc.pk}/", f"/docs/{doc.pk}/steps/problem-clarification/",
             f"/docs/{doc.pk}/steps/model-and-metric-selection/"]  # fmt: skip
     _fill(doc, 3)

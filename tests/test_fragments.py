@@ -70,7 +70,7 @@ def _autosave(client, doc, value, version):
 # --- The doc list ------------------------------------------------------------------------------
 
 
-def test_the_list_is_served_stored_until_a_doc_changes(signed_in, doc):
+def test_the_list_is_served_stored_until_a_doc_changes(signed_in, doc, same_minute):
     _page(signed_in, "/docs/")
     with CaptureQueriesContext(connection) as stored:
         _page(signed_in, "/docs/")
