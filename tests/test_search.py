@@ -1,5 +1,6 @@
 """Search: seed terms, typos, ranking, privacy, redirects, fragments, glossary links."""
 
+import gc
 import random
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from apps.core.markdown import render
 from apps.designdocs.models import DesignDoc
 from apps.metrics.models import Metric
 from apps.search import views
+from apps.search.models import Entry
 from apps.search.names import Spellings, public_names
 from apps.search.query import TYPO_SCORE, search
 
@@ -443,16 +445,38 @@ def test_partial_matches_are_ranked_among_a_capped_set_too(monkeypatch):
 def test_names_with_every_word_are_those_a_scan_of_every_name_finds():
     names = public_names()
     for terms in (["latency"], ["latency", "tail"], ["rec"], ["p9"], ["zzzz"], ["a/b"], ["-"]):
-        expected = [e.pk for e in names.entries if all(t in e.names for t in terms)]
-        assert [e.pk for e in names.with_every(terms)] == expected, terms
+        expected = [pk for pk, _, _, text, *_ in names.rows if all(t in text for t in terms)]
+        assert [row[0] for row in names.with_every(terms)] == expected, terms
     assert names.with_every(["latency"]), "the content names latency"
+
+
+def test_the_names_in_memory_are_nothing_the_garbage_collector_walks():
+    """A full collection walks every object the collector tracks while every thread of the
+    process waits: the names (one row per public entry) and what typos are matched against
+    are kept as tuples of strings and numeric arrays, which it stops tracking after a look."""
+    names = public_names()
+    spelt = names.typo_choices
+    spelt.could_score("kafak", 80)  # builds the letters
+    # A tuple is let go once what it holds is: one level a pass (pair, anchors, row, rows).
+    for _ in range(4):
+        gc.collect()
+    assert names.rows and not any(gc.is_tracked(row) for row in names.rows)
+    assert not gc.is_tracked(names.rows)
+    assert spelt.keys and not gc.is_tracked(spelt.keys)
+    words = spelt.letters.words
+    assert words and not any(gc.is_tracked(rows) for rows in words.values())
+    stored = dict(Entry.objects.filter(owner__isnull=True).values_list("pk", "anchors"))
+    assert any(stored.values()), "some public entries have anchors"
+    assert {row[0]: dict(row[-1]) for row in names.rows} == stored
+    [suggested] = names.named("kafka", ["kafka"], 1)
+    assert suggested.anchors == stored[suggested.pk]
 
 
 def test_a_title_and_its_slug_are_scored_once_for_typos():
     spelt = Spellings.of({(1, "apache kafka"): "apache kafka", (1, "apache-kafka"): "apache-kafka",
                           (2, "kafka"): "kafka"})  # fmt: skip
     assert spelt.processed == ["apache kafka", "kafka"]
-    assert spelt.keys == [[(1, "apache kafka"), (1, "apache-kafka")], [(2, "kafka")]]
+    assert spelt.keys == (((1, "apache kafka"), (1, "apache-kafka")), ((2, "kafka"),))
 
 
 def _scores_of_every_name(spelt: Spellings, query: str):

@@ -22,23 +22,40 @@ from apps.search.models import Entry
 TITLE, EXACT, PREFIX, IN_NAMES = 6, 5, 4, 3  # as in apps.search.query
 
 
+# What is kept of each public entry, in this order, as a plain tuple.
+FIELDS = ("pk", "kind", "title", "names", "url", "anchors")
+PK, NAMES = FIELDS.index("pk"), FIELDS.index("names")
+
+
 @dataclass(frozen=True)
 class Names:
-    entries: list[Entry]  # public entries: pk, kind, title, names, url only
+    # Plain tuples of numbers and strings (the anchors as pairs, not a dict): Python's garbage
+    # collector stops tracking them after one look. As Entry objects, 10,000 public entries
+    # were some 40,000 objects that each full collection walked while every thread of the
+    # process waited (25-40 ms under load at scale: the autosave's slowest answers).
+    rows: tuple[tuple, ...]  # each public entry's FIELDS
 
     def named(self, needle: str, terms: list[str], limit: int) -> list[Entry]:
         """Entries whose title or a name is, starts with or contains every word of the query,
         best first: the ranking of apps.search.query's name tiers."""
-        scored = []
-        for entry in self.with_every(terms):  # a name that is the query has every word of it
-            tier = _tier(entry, needle, terms)
-            if tier:
-                scored.append((-tier, len(entry.title), entry.title, entry))
-        scored.sort(key=lambda row: row[:3])
-        return [row[-1] for row in scored[:limit]]  # shared between threads: not annotated
+        return [
+            Entry(**dict(zip(FIELDS, row, strict=True)) | {"anchors": dict(row[-1])})
+            for row in self.ranked(needle, terms, limit)
+        ]
 
-    def with_every(self, terms: list[str]) -> list[Entry]:
-        """The entries with each of ``terms`` in a name: one scan of all the names per term, in
+    def ranked(self, needle: str, terms: list[str], limit: int) -> list[tuple]:
+        """The rows of :meth:`named`."""
+        scored = []
+        for row in self.with_every(terms):  # a name that is the query has every word of it
+            _, _, title, names, _, _ = row
+            tier = _tier(title, names, needle, terms)
+            if tier:
+                scored.append((-tier, len(title), title, row))
+        scored.sort(key=lambda item: item[:3])
+        return [item[-1] for item in scored[:limit]]
+
+    def with_every(self, terms: list[str]) -> list[tuple]:
+        """The rows with each of ``terms`` in a name: one scan of all the names per term, in
         C (a loop over 10,000 entries in Python took 10 ms, on every keystroke)."""
         found: set[int] | None = None
         for term in sorted(terms, key=len, reverse=True):  # the longest is the rarest, mostly
@@ -47,25 +64,25 @@ class Names:
             found = here if found is None else found & here
             if not found:
                 return []
-        return [self.entries[i] for i in sorted(found or ())]
+        return [self.rows[i] for i in sorted(found or ())]
 
     @cached_property
     def _all_names(self) -> str:
         # One line per entry ("\n" is in no name, nor in a term), so a match names its entry.
-        return "\n".join(entry.names for entry in self.entries)
+        return "\n".join(row[NAMES] for row in self.rows)
 
     @cached_property
     def _starts(self) -> list[int]:
         starts, position = [], 0
-        for entry in self.entries:
+        for row in self.rows:
             starts.append(position)
-            position += len(entry.names) + 1
+            position += len(row[NAMES]) + 1
         return starts
 
     @cached_property
     def spellings(self) -> dict[tuple[int, str], str]:
         """Every title and alias by (entry pk, name): what a misspelt query is matched to."""
-        return spellings((entry.pk, entry.names) for entry in self.entries)
+        return spellings((row[PK], row[NAMES]) for row in self.rows)
 
     @cached_property
     def typo_choices(self) -> Spellings:
@@ -80,14 +97,16 @@ class Spellings:
     scored once."""
 
     processed: list[str]
-    keys: list[list[tuple[int, str]]]
+    # Tuples of ints and strings: Python's collector stops tracking them after one look, so
+    # its full collections (which pause every thread) need not walk them, as they do lists.
+    keys: tuple[tuple[tuple[int, str], ...], ...]
 
     @classmethod
     def of(cls, spellings: dict[tuple[int, str], str]) -> Spellings:
         grouped: dict[str, list[tuple[int, str]]] = {}
         for key, name in spellings.items():
             grouped.setdefault(utils.default_process(name), []).append(key)
-        return cls(list(grouped), list(grouped.values()))
+        return cls(list(grouped), tuple(map(tuple, grouped.values())))
 
     def __or__(self, other: Spellings) -> Spellings:
         joined = Spellings(self.processed + other.processed, self.keys + other.keys)
@@ -142,7 +161,7 @@ class Letters:
     counts: numpy.ndarray  # one row per name: how many characters fall in each bucket
     lengths: numpy.ndarray  # len(name)
     shortest: numpy.ndarray  # len(" ".join(set(name.split())))
-    words: dict[str, list[int]]  # word -> the names with it
+    words: dict[str, numpy.ndarray]  # word -> the names with it (arrays: never tracked by gc)
 
     BUCKETS = 64
 
@@ -160,7 +179,7 @@ class Letters:
             counts,
             numpy.array([len(name) for name in names], dtype=numpy.int64),
             numpy.array([_shortest(name) for name in names], dtype=numpy.int64),
-            words,
+            {word: numpy.array(rows, dtype=numpy.int64) for word, rows in words.items()},
         )
 
     def could_score(self, query: str, cutoff: float) -> numpy.ndarray:
@@ -178,7 +197,8 @@ class Letters:
         scale = numpy.where(longer < 1.5, 0.0, numpy.where(longer <= 8, 0.9, 0.6))
         keep = numpy.maximum(full, scale * partial) >= cutoff - 1e-9
         for word in set(query.split()):
-            keep[self.words.get(word, [])] = True
+            if (rows := self.words.get(word)) is not None:
+                keep[rows] = True
         return numpy.flatnonzero(keep)
 
 
@@ -191,9 +211,8 @@ def spellings(rows) -> dict[tuple[int, str], str]:
     return {(pk, name): name for pk, names in rows for name in names.strip("|").split("|") if name}
 
 
-def _tier(entry: Entry, needle: str, terms: list[str]) -> int:
-    names = entry.names
-    if entry.title.lower() == needle:
+def _tier(title: str, names: str, needle: str, terms: list[str]) -> int:
+    if title.lower() == needle:
         return TITLE
     if f"|{needle}|" in names:
         return EXACT
@@ -206,5 +225,5 @@ def _tier(entry: Entry, needle: str, terms: list[str]) -> int:
 
 @caching.per_content_version
 def public_names() -> Names:
-    fields = ("pk", "kind", "title", "names", "url", "anchors")
-    return Names(list(Entry.objects.filter(owner__isnull=True).only(*fields)))
+    public = Entry.objects.filter(owner__isnull=True).values_list(*FIELDS)
+    return Names(tuple((*row[:-1], tuple(row[-1].items())) for row in public))

@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString
 from rapidfuzz import fuzz, process, utils
 
 from apps.search.models import Entry
-from apps.search.names import Spellings, public_names, spellings
+from apps.search.names import PK, Spellings, public_names, spellings
 
 KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
@@ -178,7 +178,7 @@ def _named_public(needle: str, terms: list[str]) -> list[int]:
     """The public entries with every word of the query in a name (the name tiers), from the
     names in memory: among thousands of full-text matches the capped candidates would miss
     them ("latency tail": Tail latency). A signed-in reader's own are found in the SQL."""
-    return [entry.pk for entry in public_names().named(needle, terms, CANDIDATES)]
+    return [row[PK] for row in public_names().ranked(needle, terms, CANDIDATES)]
 
 
 # PostgreSQL ranks in one statement, written out here rather than built by the ORM: its text is
