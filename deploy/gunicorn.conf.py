@@ -34,8 +34,9 @@ def on_starting(server):
 
 
 def when_ready(server):
-    """Take what the preloaded app built (about 150,000 objects: Django, the URL resolvers, the
-    content's indexes) out of the garbage collector's sight before the workers fork.
+    """Take what the preloaded app built (about 150,000 objects: Django, the URLconf with every
+    view and the libraries they import, the templates: mlsd_site.warmup) out of the garbage
+    collector's sight before the workers fork.
 
     Python's full collection walks every object it tracks. In each worker, the first one came
     a few seconds into serving and held its requests for 150 to 400 ms under load. Frozen, that
