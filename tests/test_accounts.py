@@ -2,11 +2,15 @@
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.core import mail
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from apps.accounts.backends import user_and
 from apps.core.sql import columns
+from apps.designdocs.models import DesignDoc
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +80,42 @@ def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice)
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/accounts/password_change/").status_code == 200
     assert queries.captured_queries[0]["sql"].startswith(f"SELECT {columns(get_user_model())} ")
+
+
+def _request_of(client):
+    """A request carrying ``client``'s session, its user not read yet (as in a view)."""
+    request = RequestFactory().get("/docs/")
+    request.session = client.session
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+def test_a_value_read_with_the_user_is_what_its_own_query_reads(client, alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    DesignDoc.objects.create(owner=alice, title="Spam filter")
+    state = DesignDoc.objects.list_state()
+    request = _request_of(client)
+    request.session.load()  # the session from the cache, as on any later request
+    with CaptureQueriesContext(connection) as together:
+        user, value = user_and(request, state, [])
+    assert user == alice and len(together.captured_queries) == 1
+    apart = _request_of(client)
+    assert apart.user == alice  # read before: the value takes a query of its own
+    with CaptureQueriesContext(connection) as alone:
+        assert user_and(apart, state, []) == (alice, value)
+    assert len(alone.captured_queries) == 1
+    assert value and value.startswith("1:")  # one doc
+    DesignDoc.objects.create(owner=alice, title="Ranking")
+    assert user_and(_request_of(client), state, [])[1].startswith("2:")
+
+
+def test_nothing_is_read_along_for_a_session_django_refuses(client, alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    alice.set_password("changed-elsewhere-7")  # every other session of hers ends
+    alice.save()
+    user, value = user_and(_request_of(client), DesignDoc.objects.list_state(), [])
+    assert not user.is_authenticated and value is None
+    assert "Create a free account" in client.get("/docs/").text
 
 
 def test_a_wrong_password_is_hashed_once_not_once_per_backend(client, alice, monkeypatch):

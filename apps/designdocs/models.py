@@ -235,24 +235,29 @@ class DesignDocQuerySet(models.QuerySet):
         extra = [f"state_{name}" for name, _ in ANSWERS_STATE] if with_state else []
         return fetch_instance(DesignDoc, sql, [pk, user.pk], extra)
 
-    def list_state(self, user) -> str:
-        """One value that changes whenever anything ``user``'s doc list shows does: their docs
-        (created, edited, answered, trashed, restored or deleted), the docs shared with them
-        (a trash leaves ``updated_at`` alone: counted apart) and the worked examples. One
-        statement of index lookups, in SQL: the ORM's own compiling of it cost more than
-        running it, on a page loaded all day."""
+    def list_state(self) -> str:
+        """One SQL value that changes whenever anything a user's doc list shows does: their
+        docs (created, edited, answered, trashed, restored or deleted), the docs shared with
+        them (a trash leaves ``updated_at`` alone: counted apart) and the worked examples.
+        ``{user}`` stands for the user's id column: read with the user, in the statement that
+        signs the request in (apps.accounts.backends.user_and). Index lookups, in SQL: the
+        ORM's own compiling of it cost more than running it, on a page loaded all day."""
         docs, reviewers = DesignDoc._meta.db_table, DocReviewer._meta.db_table
-        sql = f"""
-            SELECT COUNT(*), MAX(updated_at), COUNT(deleted_at), MAX(deleted_at),
-              (SELECT COUNT(*) FROM {reviewers} WHERE user_id = %s),
-              (SELECT MAX(d.updated_at) FROM {reviewers} r JOIN {docs} d ON d.id = r.doc_id
-                 WHERE r.user_id = %s),
-              (SELECT COUNT(d.deleted_at) FROM {reviewers} r JOIN {docs} d ON d.id = r.doc_id
-                 WHERE r.user_id = %s),
-              (SELECT COUNT(*) FROM {docs} WHERE is_example),
-              (SELECT MAX(updated_at) FROM {docs} WHERE is_example)
-            FROM {docs} WHERE owner_id = %s"""
-        return ":".join(map(str, fetch_one(sql, [user.pk] * 4)))
+        shared = f"{reviewers} r JOIN {docs} d ON d.id = r.doc_id WHERE r.user_id = {{user}}"
+        parts = [
+            f"(SELECT COUNT(*) FROM {docs} WHERE owner_id = {{user}})",
+            f"(SELECT MAX(updated_at) FROM {docs} WHERE owner_id = {{user}})",
+            f"(SELECT COUNT(deleted_at) FROM {docs} WHERE owner_id = {{user}})",
+            f"(SELECT MAX(deleted_at) FROM {docs} WHERE owner_id = {{user}})",
+            f"(SELECT COUNT(*) FROM {reviewers} WHERE user_id = {{user}})",
+            f"(SELECT MAX(d.updated_at) FROM {shared})",
+            f"(SELECT COUNT(d.deleted_at) FROM {shared})",
+            f"(SELECT COUNT(*) FROM {docs} WHERE is_example)",
+            f"(SELECT MAX(updated_at) FROM {docs} WHERE is_example)",
+        ]
+        # As text, joined by ":" (an empty time where there is none): CAST and || mean the
+        # same on PostgreSQL and SQLite.
+        return " || ':' || ".join(f"COALESCE(CAST({part} AS TEXT), '')" for part in parts)
 
     def behind(self):
         """Docs whose derived data may be older than their answers: a refresh queued, a change
