@@ -7,6 +7,7 @@ import re
 import pytest
 
 from apps.designdocs.models import DesignDoc
+from tests.conftest import assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -82,12 +83,18 @@ def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
         first = doc.record_revision("First")
         doc.save_answer(doc_prompt("business_goal"), "A second goal " * 30, 1)
         second = doc.record_revision("Second")
+        gone = DesignDoc.objects.create(owner=user, title="A long title that goes on " * 6)
+        gone.move_to_trash()
     with signed_in(site, browser, "phoebe", 360) as page:
         history = f"/docs/{doc.pk}/history/?a={first.pk}&b={second.pk}"
         step = f"/docs/{doc.pk}/steps/problem-clarification/"
         for url in ["/docs/", f"/docs/{doc.pk}/", step, history, "/docs/trash/"]:
             page.goto(site.url + url)
             assert sideways(page, 360) == [], url
+        page.get_by_text("Delete forever…").click()  # the trash's confirming button, unfolded
+        assert page.get_by_role("button", name="Delete “A long title").is_visible()
+        assert sideways(page, 360) == []
+        assert_no_axe_violations(page)
 
 
 def doc_prompt(key):

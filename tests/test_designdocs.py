@@ -366,7 +366,8 @@ def doc_urls(doc, revision):
     ]  # fmt: skip
     write = [
         f"/docs/{doc.pk}/rename/", f"/docs/{doc.pk}/duplicate/", f"/docs/{doc.pk}/delete/",
-        f"/docs/{doc.pk}/restore/", f"/docs/{doc.pk}/answers/business_goal/",
+        f"/docs/{doc.pk}/restore/", f"/docs/{doc.pk}/delete-forever/",
+        f"/docs/{doc.pk}/answers/business_goal/",
     ]  # fmt: skip
     return read, write
 
@@ -397,11 +398,12 @@ def test_get_on_every_mutating_url_is_405(signed_in, doc):
     revision = doc.record_revision("x")
     _, write = doc_urls(doc, revision)
     for url in write:
-        if url.endswith("/restore/"):
-            continue  # restore from trash needs a trashed doc; checked below
+        if url.endswith(("/restore/", "/delete-forever/")):
+            continue  # these need a trashed doc; checked below
         assert signed_in.get(url).status_code == 405, url
     doc.move_to_trash()
     assert signed_in.get(f"/docs/{doc.pk}/restore/").status_code == 405
+    assert signed_in.get(f"/docs/{doc.pk}/delete-forever/").status_code == 405
     assert signed_in.get("/docs/examples/video-recommendations/copy/").status_code == 405
 
 

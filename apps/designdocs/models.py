@@ -29,6 +29,13 @@ from apps.designdocs.diagrams import DIAGRAM_MAX_CHARS
 from apps.metrics.models import Metric
 
 TRASH_DAYS = 30
+# Docs one account keeps, its trash included: every list, count and export of someone's docs
+# stays bounded work. Far past what a person writes (a doc a day for over a year).
+DOCS_PER_ACCOUNT = 500
+ACCOUNT_FULL = (
+    f"You keep {DOCS_PER_ACCOUNT} design docs (those in the trash count too), the most one "
+    "account can. Delete forever from the trash the ones you no longer need, then try again."
+)
 REVISION_INTERVAL = timedelta(minutes=2)
 # Far beyond any real design doc (a long answer is 2,000 words, ~12,000 characters), and small
 # enough that rendering, indexing and diffing the largest allowed text is bounded work.
@@ -188,6 +195,16 @@ class DesignDocQuerySet(models.QuerySet):
     def in_trash(self):
         cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
         return self.filter(deleted_at__isnull=False, deleted_at__gte=cutoff, is_example=False)
+
+    def kept_by(self, user):
+        """``user``'s docs that count against :data:`DOCS_PER_ACCOUNT`: active and in the trash."""
+        cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
+        kept = Q(deleted_at__isnull=True) | Q(deleted_at__gte=cutoff)
+        return self.filter(kept, owner=user, is_example=False)
+
+    def full_for(self, user) -> bool:
+        """Whether ``user`` may start no more docs (:data:`ACCOUNT_FULL` says why)."""
+        return self.kept_by(user).count() >= DOCS_PER_ACCOUNT
 
     def expired(self):
         cutoff = timezone.now() - timedelta(days=TRASH_DAYS)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/duplicate/", views.doc_duplicate, name="duplicate"),
     path("<int:pk>/delete/", views.doc_delete, name="delete"),
     path("<int:pk>/restore/", views.doc_restore, name="restore"),
+    path("<int:pk>/delete-forever/", views.doc_delete_forever, name="delete_forever"),
     path("<int:pk>/share/", sharing.share, name="share"),
     path("<int:pk>/share/links/", sharing.link_add, name="link_add"),
     path("<int:pk>/share/links/<int:link_id>/revoke/", sharing.link_revoke, name="link_revoke"),

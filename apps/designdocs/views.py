@@ -17,7 +17,7 @@ from apps.core.caching import stored_page
 from apps.designdocs import addons, export
 from apps.designdocs.access import Role, doc_view, reader_view
 from apps.designdocs.forms import DocForm, NewDiagramForm
-from apps.designdocs.models import DesignDoc, Step
+from apps.designdocs.models import ACCOUNT_FULL, DOCS_PER_ACCOUNT, DesignDoc, Step
 from apps.designdocs.outline import outline
 
 DOCS_PER_PAGE = 25
@@ -79,6 +79,8 @@ def example_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def doc_new(request: HttpRequest) -> HttpResponse:
     form = DocForm(request.POST or None)
+    if request.method == "POST" and DesignDoc.objects.full_for(request.user):
+        form.add_error(None, ACCOUNT_FULL)  # what was typed is shown again, kept
     if request.method == "POST" and form.is_valid():
         doc = form.save(commit=False)
         doc.owner = request.user
@@ -148,6 +150,9 @@ def example_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def example_copy(request: HttpRequest, slug: str) -> HttpResponse:
     example = get_object_or_404(DesignDoc.objects.examples(), slug=slug)
+    if DesignDoc.objects.full_for(request.user):
+        messages.error(request, ACCOUNT_FULL)
+        return redirect(example)
     doc = example.copy_for(request.user, title=example.title)
     messages.success(request, f"“{example.title}” is now in your docs; edit it as you like.")
     return redirect(doc)
@@ -159,8 +164,8 @@ def export_all(request: HttpRequest) -> HttpResponse:
     """Every document of the user's (not the trash) as Markdown files in one zip archive,
     each diagram drawn beside its document as an SVG file."""
     docs = DesignDoc.objects.active().filter(owner=request.user).prefetch_related("diagrams")
-    # Past a few megabytes the archive goes to disk, not memory: a writer's docs have no count
-    # limit, and each may hold a megabyte of text and twenty drawings. FileResponse closes it.
+    # Past a few megabytes the archive goes to disk, not memory: a writer may keep 500 docs,
+    # and each may hold a megabyte of text and twenty drawings. FileResponse closes it.
     archive_file = tempfile.SpooledTemporaryFile(max_size=ZIP_IN_MEMORY)  # noqa: SIM115
     with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
         for doc in docs.order_by("pk").iterator(chunk_size=50):
@@ -200,6 +205,9 @@ def doc_rename(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
 
 @doc_view(("POST",))
 def doc_duplicate(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    if DesignDoc.objects.full_for(request.user):
+        messages.error(request, ACCOUNT_FULL)
+        return redirect(doc)
     copy = doc.copy_for(request.user)
     messages.success(request, f"Made “{copy.title}”.")
     return redirect(copy)
@@ -219,11 +227,22 @@ def doc_restore(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
     return redirect(doc)
 
 
+@doc_view(("POST",), trashed=True)
+def doc_delete_forever(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
+    """A doc in the trash, gone now rather than after 30 days (with its answers, history,
+    diagrams and comments): room for another when the account keeps all it can."""
+    title = doc.title
+    doc.delete()
+    messages.success(request, f"Deleted “{title}” forever.")
+    return redirect("designdocs:trash")
+
+
 @login_required
 @require_safe
 def trash(request: HttpRequest) -> HttpResponse:
     docs = DesignDoc.objects.in_trash().filter(owner=request.user).order_by("-deleted_at")
-    return render(request, "designdocs/trash.html", {"docs": docs})
+    context = {"docs": docs, "docs_per_account": DOCS_PER_ACCOUNT}
+    return render(request, "designdocs/trash.html", context)
 
 
 def bad_request(message: str, field: str) -> JsonResponse:

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.designdocs.models import Prompt, Step
+from apps.designdocs.models import ACCOUNT_FULL, DesignDoc, Prompt, Step
 from apps.designdocs.views import bad_request
 from apps.practice import svg
 from apps.practice.forms import StartForm
@@ -42,6 +42,8 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     """A new design doc for the problem, timed; the writer lands on its first step."""
     problem = get_object_or_404(Problem, slug=slug)
     form = StartForm(request.POST)
+    if DesignDoc.objects.full_for(request.user):
+        form.add_error(None, ACCOUNT_FULL)
     if not form.is_valid():
         context = problem_context(request, problem, form)
         return render(request, "practice/problem_detail.html", context, status=400)
