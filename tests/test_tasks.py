@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from apps.core import caching
 from apps.designdocs.models import Answer, DesignDoc, Prompt
+from apps.metrics.models import Metric
 from apps.search.query import search
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +330,29 @@ def test_a_prompt_edit_that_leaves_its_rules_alone_rechecks_nothing(
         prompt.question = "Which family of model first?"
         prompt.save()
     assert not [c for c in callbacks if c is not caching._bump]  # no recheck queued
+
+
+def test_a_renamed_metric_stays_picked_under_its_new_slug_and_name(
+    writer, doc, django_capture_on_commit_callbacks
+):
+    """Metric pickers keep the slugs picked: an editor's new slug for a metric must not drop it
+    from anyone's answer (neither shown nor ticked), and its new name shows."""
+    key = "offline_metrics"
+    offered = Metric.objects.filter(family__slug__in=Prompt.objects.get(key=key).families)
+    first, second = offered.order_by("slug")[:2]
+    save(writer, doc, [first.slug, second.slug], 0, key=key)
+    old = first.slug
+    with django_capture_on_commit_callbacks(execute=True):
+        first.slug, first.name = f"{old}-renamed", "A renamed metric"
+        first.save()
+    answer = Answer.objects.get(doc=doc, prompt__key=key)
+    assert answer.values == [first.slug, second.slug]
+    assert f'<a href="/metrics/{first.slug}/">A renamed metric</a>' in answer.value_html
+    assert "A renamed metric" in writer.get(f"/docs/{doc.pk}/").content.decode()
+    step = writer.get(f"/docs/{doc.pk}/steps/{answer.prompt.step.slug}/").content.decode()
+    assert re.search(rf'value="{first.slug}" checked', step)
+    with django_capture_on_commit_callbacks(execute=True):
+        first.name = "Renamed again"  # the name alone
+        first.save()
+    answer.refresh_from_db()
+    assert answer.values == [first.slug, second.slug] and "Renamed again" in answer.value_html

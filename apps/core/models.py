@@ -22,6 +22,11 @@ PAGE_MODELS: list[type[MarkdownPage]] = []
 #: so that what keeps a copy of its text (the search index) can take the new text.
 page_rerendered = Signal()
 
+#: Sent with ``page`` and its ``old_slug`` and ``old_title`` after a save changed either, so
+#: that what keeps them elsewhere (a metric picker's answers keep metric slugs and show their
+#: names) can follow.
+page_renamed = Signal()
+
 # While a bulk load runs, pages are re-rendered once at its end instead of on every save.
 _bulk_loading: ContextVar[bool] = ContextVar("bulk_loading", default=False)
 
@@ -88,6 +93,8 @@ class MarkdownPage(models.Model):
         caching.bump_content_version()
         if before is None or before[0] != self.slug:
             MovedPage.record(self, before[0] if before else None)
+        if before is not None and before[:2] != (self.slug, getattr(self, self.title_field)):
+            page_renamed.send(type(self), page=self, old_slug=before[0], old_title=before[1])
         if not _bulk_loading.get():
             rerender_pages_affected(self, before)
 

@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from apps.concepts.models import Concept
 from apps.core import caching
 from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
-from apps.core.models import MarkdownPage
+from apps.core.models import MarkdownPage, page_renamed
 from apps.core.sql import columns, fetch_instance, fetch_one
 from apps.designdocs import numbers
 from apps.designdocs.diagrams import DIAGRAM_MAX_CHARS
@@ -748,6 +748,15 @@ def _step_relations_changed(sender, instance, action, **kwargs) -> None:
     # A step's declared concepts and metrics show as backlinks on their pages.
     if action.startswith("post_") and isinstance(instance, Step):
         instance.record_links()
+
+
+@receiver(page_renamed, sender=Metric)
+def _metric_renamed(sender, page, old_slug, **kwargs):
+    """Metric pickers keep the slugs picked and show the names: both follow a rename."""
+    from apps.designdocs.tasks import follow_metric  # it imports this module
+
+    new_slug = page.slug
+    transaction.on_commit(lambda: follow_metric.enqueue(old_slug, new_slug))
 
 
 @receiver(post_delete, sender=Prompt)

@@ -69,6 +69,27 @@ def recheck_answers(prompt_id: int, kind_changed: bool = False) -> int:
     return changed
 
 
+@task()
+def follow_metric(old_slug: str, new_slug: str) -> int:
+    """An editor renamed a metric (its slug, its name or both): every metric picker's answer
+    that picked it keeps it, under its new slug, and shows its new name. (Picked by an old slug
+    it would have dropped out of the answer: neither shown nor ticked.) Only onto the value it
+    read, as :func:`recheck_answers`. Returns how many answers changed."""
+    pickers = Answer.objects.filter(prompt__kind=Prompt.Kind.METRICS, value__contains=old_slug)
+    changed = 0
+    for answer in pickers.select_related("prompt").iterator(chunk_size=500):
+        picked = answer.values
+        if old_slug not in picked:  # a longer slug that contains it
+            continue
+        kept = dict.fromkeys(new_slug if slug == old_slug else slug for slug in picked)
+        value, read = ",".join(kept), answer.value
+        answer.value = value
+        current = Answer.objects.filter(pk=answer.pk, version=answer.version, value=read)
+        changed += current.update(value=value, value_html=answer.render_value())
+    caching.bump_content_version()  # stored pages show the answers
+    return changed
+
+
 def render_answers(doc: DesignDoc) -> int:
     """Store the HTML of answers saved since they were last rendered."""
     markdown = doc.answers.filter(prompt__kind=Prompt.Kind.MARKDOWN, value_html="")
