@@ -32,7 +32,7 @@ class Names:
     # Plain tuples of numbers and strings (the anchors as pairs, not a dict): Python's garbage
     # collector stops tracking them after one look. As Entry objects, 10,000 public entries
     # were some 40,000 objects that each full collection walked while every thread of the
-    # process waited (25-40 ms under load at scale: the autosave's slowest answers).
+    # process waited (25-40 ms under load at scale, added to every request in flight).
     rows: tuple[tuple, ...]  # each public entry's FIELDS
 
     def named(self, needle: str, terms: list[str], limit: int) -> list[Entry]:
