@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from apps.designdocs import models
-from apps.designdocs.models import DesignDoc
-from apps.practice.models import Attempt
+from apps.designdocs.models import DesignDoc, Diagram, DocReviewer
+from apps.practice.models import Attempt, Problem
+from apps.reviews.models import Comment
 from apps.search.models import Entry
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +92,21 @@ def test_only_a_doc_in_ones_own_trash_can_be_deleted_forever(client, alice, bob)
     assert client.post(f"/docs/{mine.pk}/delete-forever/").status_code == 404  # not in the trash
     assert client.post(f"/docs/{theirs.pk}/delete-forever/").status_code == 404
     assert DesignDoc.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
+
+
+def test_a_doc_with_everything_attached_is_deleted_forever_whole(client, alice, bob):
+    """An interview's doc with its clock, history, a diagram, a reviewer and their comments."""
+    attempt = Attempt.start(alice, Problem.objects.get(slug="ads-click-prediction"), 45)
+    doc = attempt.doc
+    Diagram.start(doc, "Serving", "client -> model")
+    DocReviewer.objects.create(doc=doc, user=bob)
+    reviewer = Client()
+    reviewer.force_login(bob)
+    assert reviewer.post(f"/docs/{doc.pk}/comments/", {"body": "Why half?"}).status_code < 400
+    assert Comment.objects.filter(doc=doc).exists()
+    doc.move_to_trash()
+    client.force_login(alice)
+    assert client.post(f"/docs/{doc.pk}/delete-forever/").status_code == 302
+    assert not DesignDoc.objects.filter(pk=doc.pk).exists()
+    assert not Attempt.objects.filter(pk=attempt.pk).exists()
+    assert not Comment.objects.filter(doc_id=doc.pk).exists()
