@@ -356,3 +356,28 @@ def test_a_renamed_metric_stays_picked_under_its_new_slug_and_name(
         first.save()
     answer.refresh_from_db()
     assert answer.values == [first.slug, second.slug] and "Renamed again" in answer.value_html
+
+
+def test_a_retitled_page_shows_its_new_title_in_the_answers_that_link_it(
+    writer, doc, django_capture_on_commit_callbacks
+):
+    from apps.concepts.models import Concept
+    from apps.designdocs.tasks import refresh_doc
+
+    save(writer, doc, "Events go through [[kafka]] first.", 0)
+    refresh_doc.call(doc.pk)  # the answer rendered, as the task worker does after a save
+    answer = Answer.objects.get(doc=doc, prompt__key=KEY)
+    kafka = Concept.objects.get(slug="kafka")
+    assert f">{kafka.title}</a>" in answer.value_html
+    with django_capture_on_commit_callbacks(execute=True):
+        kafka.title = "Apache Kafka, the log"
+        kafka.save()
+    answer.refresh_from_db()
+    assert ">Apache Kafka, the log</a>" in answer.value_html
+    assert "Apache Kafka, the log" in writer.get(f"/docs/{doc.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        kafka.slug = "apache-kafka"  # a new address: the answer keeps the old one (it redirects)
+        kafka.save()
+    answer.refresh_from_db()
+    assert 'href="/concepts/kafka/"' in answer.value_html
+    assert writer.get("/concepts/kafka/").url == "/concepts/apache-kafka/"

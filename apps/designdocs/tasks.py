@@ -90,6 +90,22 @@ def follow_metric(old_slug: str, new_slug: str) -> int:
     return changed
 
 
+@task()
+def rerender_linking_answers(link: str) -> int:
+    """Render again the Markdown answers that link a page (``link``: how a link to it starts,
+    ``[[kafka``), after its title changed. Only onto the text rendered: a save landing
+    meanwhile rendered its own. Returns how many answers changed."""
+    markdown = Answer.objects.filter(prompt__kind=Prompt.Kind.MARKDOWN, value__contains=link)
+    changed = 0
+    for answer in markdown.select_related("prompt").iterator(chunk_size=200):
+        html = answer.render_value()
+        if html != answer.value_html:
+            current = Answer.objects.filter(pk=answer.pk, version=answer.version)
+            changed += current.update(value_html=html)
+    caching.bump_content_version()  # stored pages show the answers
+    return changed
+
+
 def render_answers(doc: DesignDoc) -> int:
     """Store the HTML of answers saved since they were last rendered."""
     markdown = doc.answers.filter(prompt__kind=Prompt.Kind.MARKDOWN, value_html="")
