@@ -188,27 +188,28 @@ ANSWERS_STATE = (
 )
 
 
+def _trash_cutoff():
+    """Docs deleted before this have left the trash (purged by ``manage.py purge_trash``)."""
+    return timezone.now() - timedelta(days=TRASH_DAYS)
+
+
 class DesignDocQuerySet(models.QuerySet):
     def active(self):
         return self.filter(deleted_at__isnull=True, is_example=False)
 
     def in_trash(self):
-        cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
-        return self.filter(deleted_at__isnull=False, deleted_at__gte=cutoff, is_example=False)
+        return self.filter(deleted_at__gte=_trash_cutoff(), is_example=False)
 
     def kept_by(self, user):
         """``user``'s docs that count against :data:`DOCS_PER_ACCOUNT`: active and in the trash."""
-        cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
-        kept = Q(deleted_at__isnull=True) | Q(deleted_at__gte=cutoff)
-        return self.filter(kept, owner=user, is_example=False)
+        return self.filter(owner=user, is_example=False).exclude(deleted_at__lt=_trash_cutoff())
 
     def full_for(self, user) -> bool:
         """Whether ``user`` may start no more docs (:data:`ACCOUNT_FULL` says why)."""
         return self.kept_by(user).count() >= DOCS_PER_ACCOUNT
 
     def expired(self):
-        cutoff = timezone.now() - timedelta(days=TRASH_DAYS)
-        return self.filter(deleted_at__lt=cutoff)
+        return self.filter(deleted_at__lt=_trash_cutoff())
 
     def examples(self):
         return self.filter(is_example=True)

@@ -93,15 +93,9 @@ def follow_metric(old_slug: str, new_slug: str) -> int:
 @task()
 def rerender_linking_answers(link: str) -> int:
     """Render again the Markdown answers that link a page (``link``: how a link to it starts,
-    ``[[kafka``), after its title changed. Only onto the text rendered: a save landing
-    meanwhile rendered its own. Returns how many answers changed."""
+    ``[[kafka``), after its title changed. Returns how many answers changed."""
     markdown = Answer.objects.filter(prompt__kind=Prompt.Kind.MARKDOWN, value__contains=link)
-    changed = 0
-    for answer in markdown.select_related("prompt").iterator(chunk_size=200):
-        html = answer.render_value()
-        if html != answer.value_html:
-            current = Answer.objects.filter(pk=answer.pk, version=answer.version)
-            changed += current.update(value_html=html)
+    changed = _store_rendered(markdown)
     caching.bump_content_version()  # stored pages show the answers
     return changed
 
@@ -109,13 +103,19 @@ def rerender_linking_answers(link: str) -> int:
 def render_answers(doc: DesignDoc) -> int:
     """Store the HTML of answers saved since they were last rendered."""
     markdown = doc.answers.filter(prompt__kind=Prompt.Kind.MARKDOWN, value_html="")
-    unrendered = list(markdown.exclude(value="").select_related("prompt"))
+    return _store_rendered(markdown.exclude(value=""))
+
+
+def _store_rendered(answers) -> int:
+    """Store each of ``answers``' HTML rendered anew where it differs, only onto the text it
+    was rendered from: a save landing meanwhile (a new version, its HTML empty again) is left
+    for the refresh that save queued. Returns how many answers changed."""
     stored = 0
-    for answer in unrendered:
-        # Only onto the text it was rendered from: a save landing meanwhile (a new version,
-        # its HTML empty again) is left for the refresh that save queued.
-        current = Answer.objects.filter(pk=answer.pk, version=answer.version)
-        stored += current.update(value_html=answer.render_value())
+    for answer in answers.select_related("prompt").iterator(chunk_size=200):
+        html = answer.render_value()
+        if html != answer.value_html:
+            current = Answer.objects.filter(pk=answer.pk, version=answer.version)
+            stored += current.update(value_html=html)
     return stored
 
 
