@@ -7,10 +7,11 @@ from django.core import mail
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from apps.accounts.backends import user_and
+from apps.accounts.backends import read_with_user, user_and
 from apps.core.sql import columns
-from apps.designdocs.models import DesignDoc
+from apps.designdocs.models import DesignDoc, Prompt
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,9 @@ def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice)
     assert client.session[BACKEND_SESSION_KEY] == "apps.accounts.backends.UserBackend"
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/accounts/password_change/").status_code == 200
-    assert queries.captured_queries[0]["sql"].startswith(f"SELECT {columns(get_user_model())} ")
+    table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    sql = queries.captured_queries[0]["sql"]
+    assert sql.startswith(f"SELECT {columns(get_user_model(), table)} FROM {table} ")
 
 
 def _request_of(client):
@@ -116,6 +119,55 @@ def test_nothing_is_read_along_for_a_session_django_refuses(client, alice):
     user, value = user_and(_request_of(client), DesignDoc.objects.list_state(), [])
     assert not user.is_authenticated and value is None
     assert "Create a free account" in client.get("/docs/").text
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_a_doc_read_with_its_owner_is_the_doc_and_state_the_orm_reads(client, alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    doc = DesignDoc.objects.create(owner=alice, title="Spam filter", problem="Stop spam.")
+    doc.save_answer(Prompt.objects.first(), "Mail users.", 0)
+    read = DesignDoc.objects.owned(doc.pk, with_state=True)
+    request = _request_of(client)
+    request.session.load()
+    with CaptureQueriesContext(connection) as together:
+        user, row = read_with_user(request, read.select, read.params, read.join)
+    assert user == alice and len(together.captured_queries) == 1
+    found = read.instance(row)
+    expected = DesignDoc.objects.get(pk=doc.pk)
+    assert _fields(found) == _fields(expected)
+    assert found.state() == expected.state(), "the state read along is the state read alone"
+    apart = _request_of(client)
+    assert apart.user == alice  # read before: the doc takes a query of its own, the same doc
+    assert _fields(
+        read.instance(read_with_user(apart, read.select, read.params, read.join)[1])
+    ) == (_fields(expected))
+
+
+def test_a_doc_not_ones_own_is_no_doc_and_its_reader_stays_signed_in(client, alice, bob):
+    client.post("/accounts/login/", {"username": "bob", "password": "battery-staple-7"})
+    mine = DesignDoc.objects.create(owner=bob, title="Mine")
+    theirs = DesignDoc.objects.create(owner=alice, title="Theirs")
+    trashed = DesignDoc.objects.create(owner=bob, title="Trashed", deleted_at=timezone.now())
+    example = DesignDoc.objects.create(owner=bob, title="Example", is_example=True, slug="ex")
+    for pk in [theirs.pk, trashed.pk, example.pk, 10**6, 2**63, "7x"]:
+        read = DesignDoc.objects.owned(pk)
+        if read is None:  # an id no row can have: nothing to read
+            assert pk in (2**63, "7x")
+            continue
+        user, row = read_with_user(_request_of(client), read.select, read.params, read.join)
+        assert user == bob, "the user's row is there whatever the doc"
+        assert read.instance(row) is None, pk
+    read = DesignDoc.objects.owned(mine.pk)
+    assert (
+        read.instance(read_with_user(_request_of(client), read.select, read.params, read.join)[1])
+        == mine
+    )
+    client.post("/accounts/logout/")
+    user, row = read_with_user(_request_of(client), read.select, read.params, read.join)
+    assert not user.is_authenticated and row is None
 
 
 def test_a_wrong_password_is_hashed_once_not_once_per_backend(client, alice, monkeypatch):

@@ -440,12 +440,12 @@ def test_query_counts_are_pinned_and_flat_as_docs_and_answers_grow(
     # the user, then only the writer's own data. The list and the steps are stored rendered per
     # state of what they show (test_fragments.py). The list reads that state with the user, in
     # one statement; to render, also its page of docs and their count, the trash count, docs
-    # shared with them and the worked examples. A step reads the doc with its state; to render,
-    # also whether it is an interview's and its answers (step 4's metric picker also the
-    # metrics it offers); stored, nothing more. The document: the doc, its answers, diagrams
-    # and comments.
-    assert rendered == {urls[0]: 6, urls[1]: 5, urls[2]: 4, urls[3]: 7}, rendered
-    assert stored == {urls[0]: 1, urls[1]: 5, urls[2]: 2, urls[3]: 2}, stored
+    # shared with them and the worked examples. A step reads the doc with its state, and the
+    # user, in one statement too; to render, also whether it is an interview's and its answers
+    # (step 4's metric picker also the metrics it offers); stored, nothing more. The document:
+    # the user, the doc, its answers, diagrams and comments.
+    assert rendered == {urls[0]: 6, urls[1]: 5, urls[2]: 3, urls[3]: 6}, rendered
+    assert stored == {urls[0]: 1, urls[1]: 5, urls[2]: 1, urls[3]: 1}, stored
     _fill(doc, 40)
     for n in range(20):
         DesignDoc.objects.create(owner=alice, title=f"Doc {n}")

@@ -2,8 +2,9 @@
 
 Every signed-in request loads its user. The ORM's building and compiling of that one primary-key
 lookup cost about three times what running it does (see apps.core.sql), on every page, autosave
-and flashcard. :func:`apps.core.sql.fetch_instance` sends the same SELECT without the build and
-still converts the columns for the database in use.
+and flashcard. This backend sends the same SELECT without the build (apps.core.sql) and still
+converts the columns for the database in use; a page that shows a row of the user's (a doc) or
+their state can have it read in the same statement (:func:`read_with_user`).
 """
 
 from __future__ import annotations
@@ -17,31 +18,36 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import HttpRequest
 
-from apps.core.sql import columns, fetch_instance, fetch_one
+from apps.core.sql import columns, fetch_one, instance_from, width
 
 
 @dataclass
 class _Along:
-    expression: str  # one SQL value; "{user}" stands for the user row's id column
-    params: list
-    value: object = None
+    select: str  # SQL values; "{user}" stands for the user row's id column
+    join: str  # joins after the user's table, "{user}" likewise
+    params: list  # for the placeholders of select, then join
+    row: tuple | None = None
     read: bool = False
 
 
 _ALONG: ContextVar[_Along | None] = ContextVar("read_along_with_the_user", default=None)
 
 
-def user_and(request: HttpRequest, expression: str, params: list) -> tuple[object, object]:
-    """``request.user`` and the value of ``expression`` for them, in one statement when the
-    user has not been read yet in this request (a stored page's state: one round trip to the
-    database fewer on each signed-in page, about a tenth of its cost).
+def read_with_user(
+    request: HttpRequest, select: str, params: list, join: str = ""
+) -> tuple[object, tuple | None]:
+    """``request.user`` and the row of ``select`` for them, in one statement when the user
+    has not been read yet in this request: a signed-in page's state, or the doc it shows, is
+    read with the user, one round trip to the database fewer (about a tenth of a stored
+    page's cost).
 
-    ``expression`` is one SQL value in which ``{user}`` stands for the user's id column (a
-    correlated subquery, say), with ``params`` for its placeholders. Who the user is stays
-    Django's to decide (django.contrib.auth.get_user: the session, its backend, the session
-    hash): the value is kept only for the user it decided on. The value is None when nobody
-    is signed in."""
-    along = _Along(expression, list(params))
+    ``select`` is one or more SQL values and ``join`` joins after the user's table (a
+    ``LEFT JOIN``, so that the user's row is always there); in both, ``{user}`` stands for the
+    user's id column. ``params`` fill the placeholders of ``select``, then of ``join``. Who the
+    user is stays Django's to decide (django.contrib.auth.get_user: the session, its backend,
+    the session hash): the row is kept only for the user it decided on, and is None when
+    nobody is signed in."""
+    along = _Along(select, join, list(params))
     token = _ALONG.set(along)
     try:
         user = request.user
@@ -51,19 +57,27 @@ def user_and(request: HttpRequest, expression: str, params: list) -> tuple[objec
     if not signed_in:
         return user, None
     if along.read:
-        return user, along.value
-    row = fetch_one(_select(expression, with_user=False), [*params, user.pk])
+        return user, along.row
+    return user, fetch_one(_select(along, with_user=False), [*along.params, user.pk])
+
+
+def user_and(request: HttpRequest, expression: str, params: list) -> tuple[object, object]:
+    """``request.user`` and the value of one SQL ``expression`` for them
+    (:func:`read_with_user`); None when nobody is signed in."""
+    user, row = read_with_user(request, expression, params)
     return user, row[0] if row else None
 
 
-def _select(expression: str, *, with_user: bool) -> str:
+def _select(along: _Along | None, *, with_user: bool) -> str:
     model = get_user_model()
     meta, quote = model._meta, connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    selected = [columns(model)] if with_user else []
-    if expression:
-        selected.append(expression.replace("{user}", f"{table}.{pk}"))
-    return f"SELECT {', '.join(selected)} FROM {table} WHERE {table}.{pk} = %s"
+    selected = [columns(model, table)] if with_user else []  # named by table: the join's too
+    join = ""
+    if along:
+        selected.append(along.select.replace("{user}", f"{table}.{pk}"))
+        join = " " + along.join.replace("{user}", f"{table}.{pk}") if along.join else ""
+    return f"SELECT {', '.join(selected)} FROM {table}{join} WHERE {table}.{pk} = %s"
 
 
 class UserBackend(ModelBackend):
@@ -83,15 +97,16 @@ class UserBackend(ModelBackend):
     def get_user(self, user_id):
         model = get_user_model()
         along = _ALONG.get()
-        expression, params = (along.expression, along.params) if along else ("", [])
-        extra = ["_read_along"] if along else []
         try:
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        user = fetch_instance(model, _select(expression, with_user=True), [*params, pk], extra)
-        if user is None or not self.user_can_authenticate(user):
+        row = fetch_one(_select(along, with_user=True), [*(along.params if along else ()), pk])
+        if row is None:
+            return None
+        user = instance_from(model, row[: width(model)])
+        if not self.user_can_authenticate(user):
             return None
         if along:
-            along.value, along.read = user.__dict__.pop("_read_along"), True
+            along.row, along.read = tuple(row[width(model) :]), True
         return user

@@ -13,8 +13,8 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404
 
+from apps.accounts.backends import read_with_user
 from apps.designdocs.models import DesignDoc
 
 
@@ -26,38 +26,55 @@ class Role(StrEnum):
     LINK = "link"  # holds a read-only link: reads it at /shared/<token>/, nothing more
 
 
-def get_owned_doc(user, pk: int, *, trashed: bool = False, with_state: bool = False) -> DesignDoc:
-    """The user's doc ``pk`` (in the trash when ``trashed``), or 404 — also for other users'.
-    ``with_state`` reads the doc's state in the same query."""
+def get_owned_doc(
+    request: HttpRequest, pk: int, *, trashed: bool = False, with_state: bool = False
+) -> DesignDoc | None:
+    """The signed-in user's doc ``pk`` (in the trash when ``trashed``), else None — also for
+    other users' and when nobody is signed in. An active doc is read in the statement that
+    reads the user, when the request has not read them yet; ``with_state`` reads its state
+    too."""
     if trashed:
-        docs = DesignDoc.objects.filter(owner=user, is_example=False).in_trash()
-        return get_object_or_404(docs, pk=pk)
-    doc = DesignDoc.objects.owned(user, pk, with_state=with_state)
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        trash = DesignDoc.objects.filter(owner=user, is_example=False).in_trash()
+        return trash.filter(pk=pk).first()
+    read = DesignDoc.objects.owned(pk, with_state=with_state)
+    if read is None:
+        return None
+    return read.instance(read_with_user(request, read.select, read.params, read.join)[1])
+
+
+def get_readable_doc(request: HttpRequest, pk: int) -> tuple[DesignDoc, Role] | None:
+    """The doc ``pk`` for its owner or a named reviewer, with the reader's role; None for
+    anyone else, and for everyone while it is in the trash. One query."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    doc = DesignDoc.objects.readable_by(user).select_related("owner").filter(pk=pk).first()
     if doc is None:
-        raise Http404("No such design doc.")
-    return doc
-
-
-def get_readable_doc(user, pk: int) -> tuple[DesignDoc, Role]:
-    """The doc ``pk`` for its owner or a named reviewer, with the reader's role; 404 for anyone
-    else, and for everyone while it is in the trash. One query."""
-    doc = get_object_or_404(DesignDoc.objects.readable_by(user).select_related("owner"), pk=pk)
+        return None
     return doc, Role.OWNER if doc.owner_id == user.pk else Role.REVIEWER
 
 
 def _guarded(fetch: Callable, methods: tuple[str, ...]) -> Callable:
-    """Sign-in required; the doc fetched (or 404) before the method is looked at, so a stranger
-    gets 404 whatever the method and a reader 405 for a method the view does not take."""
+    """Sign-in required; the doc fetched (else 404) before the method is looked at, so a
+    stranger gets 404 whatever the method and a reader 405 for a method the view does not
+    take. ``fetch(request, pk)`` runs first, so that it may read the user with the doc."""
     allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
 
     def decorator(view: Callable) -> Callable:
         @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
-            fetched = fetch(request.user, pk)
+        def signed_in(request: HttpRequest, fetched, *args, **kwargs) -> HttpResponse:
+            if fetched is None:
+                raise Http404("No such design doc.")
             if request.method not in allowed:
                 return HttpResponseNotAllowed(sorted(allowed))
             return view(request, *fetched, *args, **kwargs)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+            return signed_in(request, fetch(request, pk), *args, **kwargs)
 
         return wrapper
 
@@ -69,10 +86,12 @@ def doc_view(
 ) -> Callable:
     """Decorate ``view(request, doc, …)`` for the doc's owner only; ``with_state`` for a view
     that asks the doc's state (a stored page), read with the doc."""
-    return _guarded(
-        lambda user, pk: (get_owned_doc(user, pk, trashed=trashed, with_state=with_state),),
-        methods,
-    )
+
+    def fetch(request: HttpRequest, pk: int) -> tuple[DesignDoc] | None:
+        doc = get_owned_doc(request, pk, trashed=trashed, with_state=with_state)
+        return None if doc is None else (doc,)
+
+    return _guarded(fetch, methods)
 
 
 def reader_view(methods: tuple[str, ...] = ("GET",)) -> Callable:

@@ -23,7 +23,7 @@ from apps.concepts.models import Concept
 from apps.core import caching
 from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
 from apps.core.models import MarkdownPage, page_renamed
-from apps.core.sql import columns, fetch_instance, fetch_one
+from apps.core.sql import RowRead, columns, fetch_one
 from apps.designdocs import numbers
 from apps.designdocs.diagrams import DIAGRAM_MAX_CHARS
 from apps.metrics.models import Metric
@@ -224,11 +224,12 @@ class DesignDocQuerySet(models.QuerySet):
         invited = DocReviewer.objects.filter(doc=OuterRef("pk"), user=user)
         return self.active().filter(Exists(invited))
 
-    def owned(self, user, pk, *, with_state: bool = False) -> DesignDoc | None:
-        """``user``'s active doc ``pk``, or None: what every request to a doc's pages and its
-        autosave starts with, in one hand-written SELECT (the ORM's building of it cost three
-        times its running). ``with_state`` reads the doc's state (:meth:`DesignDoc.state`) in
-        the same statement."""
+    def owned(self, pk, *, with_state: bool = False) -> RowRead[DesignDoc] | None:
+        """How to read the signed-in user's active doc ``pk`` along with the user
+        (apps.accounts.backends.read_with_user): what every request to a doc's pages and its
+        autosave starts with. Hand-written (the ORM's building of it cost three times its
+        running), and one round trip with the user instead of two. ``with_state`` reads the
+        doc's state (:meth:`DesignDoc.state`) too. None for an id no doc can have."""
         try:
             pk = int(pk)
         except (TypeError, ValueError):
@@ -238,20 +239,16 @@ class DesignDocQuerySet(models.QuerySet):
         if not low <= pk <= high:
             return None
         docs, answers = DesignDoc._meta.db_table, Answer._meta.db_table
-        state = (
-            "".join(
-                f", (SELECT {aggregate} FROM {answers} WHERE doc_id = d.id) AS state_{name}"
-                for name, aggregate in ANSWERS_STATE
-            )
-            if with_state
-            else ""
+        names = tuple(f"state_{name}" for name, _ in ANSWERS_STATE) if with_state else ()
+        state = "".join(
+            f", (SELECT {aggregate} FROM {answers} WHERE doc_id = d.id)"
+            for _, aggregate in (ANSWERS_STATE if with_state else ())
         )
-        sql = (
-            f"SELECT {columns(DesignDoc, 'd')}{state} FROM {docs} d "
-            "WHERE d.id = %s AND d.owner_id = %s AND d.deleted_at IS NULL AND NOT d.is_example"
+        join = (
+            f"LEFT JOIN {docs} d ON d.id = %s AND d.owner_id = {{user}}"
+            " AND d.deleted_at IS NULL AND NOT d.is_example"
         )
-        extra = [f"state_{name}" for name, _ in ANSWERS_STATE] if with_state else []
-        return fetch_instance(DesignDoc, sql, [pk, user.pk], extra)
+        return RowRead(DesignDoc, f"{columns(DesignDoc, 'd')}{state}", join, [pk], names)
 
     def list_state(self) -> str:
         """One SQL value that changes whenever anything a user's doc list shows does: their
@@ -348,7 +345,7 @@ class DesignDoc(models.Model):
         """One value that changes whenever anything the writer's pages show of this doc does:
         the doc's own fields (``updated_at``, which every answer save also moves) and its
         answers (added, removed, rewritten or re-versioned by any path). One SQL aggregate."""
-        if hasattr(self, "state_count"):  # read with the doc (DesignDoc.objects.owned)
+        if hasattr(self, "state_count"):  # read with the doc (DesignDocQuerySet.owned)
             found = [getattr(self, f"state_{name}") for name, _ in ANSWERS_STATE]
         else:
             aggregates = ", ".join(aggregate for _, aggregate in ANSWERS_STATE)

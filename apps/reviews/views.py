@@ -98,7 +98,10 @@ def comment_view(methods: tuple[str, ...], may: Callable[[Comment, object, Role]
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, pk: int, comment_id: int) -> HttpResponse:
-            doc, role = get_readable_doc(request.user, pk)
+            found = get_readable_doc(request, pk)
+            if found is None:
+                raise Http404("No such design doc.")
+            doc, role = found
             comments = doc.comments.select_related("prompt", "parent")
             comment = get_object_or_404(comments, pk=comment_id)
             comment.doc = doc
