@@ -4,7 +4,11 @@ from apps.designdocs import diagram_views, history, sharing, views, wizard
 
 app_name = "designdocs"
 
+# Django tries these in order, and no two can match the same path: the ones asked most often
+# (the wizard's steps, its autosaves: several a minute per writer) come first.
 urlpatterns = [
+    path("<int:pk>/steps/<slug:slug>/", wizard.step_page, name="step"),
+    path("<int:pk>/answers/<slug:key>/", wizard.autosave, name="autosave"),
     path("", views.doc_list, name="list"),
     path("new/", views.doc_new, name="new"),
     path("trash/", views.trash, name="trash"),
@@ -32,8 +36,6 @@ urlpatterns = [
     path("<int:pk>/history/", history.history, name="history"),
     path("<int:pk>/history/<int:revision_id>/restore/", history.restore, name="revision_restore"),
     path("<int:pk>/history/answers/<slug:key>/", history.answer_timeline, name="answer_timeline"),
-    path("<int:pk>/steps/<slug:slug>/", wizard.step_page, name="step"),
-    path("<int:pk>/answers/<slug:key>/", wizard.autosave, name="autosave"),
     path("<int:pk>/pickers/<slug:key>/", wizard.picker_fragment, name="picker"),
     path("<int:pk>/diagrams/new/", diagram_views.diagram_add, name="diagram_add"),
     path("<int:pk>/diagrams/<int:diagram_id>/", diagram_views.diagram_edit, name="diagram"),
