@@ -361,6 +361,7 @@ def evaluate(results, small_queries, at_scale, first_load, lag: Lag):
         ("metric page", 0.6),
         ("doc list (signed in)", 0.25),
         ("wizard step (signed in)", 0.25),
+        ("concept page (signed in)", 0.25),
     ]:
         r = by_name[name]
         ratio = r.ratio

@@ -595,6 +595,7 @@ def throughput(accounts: list[Account], site: SiteMap, seconds: float) -> list[s
         (NGINX, wrk.get("anonymous metric page, nginx", site.metrics[0], 8)),
         (NGINX, wrk.get("signed-in doc list, nginx", "/docs/", 8, signed_in)),
         (NGINX, wrk.get("signed-in wizard step, nginx", step, 8, signed_in)),
+        (NGINX, wrk.get("signed-in concept page, nginx", concept, 8, signed_in)),
         (NGINX, autosave_scenario(accounts, site)),
     ]
     header = (

@@ -21,6 +21,7 @@ def signed_in(doc: int) -> dict[str, str]:
     return {
         "doc list (signed in)": "/docs/",
         "wizard step (signed in)": f"/docs/{doc}/steps/{STEP}/",
+        "concept page (signed in)": f"/concepts/{CONCEPT}/",
     }
 
 

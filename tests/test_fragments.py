@@ -22,6 +22,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from apps.concepts.models import Concept
 from apps.core.caching import MARK, stored_page
 from apps.designdocs.models import DesignDoc, DocReviewer, Prompt
 from apps.practice import scheduling
@@ -291,3 +292,60 @@ def test_an_address_with_a_query_string_is_rendered_not_stored(signed_in, doc):
         assert '"designdocs_designdoc"."title"' in read or '"designdocs_answer"."value"' in read
         assert MARK not in page
     assert "You searched for “fraud”" in _page(signed_in, "/docs/?q=fraud")
+
+
+# --- Content pages: one stored copy for every signed-in reader ----------------------------------
+
+CONTENT_PAGES = ["/", "/concepts/", "/concepts/tcp/", "/metrics/", "/metrics/ctr/"]
+
+
+def _account_name(page: str) -> str:
+    return re.search(r'<span class="account-name" title="([^"]*)">', page).group(1)
+
+
+@pytest.mark.parametrize("url", CONTENT_PAGES)
+def test_a_content_page_is_stored_once_for_every_signed_in_reader(url, alice, bob):
+    readers = []
+    for user in (alice, bob):
+        reader = Client(enforce_csrf_checks=True)
+        reader.force_login(user)
+        _page(reader, "/docs/")  # the header's counts, as on any earlier page
+        readers.append(reader)
+    first = _page(readers[0], url)
+    with CaptureQueriesContext(connection) as queries:
+        second = _page(readers[1], url)
+    assert len(queries.captured_queries) == 1, "the reader, nothing of the page"
+    assert (_account_name(first), _account_name(second)) == ("alice", "bob")
+    assert "alice" not in second and MARK not in second
+    tokens = [re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1) for page in (first, second)]
+    assert tokens[0] != tokens[1]
+    signed_out = readers[1].post("/accounts/logout/", headers={"X-CSRFToken": tokens[1]})
+    assert signed_out.status_code == 302, "the token on the stored copy is bob's own"
+    assert _page(Client(), url) == _page(Client(), url)  # anonymous readers: as before
+
+
+def test_a_content_edit_reaches_signed_in_readers_at_once(signed_in):
+    _page(signed_in, "/concepts/tcp/")
+    assert "Edited at once." not in _stored_content(signed_in, "/concepts/tcp/")
+    concept = Concept.objects.get(slug="tcp")
+    concept.body += "\n\nEdited at once."
+    concept.save()
+    assert "Edited at once." in _page(signed_in, "/concepts/tcp/")
+
+
+def _stored_content(client, url) -> str:
+    with CaptureQueriesContext(connection) as queries:
+        page = _page(client, url)
+    assert len(queries.captured_queries) <= 1, [q["sql"] for q in queries.captured_queries]
+    return page
+
+
+def test_a_content_page_asked_otherwise_shows_its_own_reader(signed_in, alice):
+    """A query string or an HTMX request is rendered for the request, with the reader
+    themself: never the stand-in a stored copy is rendered for."""
+    _page(signed_in, "/concepts/tcp/")
+    page = _page(signed_in, "/concepts/tcp/?q=latency")
+    assert _account_name(page) == "alice" and MARK not in page
+    assert "You searched for “latency”" in page
+    boosted = signed_in.get("/concepts/tcp/", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert _account_name(boosted.text) == "alice" and MARK not in boosted.text

@@ -4,11 +4,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from apps.concepts.models import Concept, Level
-from apps.core.caching import anonymous_page_cache
+from apps.core.caching import content_page
 
 
 @require_safe
-@anonymous_page_cache
+@content_page
 def concept_list(request: HttpRequest) -> HttpResponse:
     levels = Level.objects.prefetch_related(
         Prefetch("concepts", queryset=Concept.objects.for_cards().order_by("order", "title"))
@@ -17,7 +17,7 @@ def concept_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@anonymous_page_cache
+@content_page
 def concept_detail(request: HttpRequest, slug: str) -> HttpResponse:
     concept = get_object_or_404(Concept.objects.select_related("level"), slug=slug)
     context = {

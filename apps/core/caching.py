@@ -20,19 +20,22 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from apps.core.monitoring import PAGE_CACHE
@@ -127,7 +130,11 @@ def hole(context, name: str, *args: int | str) -> str:
 
 
 def stored_page(
-    request: HttpRequest, key: str, render: Callable[[dict], HttpResponse]
+    request: HttpRequest,
+    key: str,
+    render: Callable[[dict], HttpResponse],
+    *,
+    per_reader: bool = True,
 ) -> HttpResponse:
     """A signed-in page kept whole, rendered, in the shared cache under ``key``.
 
@@ -137,11 +144,15 @@ def stored_page(
     (:func:`hole`, ``{% csrf_token %}``), filled on every request, stored or not. A page shown
     with a one-off message, or asked with a query string (``?q=…`` shows on every page), is
     rendered for that request alone: nobody can make stored copies without end.
+
+    ``per_reader=False`` keeps one copy for every signed-in reader: ``render`` must then show
+    nothing of the reader (:func:`content_page` renders for nobody in particular).
     """
     if request.META.get("QUERY_STRING") or len(messages.get_messages(request)):
         return render({})
     user = request.user
-    identity = f"{key}:{user.pk}:{user.get_username()}:{request.path}"
+    reader = f"{user.pk}:{user.get_username()}" if per_reader else "every-reader"
+    identity = f"{key}:{reader}:{request.path}"
     digest = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest()
     full = f"stored-page:{CODE_VERSION}:{digest}"
     prefetch = {hole: f.cache_key(request) for hole, f in _FILLS.items() if f.cache_key}
@@ -202,6 +213,56 @@ def anonymous_page_cache(view: Callable) -> Callable:
         return response
 
     return wrapper
+
+
+def content_page(view: Callable) -> Callable:
+    """For a view whose page shows the content alone, the same for every reader but for the
+    header: anonymous readers get it from the page cache (:func:`anonymous_page_cache`), and
+    signed-in readers from one copy stored for all of them (:func:`stored_page`), rendered in
+    about a tenth of the time the page takes to render. HTMX's fragments are left alone.
+
+    The stored copy is rendered for nobody in particular: ``request.user`` is a stand-in whose
+    name is a hole, every request's own parts (the CSRF token, the header's counts) are holes
+    too, and nothing else about the reader is there to show, whatever a template asks."""
+    cacheable = anonymous_page_cache(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if "HTTP_HX_REQUEST" in request.META or not request.user.is_authenticated:
+            return cacheable(request, *args, **kwargs)
+
+        def render(extra: dict) -> HttpResponse:
+            if not extra.get(STORING):
+                return view(request, *args, **kwargs)
+            with _for_nobody(request, extra):
+                return view(request, *args, **kwargs)
+
+        return stored_page(request, "content", render, per_reader=False)
+
+    return wrapper
+
+
+def storing(request: HttpRequest) -> dict:
+    """Context processor: while :func:`content_page` renders a copy to store, the markers for
+    the request's own parts (they replace the CSRF processor's token)."""
+    return getattr(request, "_storing", {})
+
+
+@contextmanager
+def _for_nobody(request: HttpRequest, extra: dict) -> Iterator[None]:
+    user = request.user
+    request.user = get_user_model()(username=f"{MARK}account-name{MARK}")
+    request._storing = extra
+    try:
+        yield
+    finally:
+        request.user = user
+        del request._storing
+
+
+# The reader's name, where a page stored for every reader shows it (always escaped, as the
+# template would have: the marker itself is made of characters escaping leaves alone).
+_FILLS["account-name"] = _Fill(lambda request: escape(request.user.get_username()))
 
 
 def _cacheable_request(request: HttpRequest) -> bool:

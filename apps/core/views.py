@@ -13,12 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.core import markdown, monitoring
-from apps.core.caching import anonymous_page_cache
+from apps.core.caching import content_page
 from apps.core.models import PAGE_MODELS, MovedPage
 
 
 @require_safe
-@anonymous_page_cache
+@content_page
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 

@@ -4,7 +4,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from apps.core.caching import anonymous_page_cache
+from apps.core.caching import content_page
 from apps.estimates import results
 from apps.estimates.forms import FORMS
 
@@ -19,7 +19,7 @@ def shareable_url(request: HttpRequest, name: str) -> str:
 
 
 @require_safe
-@anonymous_page_cache
+@content_page
 def estimate(request: HttpRequest, name: str) -> HttpResponse:
     """An estimator on a page of its own; for HTMX, only its result, and the concept page's
     URL with the new inputs to put in the address bar."""

@@ -5,14 +5,14 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.core.caching import anonymous_page_cache
+from apps.core.caching import content_page
 from apps.metrics import chooser, quotas, results
 from apps.metrics.forms import FORMS, LINK_MAX_LENGTH, CalculatorForm, ChooserForm
 from apps.metrics.models import Family, Metric
 
 
 @require_safe
-@anonymous_page_cache
+@content_page
 def metric_list(request: HttpRequest) -> HttpResponse:
     families = Family.objects.prefetch_related(
         Prefetch("metrics", queryset=Metric.objects.for_cards().order_by("order", "name"))
@@ -45,7 +45,7 @@ def _fragment(request: HttpRequest) -> bool:
 
 
 @require_safe
-@anonymous_page_cache
+@content_page
 def metric_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The reference page. Its calculator starts filled in with the worked example, or, when
     the query string holds a calculator's inputs (a shared link), with those, computed."""
