@@ -263,6 +263,18 @@ def test_the_header_count_costs_one_query_a_minute(doc, alice, dave, django_asse
     assert unread_count(alice) == 2
 
 
+def test_the_unread_count_follows_a_doc_to_the_trash_and_back_at_once(doc, alice, dave):
+    comment(signed_in(dave), doc, "Hello")
+    owner = signed_in(alice)
+    assert '>1<span class="visually-hidden"> unread</span>' in owner.get("/inbox/").text
+    assert unread_count(alice) == 1  # and cached for a minute
+    assert owner.post(f"/docs/{doc.pk}/delete/").status_code == 302
+    assert unread_count(alice) == 0
+    assert 'visually-hidden"> unread</span>' not in owner.get("/concepts/").text
+    assert owner.post(f"/docs/{doc.pk}/restore/").status_code == 302
+    assert unread_count(alice) == 1
+
+
 def test_a_trashed_doc_leaves_the_inbox_until_restored(doc, alice, dave):
     comment(signed_in(dave), doc, "Hello")
     doc.move_to_trash()

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import models
 from django.db.models import Q
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
@@ -189,5 +189,14 @@ def _reviewer_removed(sender, instance: DocReviewer, **kwargs) -> None:
     forget_unread_counts([instance.user_id])
 
 
+def _doc_trashed_or_restored(sender, instance: DesignDoc, update_fields=None, **kwargs) -> None:
+    # A doc moved to the trash takes its comments out of every inbox at once, and a restored
+    # one brings them back: the header's unread count follows now, not after its minute.
+    if update_fields and "deleted_at" in update_fields:
+        readers = InboxItem.objects.filter(comment__doc_id=instance.pk).values_list("user_id")
+        forget_unread_counts({user_id for (user_id,) in readers})
+
+
 def connect_signals() -> None:
     post_delete.connect(_reviewer_removed, sender=DocReviewer, dispatch_uid="reviews-reviewer")
+    post_save.connect(_doc_trashed_or_restored, sender=DesignDoc, dispatch_uid="reviews-trash")
