@@ -381,3 +381,36 @@ def test_a_retitled_page_shows_its_new_title_in_the_answers_that_link_it(
     answer.refresh_from_db()
     assert 'href="/concepts/kafka/"' in answer.value_html
     assert writer.get("/concepts/kafka/").url == "/concepts/apache-kafka/"
+
+
+def test_the_glossary_in_answers_follows_a_new_name_a_dropped_one_and_a_deleted_page(
+    writer, doc, django_capture_on_commit_callbacks
+):
+    """Answers are rendered with the glossary, as pages are: an editor's new page or alias
+    links the answers that mention it, and a dropped alias or a deleted page stops linking."""
+    from apps.concepts.models import Concept, Level
+    from apps.designdocs.tasks import refresh_doc
+
+    save(writer, doc, "Reads stall behind numbat routing at peak.", 0)
+    refresh_doc.call(doc.pk)
+    answer = Answer.objects.get(doc=doc, prompt__key=KEY)
+    link = 'href="/concepts/zz-numbat/"'
+    assert link not in answer.value_html
+
+    def edited(change) -> str:
+        with django_capture_on_commit_callbacks(execute=True):
+            change()
+        answer.refresh_from_db()
+        return answer.value_html
+
+    level = Level.objects.get(slug="technologies")
+    page = Concept(slug="zz-numbat", title="Quokka sharding", aliases=["numbat routing"],
+                   level=level, summary="s", body="A page.")  # fmt: skip
+    assert link in edited(page.save)
+    page.aliases = []
+    assert link not in edited(page.save)
+    page.aliases = ["Numbat routing"]
+    assert link in edited(page.save)
+    html = edited(page.delete)
+    assert "zz-numbat" not in html and "numbat routing" in html
+    assert "numbat routing" in writer.get(f"/docs/{doc.pk}/").content.decode()

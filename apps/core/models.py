@@ -27,6 +27,12 @@ page_rerendered = Signal()
 #: names) can follow.
 page_renamed = Signal()
 
+#: Sent with ``names`` (the glossary names a page newly answers to, lowercased) and ``urls`` (its
+#: address, when it was deleted or dropped a name: links there may now mislead) after a save or
+#: delete changed what the glossary links, so that text rendered with it outside the pages
+#: (writers' answers) can follow. Not sent for a new slug: links to the old one redirect.
+glossary_changed = Signal()
+
 # While a bulk load runs, pages are re-rendered once at its end instead of on every save.
 _bulk_loading: ContextVar[bool] = ContextVar("bulk_loading", default=False)
 
@@ -257,10 +263,11 @@ def rerender_pages_affected(
     to it. ``before`` is its slug, title and aliases before a change; None for a new page, and
     for a ``deleted`` one. Unchanged names and slug re-render nothing."""
     slug, title, aliases = before or (None, None, [])
-    new_names = {name.partition("#")[0].strip().lower() for name in page.names} - {
-        name.partition("#")[0].strip().lower() for name in [title or "", *aliases]
-    }
-    if before is not None and slug == page.slug and not new_names and title == page.names[0]:
+    names = {name.partition("#")[0].strip().lower() for name in page.names}
+    old_names = {name.partition("#")[0].strip().lower() for name in [title, *aliases] if name}
+    new_names = names - old_names
+    unchanged = slug == page.slug and names == old_names and title == page.names[0]
+    if before is not None and unchanged:
         return 0
     caching.bump_content_version()  # the glossary those pages are rendered with is read anew
     pages, kind = set(), type(page)
@@ -272,6 +279,9 @@ def rerender_pages_affected(
     for name in () if deleted else new_names:
         pages |= set(_pages(body__icontains=name))
     pages.discard(page)
+    if deleted or slug in (None, page.slug):  # a new slug: what linked the old one redirects
+        urls = [kind.url_for(page.slug)] if deleted or old_names - names else []
+        glossary_changed.send(kind, names=sorted(set() if deleted else new_names), urls=urls)
     return _rerender(pages)
 
 

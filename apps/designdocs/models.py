@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from apps.concepts.models import Concept
 from apps.core import caching
 from apps.core.markdown import Link, TooLarge, render_inline, render_user_text
-from apps.core.models import MarkdownPage, page_renamed
+from apps.core.models import MarkdownPage, glossary_changed, page_renamed
 from apps.core.sql import RowRead, columns, fetch_one
 from apps.designdocs import numbers
 from apps.designdocs.diagrams import DIAGRAM_MAX_CHARS
@@ -768,6 +768,15 @@ def _page_retitled(sender, page, old_slug, **kwargs):
 
     link = sender.link_text_for(page.slug)
     transaction.on_commit(lambda: rerender_linking_answers.enqueue(link))
+
+
+@receiver(glossary_changed)
+def _glossary_changed(sender, names, urls, **kwargs):
+    """Answers are rendered with the glossary too: a new name links them, a deleted page or
+    a dropped name no longer does."""
+    from apps.designdocs.tasks import rerender_answers_naming  # it imports this module
+
+    transaction.on_commit(lambda: rerender_answers_naming.enqueue(names, urls))
 
 
 @receiver(post_delete, sender=Prompt)

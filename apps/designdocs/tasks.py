@@ -10,7 +10,7 @@ since its last refresh: a worker killed mid-task loses nothing.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import DateTimeField, Value
+from django.db.models import DateTimeField, Q, Value
 from django.db.models.functions import Greatest
 from django.dispatch import Signal
 from django.tasks import task
@@ -95,6 +95,25 @@ def rerender_linking_answers(link: str) -> int:
     """Render again the Markdown answers that link a page (``link``: how a link to it starts,
     ``[[kafka``), after its title changed. Returns how many answers changed."""
     markdown = Answer.objects.filter(prompt__kind=Prompt.Kind.MARKDOWN, value__contains=link)
+    changed = _store_rendered(markdown)
+    caching.bump_content_version()  # stored pages show the answers
+    return changed
+
+
+@task()
+def rerender_answers_naming(names: list[str], urls: list[str]) -> int:
+    """Render again the Markdown answers the glossary now links otherwise: those that mention
+    one of ``names`` (a page's new title or alias: now linked) or link one of ``urls`` (a page
+    deleted, or no longer called that: a link that would now mislead). Returns how many answers
+    changed."""
+    mentions = Q()
+    for name in names:
+        mentions |= Q(value__icontains=name)
+    for url in urls:
+        mentions |= Q(value_html__contains=f'href="{url}')
+    if not mentions:
+        return 0
+    markdown = Answer.objects.filter(prompt__kind=Prompt.Kind.MARKDOWN).filter(mentions)
     changed = _store_rendered(markdown)
     caching.bump_content_version()  # stored pages show the answers
     return changed
