@@ -120,7 +120,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.AuthenticationMiddleware",
     "apps.core.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -278,8 +278,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Sessions read from the cache (Redis in production) and written through to the database:
-# no query per request, and a cache restart signs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# no query per request, and a cache restart signs nobody out (cached_db, read together with the
+# content version: apps.core.sessions).
+SESSION_ENGINE = "apps.core.sessions"
 # The user of a signed-in request is read by one raw SELECT (apps.accounts.backends); Django's
 # own backend stays listed so that sessions made before keep working.
 AUTHENTICATION_BACKENDS = [

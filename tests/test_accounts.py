@@ -1,8 +1,10 @@
 """Sign up, sign in, sign out, password change and reset."""
 
+from datetime import timedelta
+
+import fsrs
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
-from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.core import mail
 from django.db import connection
 from django.test import RequestFactory
@@ -10,8 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.backends import read_with_user, user_and
+from apps.accounts.middleware import AuthenticationMiddleware
 from apps.core.sql import columns
 from apps.designdocs.models import DesignDoc, Prompt
+from apps.practice import scheduling
+from apps.practice.models import Card
+from apps.reviews import threads
+from apps.reviews.models import InboxItem, unread_count
 
 pytestmark = pytest.mark.django_db
 
@@ -81,13 +88,14 @@ def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice)
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/accounts/password_change/").status_code == 200
     table = connection.ops.quote_name(get_user_model()._meta.db_table)
-    sql = queries.captured_queries[0]["sql"]
-    assert sql.startswith(f"SELECT {columns(get_user_model(), table)} FROM {table} ")
+    sql = queries.captured_queries[0]["sql"]  # with the header's counts
+    assert sql.startswith(f"SELECT {columns(get_user_model(), table)}, (SELECT COUNT(*) ")
+    assert f") FROM {table} WHERE {table}.{connection.ops.quote_name('id')} = " in sql
 
 
-def _request_of(client):
+def _request_of(client, method: str = "get", **headers):
     """A request carrying ``client``'s session, its user not read yet (as in a view)."""
-    request = RequestFactory().get("/docs/")
+    request = getattr(RequestFactory(), method)("/docs/", headers=headers)
     request.session = client.session
     AuthenticationMiddleware(lambda r: None).process_request(request)
     return request
@@ -110,6 +118,35 @@ def test_a_value_read_with_the_user_is_what_its_own_query_reads(client, alice):
     assert value and value.startswith("1:")  # one doc
     DesignDoc.objects.create(owner=alice, title="Ranking")
     assert user_and(_request_of(client), state, [])[1].startswith("2:")
+
+
+def test_a_page_reads_its_headers_counts_with_its_user_as_the_orm_counts_them(client, alice, bob):
+    client.force_login(alice)
+    now = timezone.now()
+    first, second, third, fourth = Card.objects.active()[:4]
+    for card in (first, second, third):  # failed a day ago: due again since
+        scheduling.grade(alice, card.pk, fsrs.Rating.Again, 0, now - timedelta(days=1))
+    scheduling.grade(alice, fourth.pk, fsrs.Rating.Easy, 0, now)  # due in days
+    scheduling.grade(bob, first.pk, fsrs.Rating.Again, 0, now - timedelta(days=1))  # not hers
+    Card.objects.filter(pk=third.pk).update(retired=True)  # gone from every deck
+    live, trashed = (DesignDoc.objects.create(owner=alice, title=t) for t in ("A", "B"))
+    for doc, body in ((live, "One"), (live, "Two"), (live, "Read"), (trashed, "Hidden")):
+        threads.post(doc, bob, body)
+    InboxItem.objects.filter(comment__body="Read").update(read_at=now)
+    trashed.move_to_trash()
+    threads.post(DesignDoc.objects.create(owner=bob, title="C"), alice, "To bob")
+    request = _request_of(client)
+    with CaptureQueriesContext(connection) as queries:
+        assert request.user == alice
+    assert len(queries.captured_queries) == 1
+    assert request.user.read_for_page == {"due-badge": 2, "inbox-link": 2}
+    assert (scheduling.due_count(alice), unread_count(alice)) == (2, 2)
+    assert _request_of(client).user.read_for_page == {"due-badge": 2, "inbox-link": 2}
+    boosted = _request_of(client, HX_Request="true", HX_Boosted="true")
+    assert boosted.user.read_for_page == {"due-badge": 2, "inbox-link": 2}
+    # No header to show: a POST, or HTMX asking for a fragment, reads the user alone.
+    for request in (_request_of(client, "post"), _request_of(client, HX_Request="true")):
+        assert request.user == alice and request.user.read_for_page == {}
 
 
 def test_nothing_is_read_along_for_a_session_django_refuses(client, alice):

@@ -12,21 +12,26 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import fsrs
 import pytest
 import time_machine
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.core.cache import cache
+from django.contrib.sessions.backends import cached_db
+from django.core.cache import cache, caches
 from django.db import connection
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.concepts.models import Concept
-from apps.core.caching import MARK, stored_page
+from apps.core.caching import MARK, VERSION_KEY, stored_page
 from apps.designdocs.models import DesignDoc, DocReviewer, Prompt
 from apps.practice import scheduling
-from apps.practice.models import Attempt, Problem
+from apps.practice.models import Attempt, Card, Problem
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +240,8 @@ def test_header_counts_are_each_requests_own_on_a_stored_page(signed_in, doc, al
     reviewer = Client()
     reviewer.force_login(bob)
     assert reviewer.post(f"/docs/{doc.pk}/comments/", {"body": "Why half?"}).status_code < 400
-    cache.set(scheduling.due_key(alice), 4)
+    for card in Card.objects.active()[:4]:
+        scheduling.grade(alice, card.pk, fsrs.Rating.Again, 0, timezone.now() - timedelta(days=1))
     for page in (_stored(signed_in, "/docs/"), _stored(signed_in, url)):
         assert '>1<span class="visually-hidden"> unread</span>' in page
         assert '>4<span class="visually-hidden"> cards due</span>' in page
@@ -309,7 +315,6 @@ def test_a_content_page_is_stored_once_for_every_signed_in_reader(url, alice, bo
     for user in (alice, bob):
         reader = Client(enforce_csrf_checks=True)
         reader.force_login(user)
-        _page(reader, "/docs/")  # the header's counts, as on any earlier page
         readers.append(reader)
     first = _page(readers[0], url)
     with CaptureQueriesContext(connection) as queries:
@@ -331,6 +336,57 @@ def test_a_content_edit_reaches_signed_in_readers_at_once(signed_in):
     concept.body += "\n\nEdited at once."
     concept.save()
     assert "Edited at once." in _page(signed_in, "/concepts/tcp/")
+
+
+def test_a_page_served_again_asks_the_cache_once_for_session_and_version(signed_in, monkeypatch):
+    """The process keeps the pages it served: the content version comes with the session
+    (apps.core.sessions), the header's counts with the user, and nothing else is asked."""
+    _page(signed_in, "/concepts/tcp/")
+    trips = []
+    shared = caches["default"]
+
+    def counted(name, asked):
+        def ask(key, *args, **kwargs):
+            if not trips or trips[-1][-1]:  # not one the cache makes itself (get_many's gets)
+                trips.append([name, key, False])
+                try:
+                    return asked(key, *args, **kwargs)
+                finally:
+                    trips[-1][-1] = True
+            return asked(key, *args, **kwargs)
+
+        return ask
+
+    for name in ("get", "get_many", "get_or_set", "set", "set_many", "add", "incr", "delete"):
+        monkeypatch.setattr(shared, name, counted(name, getattr(shared, name)))
+    with CaptureQueriesContext(connection) as queries:
+        page = _page(signed_in, "/concepts/tcp/")
+    session = f"{cached_db.KEY_PREFIX}{signed_in.session.session_key}"
+    assert trips == [["get_many", [session, VERSION_KEY], True]]
+    assert len(queries.captured_queries) == 1 and _account_name(page) == "alice"
+
+
+def test_a_kept_page_gives_way_to_a_change_made_by_another_process(signed_in):
+    _page(signed_in, "/concepts/tcp/")
+    assert "Changed elsewhere." not in _page(signed_in, "/concepts/tcp/")
+    # Another process changes the page and bumps the version: nothing of it happens here.
+    Concept.objects.filter(slug="tcp").update(
+        body_html=Concat("body_html", Value("Changed elsewhere."))
+    )
+    assert "Changed elsewhere." not in _page(signed_in, "/concepts/tcp/"), "the version it read"
+    cache.incr(VERSION_KEY)
+    assert "Changed elsewhere." in _page(signed_in, "/concepts/tcp/")
+
+
+def test_a_kept_page_gives_way_when_the_cache_starts_empty(signed_in):
+    """A restarted Redis has no version and no sessions: a new version is taken (never an old
+    one again), the session is read from the database, and the copy kept here is not served."""
+    _page(signed_in, "/concepts/tcp/")
+    _page(signed_in, "/concepts/tcp/")
+    Concept.objects.filter(slug="tcp").update(body_html=Concat("body_html", Value("Changed.")))
+    cache.clear()
+    page = _page(signed_in, "/concepts/tcp/")
+    assert "Changed." in page and _account_name(page) == "alice"
 
 
 def _stored_content(client, url) -> str:

@@ -8,9 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+from importlib import import_module
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.sessions.backends import cached_db
 from django.core.cache import caches
 from django.urls import reverse
 
@@ -35,7 +37,7 @@ def redis_down(settings, dead_redis_url):
             "LOCATION": dead_redis_url,
         }
     }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "apps.core.sessions"
     yield caches["default"]
 
 
@@ -91,7 +93,8 @@ def production_settings(**env: str) -> dict:
 def test_with_redis_sessions_are_cached_and_written_through_to_the_database():
     read = production_settings(REDIS_URL="redis://127.0.0.1:6379/0")
     assert read["cache"] == "apps.core.redis_cache.FailSoftRedisCache"
-    assert read["sessions"] == "django.contrib.sessions.backends.cached_db"
+    assert read["sessions"] == "apps.core.sessions"
+    assert issubclass(import_module(read["sessions"]).SessionStore, cached_db.SessionStore)
 
 
 def test_django_never_believes_a_client_claiming_https():

@@ -4,7 +4,9 @@ Every signed-in request loads its user. The ORM's building and compiling of that
 lookup cost about three times what running it does (see apps.core.sql), on every page, autosave
 and flashcard. This backend sends the same SELECT without the build (apps.core.sql) and still
 converts the columns for the database in use; a page that shows a row of the user's (a doc) or
-their state can have it read in the same statement (:func:`read_with_user`).
+their state can have it read in the same statement (:func:`read_with_user`), and every page
+request reads what its header shows of the user (their counts) in it too
+(:class:`apps.accounts.middleware.AuthenticationMiddleware`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import HttpRequest
 
+from apps.core import caching
 from apps.core.sql import columns, fetch_one, instance_from, width
 
 
@@ -31,6 +34,8 @@ class _Along:
 
 
 _ALONG: ContextVar[_Along | None] = ContextVar("read_along_with_the_user", default=None)
+# Set while a page request reads its user: the header's values are read in the same statement.
+FOR_PAGE: ContextVar[bool] = ContextVar("user_read_for_a_page", default=False)
 
 
 def read_with_user(
@@ -68,11 +73,12 @@ def user_and(request: HttpRequest, expression: str, params: list) -> tuple[objec
     return user, row[0] if row else None
 
 
-def _select(along: _Along | None, *, with_user: bool) -> str:
+def _select(along: _Along | None, *, with_user: bool, header: list[str] = ()) -> str:
     model = get_user_model()
     meta, quote = model._meta, connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     selected = [columns(model, table)] if with_user else []  # named by table: the join's too
+    selected += [value.replace("{user}", f"{table}.{pk}") for value in header]
     join = ""
     if along:
         selected.append(along.select.replace("{user}", f"{table}.{pk}"))
@@ -101,12 +107,19 @@ class UserBackend(ModelBackend):
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        row = fetch_one(_select(along, with_user=True), [*(along.params if along else ()), pk])
+        header = caching.user_values() if FOR_PAGE.get() else {}
+        values = [sql for sql, _ in header.values()]
+        params = [param for _, params in header.values() for param in params]
+        params += [*(along.params if along else ()), pk]
+        row = fetch_one(_select(along, with_user=True, header=values), params)
         if row is None:
             return None
         user = instance_from(model, row[: width(model)])
         if not self.user_can_authenticate(user):
             return None
+        after = width(model) + len(header)
+        # What the header shows of them, for its fills (apps.core.caching.hole).
+        user.read_for_page = dict(zip(header, row[width(model) : after], strict=True))
         if along:
-            along.row, along.read = tuple(row[width(model) :]), True
+            along.row, along.read = tuple(row[after:]), True
         return user

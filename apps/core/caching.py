@@ -9,7 +9,9 @@ cached carry no per-visitor data: no CSRF token, no messages, no account (see ba
 
 Signed-in pages are kept whole the same way, per state of what they show and per reader,
 with holes for what each request renders anew (its CSRF token, the header's counts):
-:func:`stored_page`.
+:func:`stored_page`. Each process also keeps the pages it served last: with the content version
+read along with the session (apps.core.sessions) and the header's counts along with the user
+(apps.accounts.backends), a page served again costs those two reads and nothing more.
 
 The same pages say so to a shared cache in front (nginx in ``make cluster``, a CDN): ``public``
 for a few seconds, which bounds how long an edit takes to reach anonymous readers there.
@@ -20,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
@@ -101,24 +104,33 @@ STORING = "storing_page"  # in a template's context while a page is rendered to 
 @dataclass(frozen=True)
 class _Fill:
     render: Callable[..., str]
-    cache_key: Callable[[HttpRequest], str] | None = None
+    with_user: Callable[[], tuple[str, list]] | None = None
 
 
 _FILLS: dict[str, _Fill] = {"csrf": _Fill(get_token)}
 
 
-def per_request(name: str, *, cache_key: Callable[[HttpRequest], str] | None = None) -> Callable:
-    """Register ``fill(request, *args, cached=None) -> str`` as the part ``name`` of a page
+def per_request(name: str, *, with_user: Callable[[], tuple[str, list]] | None = None) -> Callable:
+    """Register ``fill(request, *args, value=None) -> str`` as the part ``name`` of a page
     that each request renders anew; a template tag returns :func:`hole` for it (see
-    apps.practice.templatetags). A fill that reads one cache entry names it with ``cache_key``:
-    a stored page reads it in the same round trip as the page and passes what it found as
-    ``cached`` (None when missing, and when the part is rendered outside a stored page)."""
+    apps.practice.templatetags).
+
+    A fill that shows one value about the signed-in user (a count in the header) names it with
+    ``with_user() -> (sql, params)``, one SQL value in which ``{user}`` stands for the user's
+    id: a page request reads it in the statement that reads its user (apps.accounts.backends)
+    and the fill gets it as ``value``; None when the user was read otherwise (a form posted
+    back), and the fill counts for itself."""
 
     def register(fill: Callable[..., str]) -> Callable[..., str]:
-        _FILLS[name] = _Fill(fill, cache_key)
+        _FILLS[name] = _Fill(fill, with_user)
         return fill
 
     return register
+
+
+def user_values() -> dict[str, tuple[str, list]]:
+    """``{fill: (sql, params)}``: what a page request reads with its user (:func:`per_request`)."""
+    return {name: fill.with_user() for name, fill in _FILLS.items() if fill.with_user}
 
 
 def hole(context, name: str, *args: int | str) -> str:
@@ -126,7 +138,15 @@ def hole(context, name: str, *args: int | str) -> str:
     stored. ``args`` (ids, slugs) are kept in the marker and passed to the fill."""
     if context.get(STORING):
         return mark_safe(f"{MARK}{':'.join([name, *map(str, args)])}{MARK}")
-    return _FILLS[name].render(context["request"], *args)
+    return _fill(context["request"], name, args)
+
+
+def _fill(request: HttpRequest, name: str, args) -> str:
+    fill = _FILLS[name]
+    if fill.with_user is None:
+        return fill.render(request, *args)
+    read = getattr(request.user, "read_for_page", {})
+    return fill.render(request, *args, value=read.get(name))
 
 
 def stored_page(
@@ -154,34 +174,92 @@ def stored_page(
     reader = f"{user.pk}:{user.get_username()}" if per_reader else "every-reader"
     identity = f"{key}:{reader}:{request.path}"
     digest = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest()
-    full = f"stored-page:{CODE_VERSION}:{digest}"
-    prefetch = {hole: f.cache_key(request) for hole, f in _FILLS.items() if f.cache_key}
-    version, stored, found = _current(full, prefetch.values())
+    full = f"stored-page:{PAGE_FORMAT}:{CODE_VERSION}:{digest}"
+    version, stored = _stored(request, full)
     if stored is None:
         response = render({"csrf_token": f"{MARK}csrf{MARK}", STORING: True})
         if response.streaming:
             raise ImproperlyConfigured(f"{request.path}: a streamed page cannot be stored")
         parts = response.content.decode().split(MARK)
         if response.status_code != 200 or response.cookies:  # never stored, still filled
-            response.content = _filled(request, parts, {})
+            response.content = _filled(request, parts)
             return response
-        stored = (response["Content-Type"], parts)
+        stored = _Stored(time.time(), response["Content-Type"], parts)
         cache.set(full, (version, stored), PAGE_TIMEOUT)
-    content_type, parts = stored
-    cached = {hole: found.get(entry) for hole, entry in prefetch.items()}
-    return HttpResponse(_filled(request, parts, cached), content_type=content_type)
+        _RECENT.keep(full, version, stored)
+    return HttpResponse(_filled(request, stored.parts), content_type=stored.content_type)
 
 
-def _filled(request: HttpRequest, parts: list[str], cached: dict[str, object]) -> str:
+PAGE_FORMAT = 2  # of what is stored under a page's key; a new format never reads an old one
+
+
+@dataclass(frozen=True)
+class _Stored:
+    made: float  # time.time(): a copy is served PAGE_TIMEOUT after it was made, no longer
+    content_type: str
+    parts: list[str]  # text, then a hole's name and arguments, then text, …
+
+
+def _stored(request: HttpRequest, key: str) -> tuple[int, _Stored | None]:
+    """The content version and the page stored under ``key`` for it, or None. When the
+    session's read brought the version along (apps.core.sessions), a copy this process keeps
+    is served without asking the cache; otherwise the version and the page are read in one
+    round trip, and the page is kept here for the next request."""
+    version = getattr(getattr(request, "session", None), "content_version", None)
+    if version is not None and (stored := _RECENT.get(key, version)) is not None:
+        return version, stored
+    version, stored = _current(key)
+    if stored is not None and time.time() - stored.made >= PAGE_TIMEOUT:
+        stored = None  # the cache's entry outlived its timeout by a moment
+    if stored is not None:
+        _RECENT.keep(key, version, stored)
+    return version, stored
+
+
+class _Recent:
+    """The pages this process served last, by key, each with the content version it was made
+    for: a stored page served again costs no round trip to the cache. Bounded in number (a
+    concept page is about 40 KB, so a few megabytes) and in age, as the cache's copies are."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pages: OrderedDict[str, tuple[int, _Stored]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str, version: int) -> _Stored | None:
+        with self.lock:
+            kept = self.pages.get(key)
+            if kept is None:
+                return None
+            if kept[0] != version or time.time() - kept[1].made >= PAGE_TIMEOUT:
+                del self.pages[key]
+                return None
+            self.pages.move_to_end(key)
+            return kept[1]
+
+    def keep(self, key: str, version: int, stored: _Stored) -> None:
+        with self.lock:
+            self.pages[key] = (version, stored)
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+
+_RECENT = _Recent(size=256)
+
+
+def _filled(request: HttpRequest, parts: list[str]) -> str:
     """The page with each hole (every other part: a name and its arguments) filled, each
     distinct hole once: a page of twenty forms carries one CSRF token, as when rendered."""
     fills: dict[str, str] = {}
     for hole in parts[1::2]:
         if hole not in fills:
             name, *args = hole.split(":")
-            fill = _FILLS[name]
-            extra = {"cached": cached.get(name)} if fill.cache_key else {}
-            fills[hole] = fill.render(request, *args, **extra)
+            fills[hole] = _fill(request, name, args)
     return "".join(part if i % 2 == 0 else fills[part] for i, part in enumerate(parts))
 
 
@@ -280,16 +358,15 @@ def _key(request: HttpRequest) -> str:
     return f"page:{encoding}:{request.path}"
 
 
-def _current(key: str, also: Iterable[str] = ()) -> tuple[int, object, dict]:
+def _current(key: str) -> tuple[int, object]:
     """The content version and what is stored under ``key`` for that version (else None), in
-    one round trip: each value is kept with the version it was made for. The entries named in
-    ``also`` are read in the same trip and returned as found."""
-    found = cache.get_many([VERSION_KEY, key, *also])
+    one round trip: each value is kept with the version it was made for."""
+    found = cache.get_many([VERSION_KEY, key])
     version = found.get(VERSION_KEY) or content_version()
     stored = found.get(key)
     if stored is not None and stored[0] == version:
-        return version, stored[1], found
-    return version, None, found
+        return version, stored[1]
+    return version, None
 
 
 class AnonymousPageCacheMiddleware:
@@ -303,7 +380,7 @@ class AnonymousPageCacheMiddleware:
         # (DisallowedHost becomes a 400 in the handler, as for any other view).
         request.get_host()
         key = _key(request)
-        version, stored, _ = _current(key)
+        version, stored = _current(key)
         if stored is not None:
             PAGE_CACHE.labels("hit").inc()
             headers, content = stored

@@ -84,7 +84,6 @@ def review(request: HttpRequest) -> HttpResponse:
         return _browse(request, deck)
     now = timezone.now()
     counts = review_counts(request.user, deck, now)
-    scheduling.remember_due_count(request.user, counts["due_everywhere"])
     card = None
     if (card_id := request.GET.get("card", "")).isdecimal():
         card = card_to_show(request.user, int(card_id))

@@ -10,14 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import fsrs
-from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
-from apps.practice.models import CardState, ReviewLog, advance_state, card_state
+from apps.practice.models import Card, CardState, ReviewLog, advance_state, card_state
 
 SCHEDULER = fsrs.Scheduler()
-
-DUE_COUNT_TIMEOUT = 60  # seconds: the header's count may lag a minute behind the clock
 
 
 def schedule(state: dict | None, card_id: int, rating: int, now: datetime) -> dict:
@@ -50,7 +48,6 @@ def grade(user, card_id: int, rating: int, seen_reps: int, now: datetime | None 
         user=user, card_id=card_id, rating=rating, reviewed_at=now, previous=previous,
         previous_reps=reps, was_review=bool(previous) and previous["state"] == fsrs.State.Review,
     )  # fmt: skip
-    forget_due_count(user)
     return True
 
 
@@ -67,32 +64,22 @@ def undo(user) -> int | None:
         due = datetime.fromisoformat(log.previous["due"])
         states.update(fsrs=log.previous, due=due, reps=log.previous_reps)
     log.delete()
-    forget_due_count(user)
     return log.card_id
 
 
-def due_key(user) -> str:
-    """Where the count of cards due is kept (read by stored pages with the page itself)."""
-    return f"practice:due:{user.pk}"
+def due_count(user) -> int:
+    """Cards due for ``user`` now (the header's badge)."""
+    return CardState.objects.filter(user=user, due__lte=timezone.now(), card__retired=False).count()
 
 
-def due_count(user, cached: int | None = None) -> int:
-    """Cards due for ``user`` now: one query at most a minute (cached in between); ``cached``
-    is what the cache held, when the caller has read it already."""
-    key = due_key(user)
-    count = cache.get(key) if cached is None else cached
-    if count is None:
-        count = CardState.objects.filter(
-            user=user, due__lte=timezone.now(), card__retired=False
-        ).count()
-        cache.set(key, count, DUE_COUNT_TIMEOUT)
-    return count
-
-
-def remember_due_count(user, count: int) -> None:
-    """The review page has just counted: spare the header its query."""
-    cache.set(due_key(user), count, DUE_COUNT_TIMEOUT)
-
-
-def forget_due_count(user) -> None:
-    cache.delete(due_key(user))
+def due_count_sql() -> tuple[str, list]:
+    """:func:`due_count` as one SQL value for the statement that reads the user of a page
+    (``{user}`` is their id; apps.core.caching.per_request): the (user, due) index, then
+    each due card's row by its key."""
+    quote = connection.ops.quote_name
+    state, card = quote(CardState._meta.db_table), quote(Card._meta.db_table)
+    sql = (
+        f"(SELECT COUNT(*) FROM {state} INNER JOIN {card} ON {card}.id = {state}.card_id"
+        f" WHERE {state}.user_id = {{user}} AND {state}.due <= %s AND NOT {card}.retired)"
+    )
+    return sql, [connection.ops.adapt_datetimefield_value(timezone.now())]

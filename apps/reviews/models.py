@@ -4,10 +4,9 @@ user's inbox of the comments and replies that concern them."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
@@ -16,7 +15,6 @@ from apps.designdocs.models import DesignDoc, DocReviewer, Prompt
 
 COMMENT_MAX_CHARS = 10_000
 COMMENTS_PER_DOC = 2_000  # far beyond a real review; bounds the page and the export
-UNREAD_COUNT_TIMEOUT = 60  # seconds the header's unread count is kept between changes
 
 
 class CommentQuerySet(models.QuerySet):
@@ -152,31 +150,32 @@ class MailOptOut(models.Model):
 # --- The header's unread count -----------------------------------------------------------------
 
 
-def unread_key(user_id: int) -> str:
-    """Where the unread count is kept (read by stored pages with the page itself)."""
-    return f"reviews:unread:{user_id}"
-
-
 def visible_items(user):
     """The user's inbox: items on docs that are not in the trash. (A removed reviewer's items go
     with their invitation, see ``connect_signals``.)"""
     return InboxItem.objects.filter(user=user, comment__doc__deleted_at__isnull=True)
 
 
-def unread_count(user, cached: int | None = None) -> int:
-    """Unread comments in ``user``'s inbox: one query at most a minute, and none in between
-    unless a comment reached them or they read one; ``cached`` is what the cache held, when
-    the caller has read it already."""
-    key = unread_key(user.pk)
-    count = cache.get(key) if cached is None else cached
-    if count is None:
-        count = visible_items(user).filter(read_at__isnull=True).count()
-        cache.set(key, count, UNREAD_COUNT_TIMEOUT)
-    return count
+def unread_count(user) -> int:
+    """Unread comments in ``user``'s inbox (the header's count)."""
+    return visible_items(user).filter(read_at__isnull=True).count()
 
 
-def forget_unread_counts(user_ids) -> None:
-    cache.delete_many([unread_key(pk) for pk in user_ids])
+def unread_count_sql() -> tuple[str, list]:
+    """:func:`unread_count` as one SQL value for the statement that reads the user of a page
+    (``{user}`` is their id; apps.core.caching.per_request): the (user, read_at) index, then
+    each unread item's comment and doc by their keys."""
+    quote = connection.ops.quote_name
+    item, comment = quote(InboxItem._meta.db_table), quote(Comment._meta.db_table)
+    doc = quote(DesignDoc._meta.db_table)
+    sql = (
+        f"(SELECT COUNT(*) FROM {item}"
+        f" INNER JOIN {comment} ON {comment}.id = {item}.comment_id"
+        f" INNER JOIN {doc} ON {doc}.id = {comment}.doc_id"
+        f" WHERE {item}.user_id = {{user}} AND {item}.read_at IS NULL"
+        f" AND {doc}.deleted_at IS NULL)"
+    )
+    return sql, []
 
 
 # --- Signals -----------------------------------------------------------------------------------
@@ -186,17 +185,7 @@ def _reviewer_removed(sender, instance: DocReviewer, **kwargs) -> None:
     # Removing a reviewer ends their access at once: the inbox must not keep showing them the
     # discussion of a doc they can no longer open.
     InboxItem.objects.filter(user_id=instance.user_id, comment__doc_id=instance.doc_id).delete()
-    forget_unread_counts([instance.user_id])
-
-
-def _doc_trashed_or_restored(sender, instance: DesignDoc, update_fields=None, **kwargs) -> None:
-    # A doc moved to the trash takes its comments out of every inbox at once, and a restored
-    # one brings them back: the header's unread count follows now, not after its minute.
-    if update_fields and "deleted_at" in update_fields:
-        readers = InboxItem.objects.filter(comment__doc_id=instance.pk).values_list("user_id")
-        forget_unread_counts({user_id for (user_id,) in readers})
 
 
 def connect_signals() -> None:
     post_delete.connect(_reviewer_removed, sender=DocReviewer, dispatch_uid="reviews-reviewer")
-    post_save.connect(_doc_trashed_or_restored, sender=DesignDoc, dispatch_uid="reviews-trash")

@@ -20,7 +20,6 @@ from apps.reviews.models import (
     Comment,
     InboxItem,
     MailOptOut,
-    forget_unread_counts,
 )
 
 
@@ -53,7 +52,6 @@ def post(
             InboxItem(user_id=user_id, comment=comment, created_at=comment.created_at)
             for user_id in recipients
         )
-    forget_unread_counts(recipients)
     if parent is None and recipients:
         transaction.on_commit(lambda: _mail_new_thread(comment, recipients, doc_url))
     return comment

@@ -26,7 +26,6 @@ from apps.reviews.forms import CommentForm
 from apps.reviews.models import (
     Comment,
     MailOptOut,
-    forget_unread_counts,
     unread_count,
     visible_items,
 )
@@ -136,9 +135,7 @@ def comment_edit(request: HttpRequest, doc: DesignDoc, role: Role, comment: Comm
 def comment_delete(request: HttpRequest, doc: DesignDoc, role: Role, comment: Comment):
     """Delete a comment (a first comment takes its replies along): its author or the owner."""
     key = comment.key
-    recipients = list(comment.inbox_items.values_list("user_id", flat=True))
     comment.delete()
-    forget_unread_counts(recipients)
     if request.htmx:
         return _fragment(request, doc, role, key)
     messages.success(request, "Deleted the comment.")
@@ -190,7 +187,6 @@ def inbox_open(request: HttpRequest, item_id: int) -> HttpResponse:
     if item.read_at is None:
         item.read_at = timezone.now()
         item.save(update_fields=["read_at"])
-        forget_unread_counts([request.user.pk])
     return redirect(item.comment)
 
 
@@ -198,7 +194,6 @@ def inbox_open(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def inbox_read_all(request: HttpRequest) -> HttpResponse:
     count = visible_items(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
-    forget_unread_counts([request.user.pk])
     messages.success(request, f"Marked {count} comment{'s' if count != 1 else ''} read.")
     return redirect("reviews:inbox")
 

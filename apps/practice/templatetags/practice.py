@@ -2,7 +2,7 @@
 
 * ``{% interview_clock doc step %}`` on a design-doc step page: the mock interview's countdowns
   when the doc belongs to one (nothing otherwise; one query to find out);
-* ``{% due_badge %}`` in the header: the signed-in user's cards due (cached for a minute);
+* ``{% due_badge %}`` in the header: the signed-in user's cards due (counted with the user);
 * ``seconds|clock``: 125 → "2:05"; negative (over time) with a minus sign.
 
 The clock and the badge are the request's own, also on a page served stored: each is a hole
@@ -59,9 +59,9 @@ def due_badge(context) -> str:
     return caching.hole(context, "due-badge")
 
 
-@caching.per_request("due-badge", cache_key=lambda request: scheduling.due_key(request.user))
-def _due_badge(request, cached: int | None = None) -> str:
-    count = scheduling.due_count(request.user, cached)
+@caching.per_request("due-badge", with_user=scheduling.due_count_sql)
+def _due_badge(request, value: int | None = None) -> str:
+    count = scheduling.due_count(request.user) if value is None else value
     if not count:
         return ""
     return format_html(

@@ -1,6 +1,7 @@
 """Reviews on pages other apps own, without those apps importing reviews.
 
-* ``{% inbox_link %}`` in the header: a link to the inbox with the unread count (cached);
+* ``{% inbox_link %}`` in the header: a link to the inbox with the unread count (counted with the
+  user);
 * ``review.threads|threads_on:key``: the threads on a prompt's answer ("" for the whole doc).
 """
 
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.core import caching
-from apps.reviews.models import unread_count, unread_key
+from apps.reviews.models import unread_count, unread_count_sql
 
 register = template.Library()
 
@@ -24,10 +25,10 @@ def inbox_link(context) -> str:
     return caching.hole(context, "inbox-link")
 
 
-@caching.per_request("inbox-link", cache_key=lambda request: unread_key(request.user.pk))
-def _inbox_link(request, cached: int | None = None) -> str:
+@caching.per_request("inbox-link", with_user=unread_count_sql)
+def _inbox_link(request, value: int | None = None) -> str:
     """The request's own, also on a page served stored (apps.core.caching.hole)."""
-    count = unread_count(request.user, cached)
+    count = unread_count(request.user) if value is None else value
     badge = (
         format_html(
             ' <span class="due-badge">{}<span class="visually-hidden"> unread</span></span>', count
