@@ -376,6 +376,11 @@ def test_a_retitled_page_shows_its_new_title_in_the_answers_that_link_it(
     assert ">Apache Kafka, the log</a>" in answer.value_html
     assert "Apache Kafka, the log" in writer.get(f"/docs/{doc.pk}/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
+        kafka.title = "Apache Kafka, The Log"  # the same names to the glossary, a new title
+        kafka.save()
+    answer.refresh_from_db()
+    assert ">Apache Kafka, The Log</a>" in answer.value_html
+    with django_capture_on_commit_callbacks(execute=True):
         kafka.slug = "apache-kafka"  # a new address: the answer keeps the old one (it redirects)
         kafka.save()
     answer.refresh_from_db()

@@ -28,9 +28,10 @@ page_rerendered = Signal()
 page_renamed = Signal()
 
 #: Sent with ``names`` (the glossary names a page newly answers to, lowercased) and ``urls`` (its
-#: address, when it was deleted or dropped a name: links there may now mislead) after a save or
-#: delete changed what the glossary links, so that text rendered with it outside the pages
-#: (writers' answers) can follow. Not sent for a new slug: links to the old one redirect.
+#: address, when it was deleted, took a new title or dropped a name: links there may now say
+#: the wrong thing) after a save or delete changed what the glossary links or what links to the
+#: page show, so that text rendered outside the pages (writers' answers) can follow. Not sent
+#: for a new slug: links to the old one redirect.
 glossary_changed = Signal()
 
 # While a bulk load runs, pages are re-rendered once at its end instead of on every save.
@@ -280,7 +281,10 @@ def rerender_pages_affected(
         pages |= set(_pages(body__icontains=name))
     pages.discard(page)
     if deleted or slug in (None, page.slug):  # a new slug: what linked the old one redirects
-        urls = [kind.url_for(page.slug)] if deleted or old_names - names else []
+        # Links to the page show its title (``[[slug]]``) or one of its names: a new title,
+        # a dropped name or the page gone changes what they should say.
+        retitled = title is not None and title != page.names[0]
+        urls = [kind.url_for(page.slug)] if deleted or retitled or old_names - names else []
         glossary_changed.send(kind, names=sorted(set() if deleted else new_names), urls=urls)
     return _rerender(pages)
 

@@ -757,23 +757,10 @@ def _metric_renamed(sender, page, old_slug, **kwargs):
     transaction.on_commit(lambda: follow_metric.enqueue(old_slug, new_slug))
 
 
-@receiver(page_renamed)
-def _page_retitled(sender, page, old_slug, **kwargs):
-    """Answers that link a page by ``[[slug]]`` show its title as the link's text: a new title
-    reaches them. (A new slug leaves them as rendered: their link goes to the old address,
-    which redirects, whereas rendered again it would find no page by that slug.)"""
-    if old_slug != page.slug:
-        return
-    from apps.designdocs.tasks import rerender_linking_answers  # it imports this module
-
-    link = sender.link_text_for(page.slug)
-    transaction.on_commit(lambda: rerender_linking_answers.enqueue(link))
-
-
 @receiver(glossary_changed)
 def _glossary_changed(sender, names, urls, **kwargs):
     """Answers are rendered with the glossary too: a new name links them, a deleted page or
-    a dropped name no longer does."""
+    a dropped name no longer does, and a link to a retitled page shows its new title."""
     from apps.designdocs.tasks import rerender_answers_naming  # it imports this module
 
     transaction.on_commit(lambda: rerender_answers_naming.enqueue(names, urls))

@@ -91,21 +91,11 @@ def follow_metric(old_slug: str, new_slug: str) -> int:
 
 
 @task()
-def rerender_linking_answers(link: str) -> int:
-    """Render again the Markdown answers that link a page (``link``: how a link to it starts,
-    ``[[kafka``), after its title changed. Returns how many answers changed."""
-    markdown = Answer.objects.filter(prompt__kind=Prompt.Kind.MARKDOWN, value__contains=link)
-    changed = _store_rendered(markdown)
-    caching.bump_content_version()  # stored pages show the answers
-    return changed
-
-
-@task()
 def rerender_answers_naming(names: list[str], urls: list[str]) -> int:
     """Render again the Markdown answers the glossary now links otherwise: those that mention
     one of ``names`` (a page's new title or alias: now linked) or link one of ``urls`` (a page
-    deleted, or no longer called that: a link that would now mislead). Returns how many answers
-    changed."""
+    deleted, retitled or no longer called that: a link that would now mislead, or show the old
+    title). Returns how many answers changed."""
     mentions = Q()
     for name in names:
         mentions |= Q(value__icontains=name)
