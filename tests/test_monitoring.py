@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.accounts import throttle
-from apps.core import monitoring
+from apps.core import caching, monitoring
 from apps.designdocs.models import DesignDoc
 from apps.designdocs.tasks import refresh_doc
 
@@ -88,6 +88,20 @@ def test_page_cache_hits_and_misses_are_counted(client, db):
         client.get(reverse("concepts:detail", args=["kafka"]))
     assert sample("mlsd_page_cache_lookups_total", result="miss") == misses + 1
     assert sample("mlsd_page_cache_lookups_total", result="hit") == hits + 2
+
+
+def test_stored_pages_are_counted_by_where_they_came_from(client, alice):
+    client.force_login(alice)
+    before = {s: sample("mlsd_stored_pages_total", source=s) for s in SOURCES}
+    for _ in range(3):
+        assert client.get(reverse("concepts:detail", args=["kafka"])).status_code == 200
+    caching._RECENT.pages.clear()  # as in another replica, which has not served it yet
+    assert client.get(reverse("concepts:detail", args=["kafka"])).status_code == 200
+    after = {s: sample("mlsd_stored_pages_total", source=s) - before[s] for s in SOURCES}
+    assert after == {"rendered": 1, "memory": 2, "shared": 1}
+
+
+SOURCES = ("rendered", "memory", "shared")
 
 
 def test_autosave_outcomes_are_counted(client, alice, doc):

@@ -41,7 +41,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from apps.core.monitoring import PAGE_CACHE
+from apps.core.monitoring import PAGE_CACHE, STORED_PAGES
 
 VERSION_KEY = "content-version"
 TIMEOUT = 24 * 60 * 60
@@ -207,19 +207,21 @@ def _stored(request: HttpRequest, key: str) -> tuple[int, _Stored | None]:
     round trip, and the page is kept here for the next request."""
     version = getattr(getattr(request, "session", None), "content_version", None)
     if version is not None and (stored := _RECENT.get(key, version)) is not None:
+        STORED_PAGES.labels("memory").inc()
         return version, stored
     version, stored = _current(key)
     if stored is not None and time.time() - stored.made >= PAGE_TIMEOUT:
         stored = None  # the cache's entry outlived its timeout by a moment
     if stored is not None:
         _RECENT.keep(key, version, stored)
+    STORED_PAGES.labels("rendered" if stored is None else "shared").inc()
     return version, stored
 
 
 class _Recent:
     """The pages this process served last, by key, each with the content version it was made
     for: a stored page served again costs no round trip to the cache. Bounded in number (a
-    concept page is about 40 KB, so a few megabytes) and in age, as the cache's copies are."""
+    page is 10 to 60 KB, so a few megabytes) and in age, as the cache's copies are."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -243,10 +245,6 @@ class _Recent:
             self.pages.move_to_end(key)
             while len(self.pages) > self.size:
                 self.pages.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pages.clear()
 
 
 _RECENT = _Recent(size=256)

@@ -62,6 +62,12 @@ CACHE_ERRORS = Counter(
 PAGE_CACHE = Counter(
     "mlsd_page_cache_lookups", "Anonymous page cache lookups: hit or miss.", ["result"]
 )
+STORED_PAGES = Counter(
+    "mlsd_stored_pages",
+    "Signed-in pages served stored, by where the copy came from: this process's memory, the"
+    " shared cache, or rendered now to be stored.",
+    ["source"],
+)
 
 
 #: HTTP's methods; any other a client makes up is counted as "other", so that no client can
