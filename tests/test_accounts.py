@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.core import mail
 from django.db import connection
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -80,6 +80,33 @@ def test_wrong_password_is_explained(client, alice):
 def test_a_session_made_before_the_raw_user_backend_still_signs_in(client, alice):
     client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
     assert '<span class="account-name" title="alice">alice</span>' in client.get("/docs/").text
+
+
+def test_sign_in_ignores_the_case_of_the_username_as_sign_up_does(client, alice):
+    response = client.post("/accounts/signup/", {
+        "username": "Alice", "email": "other@example.com",
+        "password1": "a-long-unusual-pass-88", "password2": "a-long-unusual-pass-88",
+    })  # fmt: skip
+    assert response.status_code == 200 and get_user_model().objects.count() == 1
+    for typed in ("ALICE", "Alice", " alice "):
+        signing_in = Client()
+        response = signing_in.post(
+            "/accounts/login/", {"username": typed, "password": "correct-horse-9"}
+        )
+        assert response.status_code == 302, typed
+        assert signing_in.session["_auth_user_id"] == str(alice.pk)
+    response = client.post("/accounts/login/", {"username": "ALICE", "password": "wrong-9"})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_two_older_accounts_differing_in_case_are_each_reached_by_their_exact_name(client):
+    users = get_user_model().objects
+    lower = users.create_user("dana", "dana@example.com", "pass-of-lower-dana-1")
+    upper = users.create_user("Dana", "dana2@example.com", "pass-of-upper-dana-2")
+    for user, password in ((lower, "pass-of-lower-dana-1"), (upper, "pass-of-upper-dana-2")):
+        signing_in = Client()
+        signing_in.post("/accounts/login/", {"username": user.username, "password": password})
+        assert signing_in.session["_auth_user_id"] == str(user.pk)
 
 
 def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice):

@@ -86,6 +86,15 @@ def _select(along: _Along | None, *, with_user: bool, header: list[str] = ()) ->
     return f"SELECT {', '.join(selected)} FROM {table}{join} WHERE {table}.{pk} = %s"
 
 
+def stored_username(typed: str) -> str:
+    """The username as stored for one typed in any case ("ALICE" for "alice"): sign-up refuses
+    a name that differs from an existing one only in case, so sign-in ignores case too. Two
+    older accounts whose names differ only in case are each reached by their exact name."""
+    names = get_user_model()._default_manager.filter(username__iexact=typed)
+    found = list(names.values_list("username", flat=True)[:2])
+    return found[0] if len(found) == 1 else typed
+
+
 class UserBackend(ModelBackend):
     """Signs people in as ModelBackend does; reads the signed-in user by one raw SELECT.
 
@@ -95,6 +104,8 @@ class UserBackend(ModelBackend):
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is not None:
+            username = stored_username(username)
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None and username is not None and password is not None:
             raise PermissionDenied  # ends authenticate(): ModelBackend would repeat this work

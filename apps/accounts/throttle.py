@@ -160,11 +160,16 @@ AUTOSAVES_PER_USER = Limit("autosave-user", 240, 60)
 
 @dataclass(frozen=True)
 class SignIn:
-    """One attempt to sign in: from ``address``, as ``account`` (the username exactly as the
-    authentication backend receives it, or None when the form has no valid username)."""
+    """One attempt to sign in: from ``address``, as ``account`` (the username as the
+    authentication backend receives it, or None when the form has no valid username). The
+    account is counted case-folded, as sign-in matches it: "Carol" and "CAROL" are carol's."""
 
     address: str
     account: str | None
+
+    def __post_init__(self) -> None:
+        if self.account is not None:
+            object.__setattr__(self, "account", self.account.casefold())
 
     @property
     def _pair(self) -> str:
