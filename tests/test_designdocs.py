@@ -251,6 +251,15 @@ def test_history_of_a_revision_of_another_doc_is_404(signed_in, doc, alice):
 # --- Trash, duplicate, rename, export ---------------------------------------------------------
 
 
+def test_the_list_and_the_trash_say_how_long_ago_in_words(signed_in, doc):
+    assert ">just now</time>" in signed_in.get("/docs/").text
+    DesignDoc.objects.filter(pk=doc.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert ">5\xa0minutes ago</time>" in signed_in.get("/docs/").text  # as timesince spaces it
+    doc.move_to_trash()
+    assert "deleted <time" in (trash := signed_in.get("/docs/trash/").text)
+    assert ">just now</time>" in trash and "0\xa0minutes" not in trash
+
+
 def test_trash_and_restore(signed_in, doc):
     assert signed_in.post(f"/docs/{doc.pk}/delete/").status_code == 302
     assert signed_in.get(f"/docs/{doc.pk}/").status_code == 404

@@ -45,6 +45,11 @@ def test_a_restore_can_be_undone_at_once(signed_in, doc):
     assert doc.answers.get(prompt__key="business_goal").value == ""
     page = signed_in.get(response.url)
     assert "Undo the restore" in page.text
+    # The message, the new revision and the table all name the moment the same way.
+    assert created.moment == f"{created.created_at:%-d %b %Y, %H:%M:%S}"
+    assert f"Restored the text of {created.moment}." in page.text
+    assert f"Restored the revision of {created.moment}" in page.text
+    assert f">{created.moment}</time>" in page.text
     before = Revision.objects.get(pk=response.url.split("undo=")[1])
     signed_in.post(f"/docs/{doc.pk}/history/{before.pk}/restore/", {"confirm": "yes"})
     assert doc.answers.get(prompt__key="business_goal").value == "Typed after creating"

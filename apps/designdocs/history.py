@@ -47,7 +47,7 @@ def restore(request: HttpRequest, doc: DesignDoc, revision_id: int) -> HttpRespo
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         doc.restore(revision)
         before = doc.before_restore
-        messages.success(request, f"Restored the text of {revision.created_at:%d %b %Y %H:%M}.")
+        messages.success(request, f"Restored the text of {revision.moment}.")
         url = redirect("designdocs:history", pk=doc.pk).url
         return redirect(f"{url}?undo={before.pk}" if before else url)
     changes = diff.compare(doc.snapshot(), revision.snapshot)

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, Length
 from django.db.models.signals import m2m_changed, post_delete
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import escape, format_html_join, linebreaks
 from django.utils.text import Truncator
 
@@ -563,7 +563,7 @@ class DesignDoc(models.Model):
                     self._overwrite(prompts[key], value)
             self.mark_changed()
         return self.revisions.create(
-            reason=f"Restored the revision of {revision.created_at:%d %b %Y %H:%M}",
+            reason=f"Restored the revision of {revision.moment}",
             snapshot=self.snapshot(),
         )
 
@@ -738,6 +738,14 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.doc} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def moment(self) -> str:
+        """When it was made, as the history table shows it: "4 Dec 2026, 01:59:56"."""
+        return dateformat.format(timezone.localtime(self.created_at), REVISION_MOMENT)
+
+
+REVISION_MOMENT = "j M Y, H:i:s"  # Django's date format; the history's templates use the same
 
 
 @receiver(m2m_changed, sender=Step.concepts.through)
