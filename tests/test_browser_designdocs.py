@@ -90,3 +90,43 @@ def test_two_tabs_show_a_conflict_instead_of_overwriting(site, browser, site_use
         assert tab_a.input_value("#f-corner_cases") == "Text from tab B"
     finally:
         context.close()
+
+
+def test_a_second_choice_made_while_the_picker_refreshes_still_reaches_it(site, page, site_user):
+    """Two choices saved in quick succession each ask the metric list to refresh. The second
+    ask arrives while the first refresh is on its way; it must run after it, not be dropped,
+    or the list would show advice for the first choice alone."""
+    site_user("gus")
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", "gus")
+    page.fill("#id_password", "a-long-unusual-pass-88")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/docs/")
+    page.fill("#id_title", "Fraud alerts")
+    page.get_by_role("button", name="Create and start step 1").click()
+    page.wait_for_url(re.compile(r".*/steps/problem-clarification/$"))
+    page.goto(page.url.replace("problem-clarification", "model-and-metric-selection"))
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:  # answered now, from what is saved now, and delivered late
+            held.append((route, route.fetch()))
+
+    page.route("**/pickers/offline_metrics/", hold_the_first)
+    page.select_option("#f-model_type", "binary")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the model type's save asked the list to refresh"
+    page.select_option("#f-class_imbalance", "severe")
+    page.locator("#status-class_imbalance").get_by_text("Saved at").wait_for()
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    # Severe imbalance recommends MCC; the first refresh, made before it, could not.
+    mcc = page.locator('#options-offline_metrics li:has(input[value="mcc"]) .recommended')
+    mcc.wait_for()
+    assert page.locator("#options-offline_metrics").count() == 1
+    assert_no_axe_violations(page)
