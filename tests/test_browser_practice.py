@@ -116,6 +116,42 @@ def test_a_whole_mock_interview_on_a_short_clock(site, browser, site_user, step_
         context.close()
 
 
+def test_a_tick_made_while_the_last_one_is_saving_is_saved_too(site, browser, site_user):
+    """Each tick posts the whole self-review; a tick made while the previous post is on its way
+    must be posted after it, not dropped (htmx drops a request from an element with one in
+    flight unless told otherwise), or the rubric would lose it."""
+    user, context, page = sign_in(browser, site, site_user, "ticker")
+    try:
+        page.goto(site.url + "/practice/problems/ads-click-prediction/")
+        page.get_by_role("button", name="Start the interview").click()
+        page.wait_for_url(re.compile(r"/docs/\d+/steps/problem-clarification/$"))
+        page.get_by_role("button", name="Finish and review").click()
+        page.wait_for_url(re.compile(r"/practice/attempts/\d+/$"))
+        held = []
+
+        def hold_the_first(route):
+            if held:
+                route.continue_()
+            else:  # saved now, answered late
+                held.append((route, route.fetch()))
+
+        page.route("**/ticks/", hold_the_first)
+        page.locator('input[value="problem-clarification:0"]').check()
+        for _ in range(200):  # Playwright runs the route handler while the page waits
+            if held:
+                break
+            page.wait_for_timeout(50)
+        page.locator('input[value="problem-clarification:1"]').check()
+        route, late = held[0]
+        route.fulfill(response=late)
+        page.locator("#score").get_by_text("2 of").wait_for()
+        with site.unblock():
+            ticks = Attempt.objects.get(user=user).ticks
+        assert ticks == {"problem-clarification": [0, 1]}
+    finally:
+        context.close()
+
+
 def test_a_review_session_by_keyboard(site, browser, site_user):
     user, context, page = sign_in(browser, site, site_user, "reviewer")
     try:
