@@ -47,6 +47,9 @@ def test_sign_up_explains_a_weak_password_and_keeps_the_username(client):
     assert "too short" in response.text
     assert 'value="dave"' in response.text
     assert not get_user_model().objects.filter(username="dave").exists()
+    form = response.context["form"]  # said at the field it is about, not at the confirmation
+    assert "too short" in " ".join(form.errors["password1"])
+    assert "password2" not in form.errors
 
 
 def test_sign_up_refuses_a_taken_email(client, alice):

@@ -18,6 +18,11 @@ class SignupForm(auth_forms.UserCreationForm):
         model = get_user_model()
         fields = ("username", "email")
 
+    def validate_password_for_user(self, user, **kwargs):
+        # Django puts what is wrong with the password under its confirmation; it belongs to
+        # the field where the password is chosen.
+        super().validate_password_for_user(user, password_field_name="password1")
+
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if get_user_model().objects.filter(email__iexact=email).exists():
