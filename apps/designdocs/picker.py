@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.designdocs.models import Answer, Prompt
+from apps.designdocs.outline import outline
 from apps.metrics import chooser
 from apps.metrics.models import Metric
 
@@ -48,17 +49,27 @@ def options(prompt: Prompt, answers: dict[str, Answer]) -> tuple[list[Option], s
         note = "Showing metrics for the model type chosen above."
     reasons: dict[str, str] = {}
     if task in TASK_FAMILIES:
+        # An unanswered imbalance claims no balance: the advice holds whatever it turns out to be.
+        imbalance = _answer(answers, "class_imbalance") or chooser.UNANSWERED
         advice = chooser.recommend(
             task,
-            imbalance=_answer(answers, "class_imbalance") or "balanced",
+            imbalance=imbalance,
             costlier=_answer(answers, "costlier_error") or "equal",
             ranked=_answer(answers, "ranked_output") == "yes",
         )
         for item in (*advice.offline, *advice.online, *advice.system):
             reasons.setdefault(item.slug, item.reason)
+        if note and imbalance == chooser.UNANSWERED and "imbalance" in chooser.QUESTIONS[task]:
+            note += f" {_ask_imbalance()}"
     chosen = set(answers[prompt.key].values) if prompt.key in answers else set()
     metrics = Metric.objects.filter(family__slug__in=families).select_related("family")
     offered = [Option(m, m.slug in chosen, reasons.get(m.slug, "")) for m in metrics]
     # Recommended first, then the family's reading order.
     offered.sort(key=lambda o: (not o.reason, o.metric.family.order, o.metric.order))
     return offered, note
+
+
+def _ask_imbalance() -> str:
+    prompt = outline().prompts.get("class_imbalance")
+    question = f"“{prompt.question}”" if prompt else "how imbalanced the classes are"
+    return f"Answer {question} to see whether accuracy or PR-AUC should lead."

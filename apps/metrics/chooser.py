@@ -31,7 +31,12 @@ COSTLIER = [
 
 
 NEUTRAL = {"imbalance": "balanced", "costlier": "equal"}
-"""The answer assumed for a question left unanswered."""
+"""The answer the chooser page assumes (and shows checked) for a question left unanswered."""
+
+UNANSWERED = ""
+"""An imbalance nobody has stated (the wizard's question left blank): the advice then claims
+no balance either way, and leaves out what only one answer would justify (accuracy first,
+or the rare-positive metrics)."""
 
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "binary": ("imbalance", "costlier", "ranked"),
@@ -65,7 +70,7 @@ def _classification(imbalance: str, costlier: str) -> list[Recommendation]:
     picks: list[Recommendation] = []
     if imbalance == "balanced":
         picks.append(Recommendation("accuracy", "Classes are balanced, so accuracy is honest."))
-    else:
+    elif imbalance != UNANSWERED:
         picks.append(
             Recommendation(
                 "pr-auc",
@@ -83,14 +88,20 @@ def _classification(imbalance: str, costlier: str) -> list[Recommendation]:
         picks.append(Recommendation("f-beta", "F-beta with beta > 1 (e.g. 2) weights recall more."))
     else:
         picks.append(Recommendation("f1-score", "One number that balances precision and recall."))
-    picks.append(
-        Recommendation(
-            "roc-auc" if imbalance == "balanced" else "mcc",
-            "Threshold-free ranking quality."
-            if imbalance == "balanced"
-            else "MCC stays informative when classes are skewed, unlike accuracy.",
+    if imbalance == "balanced":
+        picks.append(Recommendation("roc-auc", "Threshold-free ranking quality."))
+    elif imbalance == UNANSWERED:
+        picks.append(
+            Recommendation(
+                "mcc",
+                "MCC uses all four cells of the confusion matrix, so it stays informative "
+                "whether the classes are balanced or skewed.",
+            )
         )
-    )
+    else:
+        picks.append(
+            Recommendation("mcc", "MCC stays informative when classes are skewed, unlike accuracy.")
+        )
     picks.append(
         Recommendation("log-loss", "Checks the probabilities themselves, needed when scores are "
                        "used as probabilities (bidding, ranking blends).")
@@ -103,7 +114,8 @@ def recommend(
 ) -> Advice:
     """Offline, online and system metrics for a task, each with a one-line reason.
 
-    Answers to questions that do not apply to the task (see :data:`QUESTIONS`) are ignored.
+    Answers to questions that do not apply to the task (see :data:`QUESTIONS`) are ignored;
+    an ``imbalance`` of :data:`UNANSWERED` gets only the advice that holds whatever it is.
     """
     if task not in QUESTIONS:
         raise ValueError(f"unknown task {task!r}")
@@ -213,7 +225,7 @@ def recommend(
 def _binary_probabilities(imbalance: str, ranked: bool) -> list[Recommendation]:
     """A binary model's probabilities and operating point, where the question calls for them."""
     picks = []
-    if imbalance != "balanced":
+    if imbalance not in {"balanced", UNANSWERED}:
         picks.append(
             Recommendation(
                 "precision-at-recall",
@@ -265,7 +277,7 @@ def _business(task: str, imbalance: str, ranked: bool) -> list[Recommendation]:
                 "ecpm", "Ads: revenue per thousand impressions, which a click model moves."
             )
         ]
-    if task == "binary" and imbalance != "balanced":
+    if task == "binary" and imbalance not in {"balanced", UNANSWERED}:
         return [
             Recommendation(
                 "fraud-loss-rate",
