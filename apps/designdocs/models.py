@@ -160,6 +160,11 @@ class Prompt(models.Model):
         """What a number answer's shorthand stands for ("35,000 QPS" for "35k QPS"), or ""."""
         return numbers.meaning(value, self.units) if self.kind == self.Kind.NUMBER else ""
 
+    @property
+    def rate_unit(self) -> str:
+        """The rate per period its units allow ("GB/day"), for the field's hint; or ""."""
+        return numbers.rate_unit(self.units) if self.kind == self.Kind.NUMBER else ""
+
     def choice_label(self, value: str) -> str:
         return next((c["label"] for c in self.choices if c["value"] == value), value)
 

@@ -2,6 +2,10 @@
 
 A number answer is kept exactly as typed; this module checks it and says what it means
 ("35,000 QPS") so the writer sees the value the shorthand stands for.
+
+A rate per period ("10 GB/day") is a unit of its own: a prompt accepts one only when its units
+list it, because only some quantities are rates. Data written per day is; a latency, the
+memory a model has, or queries per second (already per second) are not.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ PERIODS = {
     "day": "day", "d": "day", "week": "week", "wk": "week", "month": "month", "mo": "month",
     "year": "year", "yr": "year",
 }  # fmt: skip
+# A float holds integers exactly only below 2**53 (about 9e15): past this, show a figure in
+# powers of ten rather than digits it does not have ("1e27", not "1,000…013,287,555,072").
+EXACT_BELOW = 1e15
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True)
@@ -30,9 +38,23 @@ class Number:
     per: str = ""  # "day" in "10 GB/day"
 
     def __str__(self) -> str:
-        value = f"{self.value:,.0f}" if self.value == int(self.value) else f"{self.value:,.6g}"
-        text = f"{value} {self.unit}".strip()
+        text = f"{_figure(self.value)} {self.unit}".strip()
         return f"{text} per {self.per}" if self.per else text
+
+
+def _figure(value: float) -> str:
+    """35000 → "35,000", 2.5 → "2.5", 1234567.8 → "1,234,567.8"; in powers of ten past
+    what a float holds exactly, or below 0.0001 (1e27 → "1", a multiplication sign, "10²⁷")."""
+    if value < EXACT_BELOW and value == int(value):
+        return f"{value:,.0f}"
+    if 1e6 <= value < EXACT_BELOW:  # "1.2345678M": its digits, not "1.23457e+06"
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    shown = f"{value:,.6g}"
+    if "e" not in shown:
+        return shown
+    mantissa, exponent = f"{value:.5e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 class NumberError(ValueError):
@@ -58,13 +80,26 @@ def parse(text: str, units: list[str]) -> Number:
     if not math.isfinite(value):  # "1e309", or "1e308k": past what a float holds
         raise NumberError("That number is too large to work with; write a smaller one.")
     unit, per = _rate(rest.strip())
+    typed = f"{unit}/{per}" if per else unit
+    if per and not rate_unit(units):
+        allowed = f"; use {', '.join(units)}" if units else ""
+        raise NumberError(f"“{_clip(typed)}” does not fit here: this answer is not a rate per "
+                          f"{per}{allowed}.")  # fmt: skip
     if units and unit:
         known = {u.lower(): u for u in units}
-        if unit.lower() not in known:
-            shown = unit if len(unit) <= 20 else unit[:19] + "…"
-            raise NumberError(f"“{shown}” is not a unit here; use {', '.join(units)}.")
-        unit = known[unit.lower()]
+        if typed.lower() not in known:
+            raise NumberError(f"“{_clip(typed)}” is not a unit here; use {', '.join(units)}.")
+        unit = _rate(known[typed.lower()])[0]
     return Number(value, unit, per)
+
+
+def rate_unit(units: list[str]) -> str:
+    """The first of ``units`` that is a rate per period ("GB/day"), or "" when none is."""
+    return next((unit for unit in units if _rate(unit)[1]), "")
+
+
+def _clip(unit: str) -> str:
+    return unit if len(unit) <= 20 else unit[:19] + "…"
 
 
 def _rate(unit: str) -> tuple[str, str]:
