@@ -103,6 +103,25 @@ def test_full_wizard_by_plain_post(signed_in):
     assert doc.revisions.filter(reason__startswith="Left step 6").exists()
 
 
+def test_every_step_shows_the_problem_statement_while_answering(signed_in, alice):
+    problem = "Flag fraudulent card payments.\n\nDecide within 100 ms <b>before</b> approval."
+    doc = DesignDoc.objects.create(owner=alice, title="Fraud", problem=problem)
+    for step in Step.objects.all():
+        page = signed_in.get(f"/docs/{doc.pk}/steps/{step.slug}/").text
+        block = page[page.index('<details class="doc-problem" open>') :]
+        block = block[: block.index("</details>")]
+        assert "<summary>The problem</summary>" in block, step.slug
+        assert "<p>Flag fraudulent card payments.</p>" in block, step.slug
+        assert "<p>Decide within 100 ms &lt;b&gt;before&lt;/b&gt; approval.</p>" in block
+        assert "<b>before</b>" not in page, "shown as typed, never as markup"
+
+
+def test_a_doc_with_no_problem_statement_shows_no_empty_problem_block(signed_in, alice):
+    doc = DesignDoc.objects.create(owner=alice, title="Untitled idea")
+    page = signed_in.get(f"/docs/{doc.pk}/steps/problem-clarification/").text
+    assert "doc-problem" not in page
+
+
 def test_new_doc_needs_a_title(signed_in):
     response = signed_in.post("/docs/new/", {"title": "  ", "problem": "x"})
     assert response.status_code == 200

@@ -185,6 +185,34 @@ def test_an_editor_changing_a_question_shows_on_stored_steps(signed_in, doc):
     assert "What business outcome should this system move?" in after
 
 
+def test_an_edit_to_the_problem_statement_shows_on_stored_steps_at_once(signed_in, doc):
+    url = f"/docs/{doc.pk}/steps/{STEP}/"
+
+    def edit():
+        data = {"title": "Chargeback watch", "problem": "Stop card fraud within 100 ms."}
+        assert signed_in.post(f"/docs/{doc.pk}/rename/", data).status_code == 302
+
+    before, after = _stored_then(signed_in, url, edit)
+    assert "<p>Stop fraud.</p>" in before
+    assert "<p>Stop card fraud within 100 ms.</p>" in after and "<p>Stop fraud.</p>" not in after
+
+
+def test_an_editor_changing_an_interviews_scale_shows_on_stored_steps(alice):
+    problem = Problem.objects.get(slug="ads-click-prediction")
+    attempt = Attempt.start(alice, problem, 45)
+    client = Client()
+    client.force_login(alice)
+    url = f"/docs/{attempt.doc.pk}/steps/{STEP}/"
+
+    def edit():
+        problem.scale = "Two million ad requests a second at peak."
+        problem.save()
+
+    before, after = _stored_then(client, url, edit)
+    assert "Two million ad requests" not in before
+    assert "<strong>Scale:</strong> Two million ad requests a second at peak." in after
+
+
 def test_stored_pages_carry_each_visitors_own_csrf_token(doc, alice):
     """Two browsers of one writer share the stored step; each posts with its own token."""
     url = f"/docs/{doc.pk}/steps/{STEP}/"

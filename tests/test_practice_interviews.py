@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.utils.html import escape
 
 from apps.designdocs.models import Answer, DesignDoc, Prompt, Step
 from apps.practice.models import HEARTBEAT_GAP, Attempt, Problem, merged_seconds
@@ -70,6 +71,27 @@ def test_starting_creates_a_doc_with_the_problem_and_lands_on_the_first_step(sig
     assert attempt.doc.problem == problem.body.strip()
     assert attempt.minutes == 35 and attempt.rubric == problem.rubric
     assert attempt.rubric_html == problem.details_html["rubric"]
+
+
+def test_every_step_of_an_interview_shows_the_problem_and_its_scale(signed_in, alice, problem):
+    response = signed_in.post(f"/practice/problems/{problem.slug}/start/", {"minutes": "45"})
+    attempt = Attempt.objects.get(user=alice)
+    first_paragraph = problem.body.strip().split("\n\n")[0]
+    assert problem.scale and first_paragraph
+    for s in Step.objects.all():
+        page = signed_in.get(f"/docs/{attempt.doc_id}/steps/{s.slug}/").text
+        block = page[page.index('<details class="doc-problem" open>') :]
+        block = block[: block.index("</details>")]
+        assert "<summary>The problem</summary>" in block, s.slug
+        assert f"<p>{escape(first_paragraph)}</p>" in block, s.slug
+        assert f"<strong>Scale:</strong> {escape(problem.scale)}</p>" in block, s.slug
+    assert response["Location"].endswith(f"/steps/{FIRST}/")
+
+
+def test_an_ordinary_doc_shows_no_scale_line(signed_in, alice):
+    doc = DesignDoc.objects.create(owner=alice, title="Churn", problem="Who leaves next month?")
+    page = signed_in.get(f"/docs/{doc.pk}/steps/{FIRST}/").text
+    assert "<p>Who leaves next month?</p>" in page and "Scale:" not in page
 
 
 @pytest.mark.parametrize("minutes", ["50", "", "forty"])

@@ -565,6 +565,27 @@ def test_design_doc_titles_and_problems_show_inert(client, alice, bob, chunk):
     assert_inert(trash, base_trash, payload=chunk[0], where="/docs/trash/")
 
 
+def test_an_interviews_problem_and_scale_show_inert_on_its_step_pages(client, alice):
+    """A mock interview's step pages show the problem's scale (editor text) beside the doc's
+    problem statement (the writer's): both as text, never as markup."""
+    from apps.practice.models import Attempt, Problem
+
+    problem = Problem.objects.get(slug="ads-click-prediction")
+    client.force_login(alice)
+
+    def step_page(text: str) -> str:
+        Problem.objects.filter(pk=problem.pk).update(scale=f"{text[:480]} scale-shown")
+        doc = Attempt.start(alice, Problem.objects.get(pk=problem.pk), 45).doc
+        DesignDoc.objects.filter(pk=doc.pk).update(problem=f"{form_text(text)} problem-shown")
+        html = page(client.get(f"/docs/{doc.pk}/steps/problem-clarification/"), "step")
+        assert "problem-shown" in html and "scale-shown" in html, "both are on the page"
+        return html
+
+    baseline = step_page(HARMLESS)
+    for payload in PAYLOADS:
+        assert_inert(step_page(payload), baseline, payload=payload, where="interview step")
+
+
 # --- e. Calculators, the chooser and the account forms echo what was typed ---------------------
 
 

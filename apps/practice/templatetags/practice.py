@@ -2,6 +2,8 @@
 
 * ``{% interview_clock doc step %}`` on a design-doc step page: the mock interview's countdowns
   when the doc belongs to one (nothing otherwise; one query to find out);
+* ``{% interview_scale doc as scale %}`` on the same page: the interview problem's "Scale:" line
+  (the numbers to design for), read in the clock's query;
 * ``{% due_badge %}`` in the header: the signed-in user's cards due (counted with the user);
 * ``seconds|clock``: 125 → "2:05"; negative (over time) with a minus sign.
 
@@ -25,15 +27,33 @@ from apps.practice.models import Attempt
 register = template.Library()
 
 
+def _interview(doc) -> tuple[int, str] | None:
+    """The doc's attempt and its problem's scale, or None for an ordinary doc: one query for
+    the doc object, whichever of the page's tags asks first."""
+    if not hasattr(doc, "_interview"):
+        found = Attempt.objects.filter(doc=doc).values_list("pk", "problem__scale").first()
+        doc._interview = found
+    return doc._interview
+
+
 @register.simple_tag(takes_context=True)
 def interview_clock(context, doc, step) -> str:
     """Nothing on an ordinary doc (one query to find out); on an interview's doc the clock,
     which is the request's own, also on a stored step page (an interview's doc has its attempt
     from the start: Attempt.start)."""
-    attempt = Attempt.objects.filter(doc=doc).values_list("pk", flat=True).first()
-    if attempt is None:
+    interview = _interview(doc)
+    if interview is None:
         return ""
-    return caching.hole(context, "interview-clock", attempt, step.slug)
+    return caching.hole(context, "interview-clock", interview[0], step.slug)
+
+
+@register.simple_tag
+def interview_scale(doc) -> str:
+    """The numbers an interview's problem asks to design for; "" on an ordinary doc. Part of
+    the stored page: an editor's change to it bumps the content version, which stored pages
+    are kept under."""
+    interview = _interview(doc)
+    return interview[1] if interview else ""
 
 
 @caching.per_request("interview-clock")
