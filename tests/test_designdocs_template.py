@@ -37,6 +37,57 @@ def test_trees_are_asked_about_depth_and_shrinkage_not_activations(signed_in, do
     assert 'id="f-optimizer"' not in page
 
 
+def test_trees_are_not_asked_about_layers_or_normalizing_activations(signed_in, doc):
+    answer(doc, "model_family", "trees")
+    page = signed_in.get(f"/docs/{doc.pk}{TRAINING}").text
+    assert "Describe the architecture layer by layer." not in page
+    assert "How will you normalize inputs and activations?" not in page
+    assert 'id="f-architecture"' not in page and 'id="f-normalization"' not in page
+    # Their tree counterparts instead: the ensemble end to end, and features with no scaling.
+    assert 'id="f-tree_model"' in page and 'id="f-tree_inputs"' in page
+    assert "trees need no normalization" in page
+    assert 'id="f-linear_inputs"' not in page
+
+
+def test_a_linear_model_is_asked_how_inputs_are_scaled_not_about_activations(signed_in, doc):
+    answer(doc, "model_family", "linear")
+    page = signed_in.get(f"/docs/{doc.pk}{TRAINING}").text
+    assert 'id="f-linear_inputs"' in page and 'id="f-architecture"' in page  # its weights
+    for key in ("normalization", "activation", "tree_model", "tree_inputs"):
+        assert f'id="f-{key}"' not in page, key
+
+
+@pytest.mark.parametrize("family", ["neural", ""])
+def test_a_network_or_an_undecided_family_is_asked_about_layers_and_normalization(
+    signed_in, doc, family
+):
+    if family:
+        answer(doc, "model_family", family)
+    page = signed_in.get(f"/docs/{doc.pk}{TRAINING}").text
+    assert 'id="f-architecture"' in page and 'id="f-normalization"' in page
+    for key in ("tree_model", "tree_inputs", "linear_inputs"):
+        assert f'id="f-{key}"' not in page, key
+
+
+def test_layer_and_normalization_answers_are_kept_and_shown_once_trees_are_chosen(signed_in, doc):
+    answer(doc, "architecture", "Two towers of three ReLU layers, 64-wide embeddings.")
+    answer(doc, "normalization", "Z-scores saved with the model; layer norm in each tower.")
+    answer(doc, "model_family", "trees")
+    page = signed_in.get(f"/docs/{doc.pk}{TRAINING}").text
+    assert 'id="f-architecture"' not in page and 'id="f-normalization"' not in page
+    assert "2 answers in this step are kept but no longer asked" in page
+    assert "“Describe the architecture layer by layer.”" in page
+    view = signed_in.get(f"/docs/{doc.pk}/").text
+    for text in ("Two towers of three", "64-wide", "Z-scores saved with the model"):
+        assert text in view  # (ReLU is linked to its glossary entry)
+    assert view.count("(kept: no longer asked for this model)") == 2
+    export = signed_in.get(f"/docs/{doc.pk}/export.md").content.decode()
+    assert "### Describe the architecture layer by layer.\n\nTwo towers" in export
+    assert "### How will you normalize inputs and activations?\n\nZ-scores" in export
+    answers = dict(doc.answers.values_list("prompt__key", "value"))
+    assert answers["architecture"].startswith("Two towers") and answers["normalization"]
+
+
 def test_a_neural_network_is_asked_about_activations_and_not_trees(signed_in, doc):
     answer(doc, "model_family", "neural")
     page = signed_in.get(f"/docs/{doc.pk}{TRAINING}").text
@@ -73,8 +124,9 @@ def test_completeness_counts_only_the_prompts_asked_of_this_doc(doc):
     after = next(
         p for p in doc.progress(steps, doc.answers_by_key()) if p.step.slug == "model-training"
     )
-    # Trees drop optimizer, activation and vanishing gradients and add two tree prompts.
-    assert after.total == training.total - 3 + 2
+    # Trees drop the architecture, optimizer, activation, normalization and vanishing
+    # gradients, and add four tree prompts.
+    assert after.total == training.total - 5 + 4
 
 
 def test_optional_sections_never_make_a_doc_look_unfinished(signed_in, doc):
