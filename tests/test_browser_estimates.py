@@ -87,3 +87,34 @@ def test_without_javascript_the_form_submits_to_a_shareable_page(site, browser):
         assert page.input_value("#id_token_bucket_request_rate") == "5"
     finally:
         context.close()
+
+
+def test_back_and_forward_show_the_inputs_each_estimate_came_from(site, page):
+    page.goto(site.url + "/concepts/availability/")
+    estimator = page.locator("#estimator-nines")
+    year = estimator.locator('output[data-key="downtime_per_year_s"]')
+    field = page.locator("#id_nines_availability")
+
+    field.fill("99.5")
+    estimator.locator('output[data-key="downtime_per_year_s"]', has_text="43.8 h").wait_for()
+    page.wait_for_url(re.compile(r"availability=99\.5&"))
+    field.fill("99.7")
+    estimator.locator('output[data-key="downtime_per_year_s"]', has_text="26.3 h").wait_for()
+    page.wait_for_url(re.compile(r"availability=99\.7&"))
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"availability=99\.5&"))
+    estimator.locator('output[data-key="downtime_per_year_s"]', has_text="43.8 h").wait_for()
+    assert field.input_value() == "99.5"
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/concepts/availability/$"))
+    estimator.locator('output[data-key="downtime_per_year_s"]', has_text="8.77 h").wait_for()
+    assert field.input_value() == "99.9"
+
+    page.go_forward()
+    page.wait_for_url(re.compile(r"availability=99\.5&"))
+    estimator.locator('output[data-key="downtime_per_year_s"]', has_text="43.8 h").wait_for()
+    assert field.input_value() == "99.5"
+    assert year.inner_text() == "43.8 h"
+    assert_no_axe_violations(page)

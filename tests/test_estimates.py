@@ -432,6 +432,17 @@ def test_htmx_gets_the_result_and_the_concept_url_to_push(client):
     )
 
 
+def test_a_result_names_the_inputs_it_came_from(client):
+    # After Back or Forward, the page's script copies these into the fields (a restored copy
+    # of the page keeps the fields' first values).
+    response = client.get(
+        "/estimates/nines/?est=nines&availability=99.5", headers={"HX-Request": "true"}
+    )
+    assert 'data-inputs="availability=99.5&amp;qps=100"' in response.text
+    text = client.get("/concepts/qps/?est=qps&dau=-1").text
+    assert 'data-inputs="dau=-1&amp;' in text  # a refused value too: the fields show it
+
+
 def test_htmx_never_pushes_another_sites_url(client):
     response = client.get(
         "/estimates/nines/?est=nines&availability=99.99&qps=1",

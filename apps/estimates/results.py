@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 
@@ -198,5 +199,8 @@ def context(name: str, query: QueryDict | None, page_url: str) -> dict[str, Any]
         "form": form,
         "rows": present(name, result) if result is not None else None,
         "input_ids": " ".join(field.auto_id for field in form),
+        # The result carries what it was computed from, so a page put back from history can
+        # show those values in the fields (static/js/site.js).
+        "inputs": urlencode({name: form.data.get(name, "") for name in form.fields}),
         "page_url": page_url,
     }

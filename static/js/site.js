@@ -84,6 +84,25 @@
     if (output) output.value = input.value;
   });
 
+  // An estimator's fields show the inputs its result was computed from (the result carries them
+  // in data-inputs). htmx puts an earlier page back on Back and Forward from a copy of its HTML,
+  // where fields hold the values the page was first served with, not the ones typed since; a
+  // page the browser restores may likewise keep text typed after the last estimate.
+  function showEstimateInputs() {
+    document.querySelectorAll(".estimator").forEach(function (estimator) {
+      var shown = estimator.querySelector("[data-inputs]");
+      var form = estimator.querySelector("form");
+      if (!shown || !form) return;
+      new URLSearchParams(shown.getAttribute("data-inputs")).forEach(function (value, name) {
+        var field = form.elements.namedItem(name);
+        // Set without an input event: the estimate shown is already this one.
+        if (field && field.value !== value) field.value = value;
+      });
+    });
+  }
+  document.addEventListener("htmx:historyRestore", showEstimateInputs);
+  window.addEventListener("pageshow", showEstimateInputs);
+
   // Header search: a combobox over the HTMX suggestions. Arrows move, Enter opens,
   // Escape closes, "/" focuses the box from anywhere that is not a text field.
   function setupSearch() {
