@@ -60,9 +60,11 @@ def test_no_public_page_scrolls_sideways_on_a_phone(site, browser, width):
 
 
 @contextlib.contextmanager
-def signed_in(site, browser, name: str, width: int):
+def signed_in(site, browser, name: str, width: int, color_scheme: str = "light"):
     """A page at ``width`` px, signed in as ``name`` (a ``site_user``) through the form."""
-    context = browser.new_context(viewport={"width": width, "height": 800})
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, color_scheme=color_scheme
+    )
     page = context.new_page()
     try:
         page.goto(site.url + "/accounts/login/")
@@ -95,6 +97,33 @@ def test_signed_in_pages_fit_a_phone_too(site, browser, site_user):
         assert page.get_by_role("button", name="Delete “A long title").is_visible()
         assert sideways(page, 360) == []
         assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_history_and_a_long_search_fit_a_375px_phone(site, browser, site_user, scheme):
+    """The history table reflows on a phone (every column in view, not cut off), and a long
+    query echoed back on the search page wraps."""
+    user = site_user(f"hugo-{scheme}")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=user, title="Feed ranking", problem="Rank a feed.")
+        doc.record_revision("Created")
+        for i in range(6):
+            doc.save_answer(doc_prompt("business_goal"), f"Goal {i} " * 20, i)
+            doc.record_revision("Autosave" if i % 2 else "Left step 1: Problem clarification")
+        first = doc.revisions.last()
+        doc.restore(first)
+        newest = doc.revisions.first()
+    with signed_in(site, browser, f"hugo-{scheme}", 375, scheme) as page:
+        history = f"/docs/{doc.pk}/history/"
+        for url in [history, f"{history}?a={first.pk}&b={newest.pk}", "/search/?q=" + "a" * 300]:
+            page.goto(site.url + url)
+            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert fits, (url, sideways(page, 375))
+            assert_no_axe_violations(page)
+        page.goto(site.url + history)
+        restore = page.get_by_role("link", name="Restore this…").last
+        box = restore.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, "the last column is in view"
 
 
 def doc_prompt(key):
