@@ -7,6 +7,7 @@ beside it in the page, for readers who cannot see it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from django.utils.html import format_html, format_html_join
@@ -14,6 +15,9 @@ from django.utils.safestring import SafeString
 
 WIDTH = 640
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
+# A tick label is drawn at 10 px (site.css); its width is guessed from its length, generously,
+# and two labels keep a gap, since labels that touch read as one.
+TICK_CHAR_WIDTH, TICK_GAP = 6.5, 10
 
 
 def _n(value: float) -> str:
@@ -34,7 +38,8 @@ def columns(
     label_every: int = 7,
     height: int = 200,
 ) -> SafeString:
-    """One column per point (e.g. per day), labelled every ``label_every`` points."""
+    """One column per point (e.g. per day), labelled every ``label_every`` points, or more
+    sparsely where the labels would run into each other."""
     top = y_max or max((value for _, value in points), default=0) or 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
     step = plot_w / max(len(points), 1)
@@ -52,13 +57,14 @@ def columns(
             for i, (label, value) in enumerate(points)
         ),
     )  # fmt: skip
+    labelled = _labelled([label for label, _ in points], step, label_every)
     labels = format_html_join(
         "",
         '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
         (
             (_n(LEFT + i * step + step / 2), height - BOTTOM + 16, label)
             for i, (label, _) in enumerate(points)
-            if i % label_every == 0 or i == len(points) - 1
+            if i in labelled
         ),
     )
     y0 = height - BOTTOM
@@ -75,6 +81,22 @@ def columns(
         LEFT - 6, y0 + 4, LEFT - 6, TOP + 8, f"{top:g}", unit, labels,
         _n(TOP + plot_h / 2), _n(TOP + plot_h / 2), y_label,
     )  # fmt: skip
+
+
+def _labelled(labels: Sequence[str], step: float, every: int) -> set[int]:
+    """Which of the points ``step`` apart get their label: every ``every``-th, or fewer when
+    the labels would not fit, and always the first and the last, never two that collide."""
+    if not labels:
+        return set()
+    room = TICK_CHAR_WIDTH * max(len(label) for label in labels) + TICK_GAP
+    every = max(every, math.ceil(room / step))
+    chosen = list(range(0, len(labels), every))
+    last = len(labels) - 1
+    if chosen[-1] != last:
+        if len(chosen) > 1 and (last - chosen[-1]) * step < room:
+            chosen.pop()  # the last label matters more: it is today, or the latest attempt
+        chosen.append(last)
+    return set(chosen)
 
 
 def budget_bars(rows: Sequence[tuple[str, float, float]], *, title: str) -> SafeString:
