@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from apps.designdocs.models import Step
-from apps.practice.models import Attempt, Card, CardState, ReviewLog
+from apps.practice.models import Attempt, Card, CardState, Problem, ReviewLog
 from tests.conftest import assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
@@ -235,5 +235,34 @@ def test_signed_in_practice_pages_pass_axe_and_fit_a_phone(site, browser, site_u
             page.goto(site.url + url)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 360, (url, width)
+    finally:
+        context.close()
+
+
+def test_the_time_per_step_chart_stays_legible_on_a_phone(site, browser, site_user):
+    """The chart is not shrunk to fit a phone until its words are specks."""
+    user, context, page = sign_in(browser, site, site_user, "phonecandidate")
+    try:
+        with site.unblock():
+            problem = Problem.objects.get(slug="ads-click-prediction")
+            attempt = Attempt.start(user, problem, 45)
+            start = attempt.started_at
+            for minute, step in enumerate(Step.objects.order_by("order")[:3]):
+                moment = start + timedelta(minutes=5 * minute)
+                attempt.record("start", step, "tab-a", moment)
+                attempt.record("beat", step, "tab-a", moment + timedelta(seconds=50))
+            attempt.finish(start + timedelta(minutes=20))
+        page.set_viewport_size({"width": 375, "height": 800})
+        for scheme in ["light", "dark"]:
+            page.emulate_media(color_scheme=scheme)
+            page.goto(site.url + f"/practice/attempts/{attempt.pk}/")
+            smallest = page.locator(".time-per-step svg").evaluate(
+                """svg => Math.min(...Array.from(svg.querySelectorAll('text'), text =>
+                    parseFloat(getComputedStyle(text).fontSize)
+                    * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width))"""
+            )
+            assert smallest >= 9, f"chart text is {smallest:.1f} px on a 375 px phone"
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert_no_axe_violations(page)
     finally:
         context.close()

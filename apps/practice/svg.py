@@ -99,44 +99,51 @@ def _labelled(labels: Sequence[str], step: float, every: int) -> set[int]:
     return set(chosen)
 
 
+BUDGET_WIDTH, BUDGET_ROW = 360, 42
+
+
 def budget_bars(rows: Sequence[tuple[str, float, float]], *, title: str) -> SafeString:
     """For each ``(label, spent, budget)`` in seconds, a bar of the time spent and a mark at
-    the budget; a bar past its mark is drawn as over budget."""
-    row_h, label_w = 34, 200
-    height = TOP + len(rows) * row_h + BOTTOM
+    the budget; a bar past its mark is drawn as over budget.
+
+    Each step's name and times sit on a line above its bar, so the chart is narrow: a phone
+    shows it at nearly its own size instead of shrinking a wide one until its words are specks.
+    """
+    left, right = 6, 10
+    height = TOP + len(rows) * BUDGET_ROW + 34
     longest = max([max(spent, budget) for _, spent, budget in rows] or [1]) or 1
-    plot_w = WIDTH - label_w - RIGHT - 60
+    plot_w = BUDGET_WIDTH - left - right
 
     def x(seconds: float) -> float:
-        return label_w + plot_w * seconds / longest
+        return left + plot_w * seconds / longest
 
     body = format_html_join(
         "",
-        '<text class="label" x="{}" y="{}" text-anchor="end">{}</text>'
-        '<rect class="bar{}" x="{}" y="{}" width="{}" height="14">'
+        '<text class="label" x="{}" y="{}">{}</text>'
+        '<text class="tick" x="{}" y="{}" text-anchor="end">{} / {}</text>'
+        '<rect class="bar{}" x="{}" y="{}" width="{}" height="12">'
         "<title>{}: {} spent of {}</title></rect>"
-        '<line class="budget" x1="{}" y1="{}" x2="{}" y2="{}"/>'
-        '<text class="tick" x="{}" y="{}">{} / {}</text>',
+        '<line class="budget" x1="{}" y1="{}" x2="{}" y2="{}"/>',
         (
             (
-                label_w - 8, TOP + i * row_h + 13, label,
+                left, TOP + i * BUDGET_ROW + 8, label,
+                BUDGET_WIDTH - right, TOP + i * BUDGET_ROW + 8, _clock(spent), _clock(budget),
                 " over" if spent > budget else "",
-                label_w, TOP + i * row_h + 2, _n(max(x(spent) - label_w, 0.5)),
+                left, TOP + i * BUDGET_ROW + 15, _n(max(x(spent) - left, 0.5)),
                 label, _clock(spent), _clock(budget),
-                _n(x(budget)), TOP + i * row_h - 2, _n(x(budget)), TOP + i * row_h + 20,
-                _n(max(x(spent), x(budget)) + 6), TOP + i * row_h + 13,
-                _clock(spent), _clock(budget),
+                _n(x(budget)), TOP + i * BUDGET_ROW + 12, _n(x(budget)), TOP + i * BUDGET_ROW + 30,
             )
             for i, (label, spent, budget) in enumerate(rows)
         ),
     )  # fmt: skip
     return format_html(
-        '<svg class="chart practice-chart" viewBox="0 0 {} {}" role="img" '
+        '<svg class="chart practice-chart budget-chart" viewBox="0 0 {} {}" role="img" '
         'aria-labelledby="{}-title"><title id="{}-title">{}</title>{}'
-        '<text class="tick" x="{}" y="{}">Bars: time spent. Marks: budget (minutes:seconds).</text>'
+        '<text class="tick" x="{}" y="{}">Bars: time spent. Marks: budget.</text>'
+        '<text class="tick" x="{}" y="{}">Times in minutes:seconds.</text>'
         "</svg>",
-        WIDTH, height, _chart_id(title), _chart_id(title), title, body,
-        label_w, height - 10,
+        BUDGET_WIDTH, height, _chart_id(title), _chart_id(title), title, body,
+        left, height - 20, left, height - 6,
     )  # fmt: skip
 
 
