@@ -89,3 +89,48 @@ def test_a_reviewer_comments_and_the_owner_reads_it_in_the_inbox(site, browser, 
         fits_a_phone(page, f"{site.url}/inbox/")
     finally:
         context.close()
+
+
+def test_the_owner_deletes_a_thread_with_the_keyboard_only_once_confirmed(site, browser, site_user):
+    from apps.designdocs.models import DesignDoc, DocReviewer
+    from apps.reviews.models import Comment
+
+    owner, reviewer = site_user("olga"), site_user("ravi")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=owner, title="Spam filter")
+        DocReviewer.objects.create(doc=doc, user=reviewer)
+        root = Comment.objects.create(doc=doc, author=reviewer, body="Is recall enough?")
+        Comment.objects.create(doc=doc, author=owner, parent=root, body="Precision too.")
+
+    context, page = sign_in(browser, site, "olga")
+    try:
+        # Without JavaScript the question is a page of its own; keeping goes back to the doc.
+        page.goto(f"{site.url}/docs/{doc.pk}/comments/{root.pk}/delete/")
+        assert page.locator("h1").inner_text() == "Delete this comment and its 1 reply?"
+        assert_no_axe_violations(page)
+        page.get_by_role("link", name="Keep them").click()
+        page.wait_for_url(f"**/docs/{doc.pk}/#comment-{root.pk}")
+        thread = page.locator("#threads-doc")
+        actions = thread.locator(f"#comment-{root.pk} .comment-actions")
+        shown = actions.inner_text()
+        assert shown.index("Resolve") < shown.index("Delete…"), "delete comes last"
+        actions.get_by_role("button", name="Resolve").focus()
+        page.keyboard.press("Tab")  # to "Delete…"
+        page.keyboard.press("Enter")  # opens the question; deletes nothing
+        confirm = actions.get_by_role("button", name=re.compile("^Delete this comment and its"))
+        confirm.wait_for()
+        with site.unblock():
+            assert Comment.objects.filter(doc=doc).count() == 2
+        assert "and its 1 reply: it cannot be restored" in confirm.inner_text()
+        assert_no_axe_violations(page)
+        page.keyboard.press("Tab")
+        assert confirm.evaluate("button => document.activeElement === button")
+        page.evaluate("window.beforeTheDelete = true")  # gone if the page were loaded again
+        page.keyboard.press("Enter")
+        thread.get_by_text("Is recall enough?").wait_for(state="detached")
+        assert page.evaluate("window.beforeTheDelete === true"), "swapped in place"
+        with site.unblock():
+            assert not Comment.objects.filter(doc=doc).exists()
+        assert_no_axe_violations(page)
+    finally:
+        context.close()

@@ -174,6 +174,12 @@ def test_the_author_edits_their_comment_and_nobody_else_does(doc, alice, dave, e
     assert saved.body == "First"
 
 
+def delete(client, doc, target, htmx=False):
+    """The confirmed delete, as the doc page's "Delete…" disclosure posts it."""
+    url = f"/docs/{doc.pk}/comments/{target.pk}/delete/"
+    return client.post(url, {"confirm": "yes"}, headers={"HX-Request": "true"} if htmx else {})
+
+
 def test_the_author_and_the_owner_delete_and_a_thread_goes_with_its_first_comment(
     doc, alice, dave, erin
 ):
@@ -181,11 +187,58 @@ def test_the_author_and_the_owner_delete_and_a_thread_goes_with_its_first_commen
     root = Comment.objects.get()
     comment(signed_in(erin), doc, "Reply", parent=root.pk)
     reply = Comment.objects.get(body="Reply")
-    assert signed_in(dave).post(f"/docs/{doc.pk}/comments/{reply.pk}/delete/").status_code == 404
-    assert signed_in(erin).post(f"/docs/{doc.pk}/comments/{reply.pk}/delete/").status_code == 302
+    assert delete(signed_in(dave), doc, reply).status_code == 404
+    asking = f"/docs/{doc.pk}/comments/{reply.pk}/delete/"
+    assert signed_in(dave).get(asking).status_code == 404
+    assert signed_in(erin).get(asking).status_code == 200, "its author is asked"
+    assert delete(signed_in(erin), doc, reply).status_code == 302
     comment(signed_in(erin), doc, "Reply again", parent=root.pk)
-    assert signed_in(alice).post(f"/docs/{doc.pk}/comments/{root.pk}/delete/").status_code == 302
+    assert delete(signed_in(erin), doc, root).status_code == 404, "not the thread of another"
+    assert delete(signed_in(alice), doc, root).status_code == 302
     assert not Comment.objects.exists() and not InboxItem.objects.exists()
+
+
+def test_one_post_without_the_confirmation_deletes_nothing_and_asks_first(doc, alice, dave, erin):
+    comment(signed_in(dave), doc, "Root of a long discussion")
+    root = Comment.objects.get()
+    comment(signed_in(erin), doc, "First reply", parent=root.pk)
+    comment(signed_in(alice), doc, "Second reply", parent=root.pk)
+    owner, url = signed_in(alice), f"/docs/{doc.pk}/comments/{root.pk}/delete/"
+    for response in (owner.post(url), owner.post(url, {"confirm": "no"}), owner.get(url)):
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "<h1>Delete this comment and its 2 replies?</h1>" in html
+        assert "Root of a long discussion" in html and 'name="confirm" value="yes"' in html
+        assert f'href="/docs/{doc.pk}/#comment-{root.pk}" class="button secondary">Keep' in html
+    assert Comment.objects.count() == 3, "asking deletes nothing"
+    response = owner.post(url, {"confirm": "yes"}, follow=True)
+    assert "Deleted the comment and its 2 replies." in response.content.decode()
+    assert not Comment.objects.exists()
+
+
+def test_htmx_asks_in_the_thread_and_deletes_once_confirmed(doc, alice, dave):
+    comment(signed_in(dave), doc, "Why half?", prompt="business_goal")
+    root = Comment.objects.get()
+    owner, url = signed_in(alice), f"/docs/{doc.pk}/comments/{root.pk}/delete/"
+    asked = owner.post(url, headers={"HX-Request": "true"}).content.decode()
+    assert asked.lstrip().startswith('<div class="threads" id="threads-business_goal"')
+    assert '<details class="delete-forever" open>' in asked and "Why half?" in asked
+    assert Comment.objects.exists()
+    done = delete(owner, doc, root, htmx=True)
+    assert done.status_code == 200 and "Why half?" not in done.content.decode()
+    assert not Comment.objects.exists()
+
+
+def test_the_doc_page_puts_delete_last_behind_a_disclosure(doc, alice, dave):
+    comment(signed_in(dave), doc, "Root")
+    root = Comment.objects.get()
+    comment(signed_in(alice), doc, "Reply", parent=root.pk)
+    html = signed_in(alice).get(f"/docs/{doc.pk}/").content.decode()
+    actions = html.split(f'id="comment-{root.pk}"')[1].split("</li>")[0]
+    assert actions.index(">Resolve<") < actions.index("<summary>Delete…")
+    disclosure = actions.split('<details class="delete-forever">')[1].split("</details>")[0]
+    assert 'name="confirm" value="yes"' in disclosure
+    assert "Delete this comment and its 1 reply: it cannot be restored" in disclosure
 
 
 def test_the_owner_resolves_and_reopens_a_thread(doc, alice, dave):
@@ -399,6 +452,7 @@ def _comment_pages(doc, owner, reviewer, text: str) -> dict[str, str]:
         "refused comment": refused,
         "htmx fragment": htmx,
         "edit page": edit,
+        "delete confirmation": owner.get(f"/docs/{doc.pk}/comments/{root.pk}/delete/"),
     }
     return {where: response.content.decode() for where, response in pages.items()}
 

@@ -101,7 +101,7 @@ DOC_URLS = [
     ("document", "/docs/{pk}/", {"GET"}, {"owner", "reviewer"}),
     ("comment", "/docs/{pk}/comments/", {"POST"}, {"owner", "reviewer"}),
     ("edit a comment", "/docs/{pk}/comments/{comment}/edit/", {"GET", "POST"}, {"owner"}),
-    ("delete a comment", "/docs/{pk}/comments/{comment}/delete/", {"POST"}, {"owner"}),
+    ("delete a comment", "/docs/{pk}/comments/{comment}/delete/", {"GET", "POST"}, {"owner"}),
     ("resolve a thread", "/docs/{pk}/comments/{comment}/resolve/", {"POST"}, {"owner"}),
     ("export", "/docs/{pk}/export.md", {"GET"}, {"owner"}),
     ("export with comments", "/docs/{pk}/export.md?include=comments", {"GET"}, {"owner"}),

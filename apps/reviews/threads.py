@@ -103,6 +103,7 @@ class Review:
     template: str = "reviews/_threads.html"
     max_chars: int = COMMENT_MAX_CHARS
     refused: object = None  # a refused new thread's form, shown again with its text and why
+    confirming: int | None = None  # the comment whose delete is asked for, shown open
 
     def refuse(self, form, parent: Comment | None) -> None:
         """Show ``form`` (not saved) in place: as a reply in ``parent``'s thread, or as a new

@@ -35,11 +35,15 @@ COMMENTS_PER_USER = throttle.Limit("comment-user", 30, 10 * 60)
 INBOX_SHOWN = 100
 
 
-def _fragment(request, doc, role, key, status=200, refused=None, parent=None) -> HttpResponse:
+def _fragment(
+    request, doc, role, key, status=200, refused=None, parent=None, confirming=None
+) -> HttpResponse:
     """The threads on ``key`` (a prompt's key, "" for the whole doc), as the page shows them;
-    with a ``refused`` form shown again where it was typed."""
+    with a ``refused`` form shown again where it was typed, or the comment ``confirming``
+    asking whether to delete it."""
     answers = doc.answers_by_key()
     review = threads.review_for(doc, request.user, role, answers)
+    review.confirming = confirming
     if refused is not None:
         review.refuse(refused, parent)
     context = {"review": review, "key": key, "doc": doc}
@@ -131,16 +135,29 @@ def comment_edit(request: HttpRequest, doc: DesignDoc, role: Role, comment: Comm
     return redirect(comment)
 
 
-@comment_view(("POST",), may=lambda comment, user, role: comment.can_delete(user))
+@comment_view(("GET", "POST"), may=lambda comment, user, role: comment.can_delete(user))
 def comment_delete(request: HttpRequest, doc: DesignDoc, role: Role, comment: Comment):
-    """Delete a comment (a first comment takes its replies along): its author or the owner."""
-    key = comment.key
-    comment.delete()
-    if request.htmx:
-        return _fragment(request, doc, role, key)
-    messages.success(request, "Deleted the comment.")
-    anchor = f"#threads-{key}" if key else "#threads-doc"
-    return redirect(f"{doc.get_absolute_url()}{anchor}")
+    """Delete a comment (a first comment takes its replies along) once confirmed: its author
+    or the owner. GET, and a POST without ``confirm=yes`` (a page from before the question was
+    asked), only ask: no single click throws away what someone wrote."""
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        key, replies = comment.key, _replies(comment)
+        comment.delete()
+        if request.htmx and not request.htmx.boosted:
+            return _fragment(request, doc, role, key)
+        also = f" and its {replies} repl{'y' if replies == 1 else 'ies'}" if replies else ""
+        messages.success(request, f"Deleted the comment{also}.")
+        anchor = f"#threads-{key}" if key else "#threads-doc"
+        return redirect(f"{doc.get_absolute_url()}{anchor}")
+    if request.htmx and not request.htmx.boosted:
+        return _fragment(request, doc, role, comment.key, confirming=comment.pk)
+    context = {"doc": doc, "comment": comment, "replies": _replies(comment)}
+    return render(request, "reviews/comment_delete.html", context)
+
+
+def _replies(comment: Comment) -> int:
+    """How many replies go with ``comment`` when it is deleted."""
+    return 0 if comment.parent_id else comment.replies.count()
 
 
 def _may_resolve(comment: Comment, user, role: Role) -> bool:
