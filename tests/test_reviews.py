@@ -291,6 +291,20 @@ def test_the_owner_finds_new_threads_and_replies_in_the_inbox(doc, alice, dave, 
     assert "unread" not in owner.get("/inbox/").content.decode().split("<h1>")[1][:300]
 
 
+def test_the_inbox_excerpt_shows_the_characters_typed_and_never_runs_them(doc, alice, dave):
+    typed = 'Is p99 < 100 ms & peak 35k QPS "realistic"? <script>alert(1)</script>'
+    comment(signed_in(dave), doc, typed)
+    html = signed_in(alice).get("/inbox/").content.decode()
+    excerpt = html.split('<p class="inbox-excerpt">')[1].split("</p>")[0]
+    # Escaped once, as the template does: the reader sees <, & and the quotes as typed.
+    assert excerpt == (
+        "Is p99 &lt; 100 ms &amp; peak 35k QPS &quot;realistic&quot;? "
+        "&lt;script&gt;alert(1)&lt;/script&gt;"
+    )
+    assert_inert(excerpt, payload=typed, where="inbox excerpt")
+    assert "<script>alert" not in html
+
+
 def test_nobody_is_told_of_their_own_comment(doc, alice):
     comment(signed_in(alice), doc, "A note to myself")
     assert not InboxItem.objects.exists()

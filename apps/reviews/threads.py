@@ -3,6 +3,7 @@ doc page shows, and the open comments an export adds."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -181,5 +182,7 @@ def export_lines(doc: DesignDoc) -> dict[str, list[str]]:
 
 
 def excerpt(comment: Comment, chars: int = 200) -> str:
-    """A comment's first words as plain text, for the inbox."""
-    return Truncator(" ".join(strip_tags(comment.body_html).split())).chars(chars)
+    """A comment's first words as plain text, for the inbox: the characters its HTML shows
+    (``&lt;`` is "<" again), for the template to escape once."""
+    text = html.unescape(strip_tags(comment.body_html))
+    return Truncator(" ".join(text.split())).chars(chars)
