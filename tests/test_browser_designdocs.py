@@ -130,3 +130,25 @@ def test_a_second_choice_made_while_the_picker_refreshes_still_reaches_it(site, 
     mcc.wait_for()
     assert page.locator("#options-offline_metrics").count() == 1
     assert_no_axe_violations(page)
+
+
+def test_a_trashed_docs_address_tells_its_owner_and_restores_it(site, page, site_user):
+    from apps.designdocs.models import DesignDoc
+
+    owner = site_user("tara")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=owner, title="Churn model")
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", "tara")
+    page.fill("#id_password", "a-long-unusual-pass-88")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/docs/")
+    page.goto(f"{site.url}/docs/{doc.pk}/")
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_url("**/docs/")
+    page.goto(f"{site.url}/docs/{doc.pk}/")
+    assert page.locator("h1").inner_text() == "“Churn model” is in the trash"
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Restore “Churn model”").click()
+    page.wait_for_url(f"**/docs/{doc.pk}/")
+    assert page.locator("h1").inner_text() == "Churn model"

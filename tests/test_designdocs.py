@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -286,6 +287,34 @@ def test_trash_and_restore(signed_in, doc):
     assert doc.title in signed_in.get("/docs/trash/").text
     assert signed_in.post(f"/docs/{doc.pk}/restore/").status_code == 302
     assert signed_in.get(f"/docs/{doc.pk}/").status_code == 200
+
+
+def test_only_the_owner_is_told_at_its_address_that_a_doc_is_in_the_trash(signed_in, doc, bob):
+    from apps.designdocs.models import DocReviewer
+
+    DocReviewer.objects.create(doc=doc, user=bob)
+    doc.move_to_trash()
+    response = signed_in.get(f"/docs/{doc.pk}/")
+    assert response.status_code == 404, "the doc is not there, whatever the page says"
+    html = response.content.decode()
+    assert "<h1>“Fraud detection” is in the trash</h1>" in html
+    assert f'<form method="post" action="/docs/{doc.pk}/restore/"' in html
+    assert 'href="/docs/trash/">Go to the trash</a>' in html
+    restored = signed_in.post(f"/docs/{doc.pk}/restore/", follow=True)
+    assert restored.status_code == 200 and "Restored “Fraud detection”." in restored.text
+    doc.refresh_from_db()
+    assert doc.deleted_at is None
+
+    doc.move_to_trash()
+    stranger = Client()
+    stranger.force_login(bob)  # invited to review it, even: not theirs to restore
+    for url in (f"/docs/{doc.pk}/", f"/docs/{doc.pk + 1000}/"):
+        response = stranger.get(url)
+        assert response.status_code == 404 and "Fraud detection" not in response.text, url
+        assert "in the trash" not in response.text, url
+    signed_out = Client().get(f"/docs/{doc.pk}/")
+    assert signed_out.status_code == 302 and signed_out.url.startswith("/accounts/login/")
+    assert signed_in.post(f"/docs/{doc.pk}/").status_code == 404, "a GET's page only"
 
 
 def test_trash_keeps_docs_for_30_days_then_purges(signed_in, doc):

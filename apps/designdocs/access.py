@@ -57,16 +57,22 @@ def get_readable_doc(request: HttpRequest, pk: int) -> tuple[DesignDoc, Role] | 
     return doc, Role.OWNER if doc.owner_id == user.pk else Role.REVIEWER
 
 
-def _guarded(fetch: Callable, methods: tuple[str, ...]) -> Callable:
+def _guarded(fetch: Callable, methods: tuple[str, ...], missing: Callable | None = None):
     """Sign-in required; the doc fetched (else 404) before the method is looked at, so a
     stranger gets 404 whatever the method and a reader 405 for a method the view does not
-    take. ``fetch(request, pk)`` runs first, so that it may read the user with the doc."""
+    take. ``fetch(request, pk)`` runs first, so that it may read the user with the doc.
+    ``missing(request, pk)`` may answer a GET of no doc instead of the bare 404 (its own
+    queries then, never on the way to a doc that is there); None leaves the 404."""
     allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
 
     def decorator(view: Callable) -> Callable:
         @login_required
-        def signed_in(request: HttpRequest, fetched, *args, **kwargs) -> HttpResponse:
+        def signed_in(request: HttpRequest, pk, fetched, *args, **kwargs) -> HttpResponse:
             if fetched is None:
+                if missing is not None and request.method in {"GET", "HEAD"}:
+                    response = missing(request, pk)
+                    if response is not None:
+                        return response
                 raise Http404("No such design doc.")
             if request.method not in allowed:
                 return HttpResponseNotAllowed(sorted(allowed))
@@ -74,7 +80,7 @@ def _guarded(fetch: Callable, methods: tuple[str, ...]) -> Callable:
 
         @wraps(view)
         def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
-            return signed_in(request, fetch(request, pk), *args, **kwargs)
+            return signed_in(request, pk, fetch(request, pk), *args, **kwargs)
 
         return wrapper
 
@@ -94,6 +100,7 @@ def doc_view(
     return _guarded(fetch, methods)
 
 
-def reader_view(methods: tuple[str, ...] = ("GET",)) -> Callable:
-    """Decorate ``view(request, doc, role, …)`` for the doc's owner and its named reviewers."""
-    return _guarded(get_readable_doc, methods)
+def reader_view(methods: tuple[str, ...] = ("GET",), *, missing: Callable | None = None):
+    """Decorate ``view(request, doc, role, …)`` for the doc's owner and its named reviewers;
+    ``missing`` as for ``_guarded``."""
+    return _guarded(get_readable_doc, methods, missing)

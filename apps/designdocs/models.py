@@ -619,6 +619,11 @@ class DesignDoc(models.Model):
         self.deleted_at = None
         self.save(update_fields=["deleted_at"])
 
+    @property
+    def leaves_trash_at(self):
+        """When a doc in the trash is gone for good (``purge_trash``); None when not in it."""
+        return self.deleted_at + timedelta(days=TRASH_DAYS) if self.deleted_at else None
+
 
 def cheap_html(prompt: Prompt, value: str) -> str:
     """An answer's HTML at save time, except Markdown's: refresh_doc renders that later."""
