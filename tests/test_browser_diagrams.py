@@ -119,3 +119,23 @@ def test_a_save_from_another_tab_shows_both_texts_and_keeps_mine_in_the_field(si
     conflict.get_by_role("button", name="Keep my text").click()
     page.locator(f"#status-{key}").get_by_text("Saved at").wait_for()
     assert stored_source(site, diagram, "typed -> in this tab") == "typed -> in this tab"
+
+
+def test_a_diagram_too_long_to_save_is_called_a_diagram_and_its_text_is_kept(site, writer):
+    page, _, doc = writer
+    with site.unblock():
+        diagram = Diagram.start(doc, "Pasted", "a -> b")
+    page.goto(site.url + diagram.get_absolute_url())
+    key = diagram.key
+    page.locator(f"#preview-{key} svg").wait_for()
+    pasted = "a -> b; " * 2724 + "c->"
+    assert len(pasted) == 21_795
+    page.fill(f"#f-{key}", pasted)  # one line: Chromium fills thousands of lines slowly
+    status = page.locator(f"#status-{key}")
+    said = "Not saved: this diagram is 21,795 characters and the limit is 20,000."
+    status.get_by_text(said).wait_for()
+    assert "answer" not in status.inner_text()
+    assert page.input_value(f"#f-{key}") == pasted, "the text stays in the field"
+    with site.unblock():
+        assert Diagram.objects.get(pk=diagram.pk).source == "a -> b"
+    assert_no_axe_violations(page)

@@ -102,6 +102,7 @@
     this.key = el.getAttribute("data-key");
     this.doc = el.getAttribute("data-doc");
     this.max = parseInt(el.getAttribute("data-max"), 10) || 0;
+    this.noun = el.getAttribute("data-noun") || "answer"; // what the writer calls the text
     this.acked = this.value();
     this.state = "idle"; // idle | waiting | sending | retrying | conflict | refused
     this.timer = null;
@@ -189,7 +190,7 @@
     if (this.max && value.length > this.max) {
       this.state = "refused";
       this.say(
-        "Not saved: this answer is " + value.length.toLocaleString("en") + " characters and the limit is " +
+        "Not saved: this " + this.noun + " is " + value.length.toLocaleString("en") + " characters and the limit is " +
           this.max.toLocaleString("en") + ". Your text stays in the field and in this browser; shorten it and it saves again.",
         "failed"
       );
@@ -311,7 +312,7 @@
     text.textContent =
       "This browser kept text you typed here at " + clock(when) + " on " + when.toLocaleDateString("en-GB") +
       " that did not reach the server." +
-      (String(draft.base) !== this.base() ? " The saved answer has changed since." : "");
+      (String(draft.base) !== this.base() ? " The saved " + this.noun + " has changed since." : "");
     var preview = document.createElement("pre");
     preview.textContent = draft.value.length > 600 ? draft.value.slice(0, 600) + "…" : draft.value;
     var restore = document.createElement("button");
