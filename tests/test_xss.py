@@ -574,7 +574,9 @@ def test_an_interviews_problem_and_scale_show_inert_on_its_step_pages(client, al
     client.force_login(alice)
 
     def step_page(text: str) -> str:
-        Problem.objects.filter(pk=problem.pk).update(scale=f"{text[:480]} scale-shown")
+        # As the admin would store it: a form refuses NUL, and PostgreSQL cannot keep one.
+        scale = f"{form_text(text)[:480]} scale-shown"
+        Problem.objects.filter(pk=problem.pk).update(scale=scale)
         doc = Attempt.start(alice, Problem.objects.get(pk=problem.pk), 45).doc
         DesignDoc.objects.filter(pk=doc.pk).update(problem=f"{form_text(text)} problem-shown")
         html = page(client.get(f"/docs/{doc.pk}/steps/problem-clarification/"), "step")
