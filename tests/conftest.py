@@ -257,3 +257,32 @@ def assert_no_axe_violations(page) -> None:
     results = Axe().run(page)
     violations = results.response["violations"]
     assert violations == [], f"axe-core on {page.url}:\n" + results.generate_report()
+
+
+class LateResponse:
+    """The first response to a request matching ``pattern`` (whose URL passes ``first``),
+    fetched from the server when the page asks and handed over only on :meth:`deliver`: a slow
+    answer on demand, for what the page does while it waits. Later requests pass through."""
+
+    def __init__(self, page, pattern: str, first=lambda url: True) -> None:
+        self.page, self.held = page, []
+
+        def hold(route) -> None:
+            if self.held or not first(route.request.url):
+                route.continue_()
+            else:  # answered now, from what is saved now, and delivered late
+                self.held.append((route, route.fetch()))
+
+        page.route(pattern, hold)
+
+    def wait(self) -> None:
+        for _ in range(200):  # Playwright runs the route handler while the page waits
+            if self.held:
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError("the page made no request to hold")
+
+    def deliver(self) -> None:
+        route, response = self.held[0]
+        with contextlib.suppress(Exception):  # the page may have given that request up
+            route.fulfill(response=response)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_no_axe_violations
+from tests.conftest import LateResponse, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -106,25 +106,12 @@ def test_a_second_choice_made_while_the_picker_refreshes_still_reaches_it(site, 
     page.get_by_role("button", name="Create and start step 1").click()
     page.wait_for_url(re.compile(r".*/steps/problem-clarification/$"))
     page.goto(page.url.replace("problem-clarification", "model-and-metric-selection"))
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:  # answered now, from what is saved now, and delivered late
-            held.append((route, route.fetch()))
-
-    page.route("**/pickers/offline_metrics/", hold_the_first)
+    refresh = LateResponse(page, "**/pickers/offline_metrics/")
     page.select_option("#f-model_type", "binary")
-    for _ in range(200):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the model type's save asked the list to refresh"
+    refresh.wait()  # the model type's save asked the list to refresh
     page.select_option("#f-class_imbalance", "severe")
     page.locator("#status-class_imbalance").get_by_text("Saved at").wait_for()
-    route, stale = held[0]
-    route.fulfill(response=stale)
+    refresh.deliver()
     # Severe imbalance recommends MCC; the first refresh, made before it, could not.
     mcc = page.locator('#options-offline_metrics li:has(input[value="mcc"]) .recommended')
     mcc.wait_for()

@@ -2,13 +2,12 @@
 moves the curve and spans the scores, links reproduce results, Back and Forward step through the
 chooser's answers."""
 
-import contextlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import assert_no_axe_violations
+from tests.conftest import LateResponse, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -196,26 +195,12 @@ def test_a_second_answer_given_while_the_first_is_answered_is_kept(site, page):
     one is on its way must not be undone by that older form arriving, nor left without
     advice: the older request gives way to the newer (hx-sync replace)."""
     page.goto(site.url + "/metrics/choose/?task=binary")
-    held = []
-
-    def hold_the_first(route):
-        if held or "imbalance=severe" not in route.request.url:
-            route.continue_()
-        else:  # answered now, for the first answer alone, and delivered late
-            held.append((route, route.fetch()))
-
-    page.route("**/metrics/choose/?*", hold_the_first)
+    answer = LateResponse(page, "**/metrics/choose/?*", lambda url: "imbalance=severe" in url)
     page.get_by_label("Severe (minority below 2 %)").check()
-    for _ in range(200):  # Playwright runs the route handler while the page waits
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held
+    answer.wait()
     page.get_by_label("False negatives (misses) cost more").check()
     page.wait_for_url(re.compile(r"costlier=fn"))
-    route, late = held[0]
-    with contextlib.suppress(Exception):  # the page may have given that request up
-        route.fulfill(response=late)
+    answer.deliver()
     page.locator("#advice").get_by_text("miss", exact=False).first.wait_for()
     page.wait_for_timeout(500)  # room for a late, older form to land, were it still awaited
     assert page.get_by_label("Severe (minority below 2 %)").is_checked()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.designdocs.models import Step
 from apps.practice.models import Attempt, Card, CardState, Problem, ReviewLog
-from tests.conftest import assert_no_axe_violations
+from tests.conftest import LateResponse, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -127,23 +127,11 @@ def test_a_tick_made_while_the_last_one_is_saving_is_saved_too(site, browser, si
         page.wait_for_url(re.compile(r"/docs/\d+/steps/problem-clarification/$"))
         page.get_by_role("button", name="Finish and review").click()
         page.wait_for_url(re.compile(r"/practice/attempts/\d+/$"))
-        held = []
-
-        def hold_the_first(route):
-            if held:
-                route.continue_()
-            else:  # saved now, answered late
-                held.append((route, route.fetch()))
-
-        page.route("**/ticks/", hold_the_first)
+        save = LateResponse(page, "**/ticks/")
         page.locator('input[value="problem-clarification:0"]').check()
-        for _ in range(200):  # Playwright runs the route handler while the page waits
-            if held:
-                break
-            page.wait_for_timeout(50)
+        save.wait()
         page.locator('input[value="problem-clarification:1"]').check()
-        route, late = held[0]
-        route.fulfill(response=late)
+        save.deliver()
         page.locator("#score").get_by_text("2 of").wait_for()
         with site.unblock():
             ticks = Attempt.objects.get(user=user).ticks
