@@ -250,3 +250,23 @@ def test_autosave_breaks_no_content_security_policy_rule(site, writer):
     page.locator("#meaning-peak_qps").get_by_text("35,000 QPS").wait_for()
     assert not [text for text in console if "Content Security Policy" in text], console
     assert stored(site, doc) == "Saved without a policy violation 2"
+
+
+def test_text_typed_into_a_doc_trashed_in_another_tab_waits_for_its_restore(site, writer):
+    """The doc went to the trash elsewhere while this tab was open: the save says why it did
+    not happen, the text stays, and once the doc is restored the next retry saves it."""
+    page, _, doc, step_url = writer
+    page.goto(step_url)
+    with site.unblock():
+        doc.move_to_trash()
+    page.fill(f"#f-{KEY}", "Typed after the trash")
+    status = page.locator(f"#status-{KEY}")
+    status.get_by_text("Not saved: “Leaving early” is in the trash: restore it").wait_for()
+    assert "Your text stays here and in this browser; retrying in" in status.inner_text()
+    assert page.input_value(f"#f-{KEY}") == "Typed after the trash"
+    assert stored(site, doc, timeout=0.5) == ""
+    with site.unblock():
+        DesignDoc.objects.in_trash().get(pk=doc.pk).restore_from_trash()
+    # The retries back off (1, 2, 4… s): the next one after the restore saves, unasked.
+    status.get_by_text("Saved at").wait_for(timeout=20_000)
+    assert stored(site, doc) == "Typed after the trash"

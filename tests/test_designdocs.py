@@ -314,7 +314,47 @@ def test_only_the_owner_is_told_at_its_address_that_a_doc_is_in_the_trash(signed
         assert "in the trash" not in response.text, url
     signed_out = Client().get(f"/docs/{doc.pk}/")
     assert signed_out.status_code == 302 and signed_out.url.startswith("/accounts/login/")
-    assert signed_in.post(f"/docs/{doc.pk}/").status_code == 404, "a GET's page only"
+    assert signed_in.post(f"/docs/{doc.pk}/").status_code == 404
+
+
+def test_every_address_of_a_trashed_doc_tells_its_owner_and_only_them(signed_in, doc, bob):
+    """The wizard's steps, the history, the export… each say where the doc went, not a bare
+    404; an autosave from a tab left open on it gets the reason as JSON, which the page shows
+    beside the text it keeps. Anyone else still learns nothing."""
+    step = Step.objects.order_by("order").first()
+    pages = [
+        f"/docs/{doc.pk}/steps/{step.slug}/",
+        f"/docs/{doc.pk}/history/",
+        f"/docs/{doc.pk}/export.md",
+        f"/docs/{doc.pk}/share/",
+    ]
+    doc.move_to_trash()
+    for url in pages:
+        response = signed_in.get(url)
+        assert response.status_code == 404, url
+        assert "<h1>“Fraud detection” is in the trash</h1>" in response.text, url
+        assert f'action="/docs/{doc.pk}/restore/"' in response.text, url
+    saved = autosave(signed_in, doc, "business_goal", "Typed in a tab left open", 0)
+    assert saved.status_code == 404 and saved["Content-Type"] == "application/json"
+    assert saved.json() == {
+        "error": "“Fraud detection” is in the trash: restore it to go on with it.",
+        "trashed": True,
+    }
+    assert not doc.answers.exists(), "nothing is written to a doc in the trash"
+
+    stranger = Client()
+    stranger.force_login(bob)
+    for response in [stranger.get(url) for url in pages] + [
+        autosave(stranger, doc, "business_goal", "x", 0)
+    ]:
+        assert response.status_code == 404
+        assert "Fraud detection" not in response.text and "trash" not in response.text
+
+    signed_in.post(f"/docs/{doc.pk}/restore/")
+    assert signed_in.get(pages[0]).status_code == 200
+    assert (
+        autosave(signed_in, doc, "business_goal", "Typed in a tab left open", 0).status_code == 200
+    )
 
 
 def test_trash_keeps_docs_for_30_days_then_purges(signed_in, doc):

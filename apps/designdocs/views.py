@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.accounts.backends import user_and
 from apps.core.caching import stored_page
 from apps.designdocs import addons, export
-from apps.designdocs.access import Role, doc_view, get_owned_doc, reader_view
+from apps.designdocs.access import Role, doc_view, reader_view
 from apps.designdocs.forms import DocForm, NewDiagramForm
 from apps.designdocs.models import ACCOUNT_FULL, DOCS_PER_ACCOUNT, DesignDoc, Step
 from apps.designdocs.outline import outline
@@ -111,16 +111,7 @@ def _document_context(doc: DesignDoc) -> dict:
     }
 
 
-def in_trash(request: HttpRequest, pk: int) -> HttpResponse | None:
-    """For its owner, a doc in the trash says so at its own address and offers it back (still
-    a 404: the doc is not there); None for anyone else, who learns nothing of it."""
-    doc = get_owned_doc(request, pk, trashed=True)
-    if doc is None:
-        return None
-    return render(request, "designdocs/doc_trashed.html", {"doc": doc}, status=404)
-
-
-@reader_view(missing=in_trash)
+@reader_view()
 def doc_detail(request: HttpRequest, doc: DesignDoc, role: Role) -> HttpResponse:
     """The whole doc: for its owner with everything that changes it, for a named reviewer
     read-only (with whatever review tools other apps add, as for the owner)."""

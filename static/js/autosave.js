@@ -271,9 +271,21 @@
       if (status === 400) this.say("Not saved: the server refused this text. It stays in the field and in this browser.", "failed");
     } else {
       var wait = parseInt(response.headers.get("Retry-After"), 10);
-      this.failed(isNaN(wait) ? null : wait * 1000);
+      this.failed(isNaN(wait) ? null : wait * 1000, refusal(response, html));
     }
   };
+
+  // The server's reason for a refusal it sends as JSON (a doc moved to the trash in another
+  // tab): said beside the text, which is kept and sent again once the reason is gone.
+  function refusal(response, body) {
+    if ((response.headers.get("Content-Type") || "").indexOf("application/json") !== 0) return null;
+    try {
+      var error = JSON.parse(body).error;
+      return error ? "Not saved: " + error + " Your text stays here and in this browser; retrying" : null;
+    } catch (e) {
+      return null;
+    }
+  }
 
   Field.prototype.failed = function (waitMs, message) {
     var self = this;
