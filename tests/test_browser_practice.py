@@ -227,6 +227,30 @@ def test_signed_in_practice_pages_pass_axe_and_fit_a_phone(site, browser, site_u
         context.close()
 
 
+SMALLEST_TEXT = """svg => Math.min(...Array.from(svg.querySelectorAll('text'), text =>
+    parseFloat(getComputedStyle(text).fontSize)
+    * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width))"""
+
+
+def test_the_stats_charts_stay_legible_on_a_phone(site, browser, site_user):
+    """Thirty days of columns are drawn narrow enough that a phone shows their dates and
+    numbers at a readable size, not a wide chart shrunk to fit."""
+    _, context, page = sign_in(browser, site, site_user, "phonestats")
+    try:
+        page.set_viewport_size({"width": 375, "height": 800})
+        page.goto(site.url + "/practice/stats/")
+        charts = page.locator("svg.practice-chart")
+        assert charts.count() == 3
+        for i in range(3):
+            smallest = charts.nth(i).evaluate(SMALLEST_TEXT)
+            assert smallest >= 9, f"chart {i} text is {smallest:.1f} px on a 375 px phone"
+        page.set_viewport_size({"width": 1280, "height": 900})
+        largest = max(charts.nth(i).evaluate(SMALLEST_TEXT) for i in range(3))
+        assert largest <= 14, f"chart text is {largest:.1f} px on a wide screen: too coarse"
+    finally:
+        context.close()
+
+
 def test_the_time_per_step_chart_stays_legible_on_a_phone(site, browser, site_user):
     """The chart is not shrunk to fit a phone until its words are specks."""
     user, context, page = sign_in(browser, site, site_user, "phonecandidate")
@@ -244,11 +268,7 @@ def test_the_time_per_step_chart_stays_legible_on_a_phone(site, browser, site_us
         for scheme in ["light", "dark"]:
             page.emulate_media(color_scheme=scheme)
             page.goto(site.url + f"/practice/attempts/{attempt.pk}/")
-            smallest = page.locator(".time-per-step svg").evaluate(
-                """svg => Math.min(...Array.from(svg.querySelectorAll('text'), text =>
-                    parseFloat(getComputedStyle(text).fontSize)
-                    * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width))"""
-            )
+            smallest = page.locator(".time-per-step svg").evaluate(SMALLEST_TEXT)
             assert smallest >= 9, f"chart text is {smallest:.1f} px on a 375 px phone"
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
             assert_no_axe_violations(page)

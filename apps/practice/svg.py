@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-WIDTH = 640
+# Drawn about a phone's width, so that a phone shows the text near its own size (a chart twice
+# as wide was shrunk to half, its 10 px labels to 5); a wide screen shows it a third larger.
+WIDTH = 360
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
 # A tick label is drawn at 10 px (site.css); its width is guessed from its length, generously,
 # and two labels keep a gap, since labels that touch read as one.
