@@ -77,6 +77,8 @@ def test_one_answers_versions_side_by_side(signed_in, doc):
     assert page.status_code == 200
     assert page.text.count('class="timeline-version"') == 3, "repeats collapse into one version"
     assert "<del>50</del><ins>80</ins>" in page.text
+    latest = doc.revisions.filter(reason="checkpoint").first()  # newest first
+    assert f">{latest.moment}</time>" in page.text, "a version's time as the history writes it"
 
 
 def test_a_long_history_compares_only_the_versions_it_shows(signed_in, doc, monkeypatch):

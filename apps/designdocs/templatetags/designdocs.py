@@ -4,6 +4,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from apps.designdocs import models
+
 register = template.Library()
 
 
@@ -22,3 +24,9 @@ def ago(moment) -> str:
 def get_answer(answers, key):
     """``answers`` is the doc's answers by prompt key."""
     return answers.get(key)
+
+
+@register.filter
+def moment(when) -> str:
+    """A revision's time, as everywhere else (apps.designdocs.models.moment)."""
+    return "" if when is None else models.moment(when)
