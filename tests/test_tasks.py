@@ -419,3 +419,30 @@ def test_the_glossary_in_answers_follows_a_new_name_a_dropped_one_and_a_deleted_
     html = edited(page.delete)
     assert "zz-numbat" not in html and "numbat routing" in html
     assert "numbat routing" in writer.get(f"/docs/{doc.pk}/").content.decode()
+
+
+def test_every_deploy_rechecks_answers_saved_under_an_older_check(writer, doc):
+    """A latency of "10 ms/day" was once accepted (read back as a rate). The corrected check
+    refuses it on save; an answer saved before the correction is flagged by the next deploy's
+    load_content, and its pages show the flag at once, without its writer saving it again."""
+    prompt = Prompt.objects.get(key="latency_budget")
+    Answer.objects.create(doc=doc, prompt=prompt, value="10 ms/day", error="")  # the old check
+    Answer.objects.create(doc=doc, prompt=Prompt.objects.get(key="peak_qps"), value="12k QPS")
+    step = f"/docs/{doc.pk}/steps/{prompt.step.slug}/"
+    assert "does not fit here" not in writer.get(step).text  # stored as the old check left it
+    call_command("load_content", verbosity=0)
+    flagged = Answer.objects.get(doc=doc, prompt=prompt)
+    assert flagged.error == "“ms/day” does not fit here: this answer is not a rate per day; use ms."
+    assert flagged.value == "10 ms/day", "kept as typed"
+    assert Answer.objects.get(doc=doc, prompt__key="peak_qps").error == ""
+    assert flagged.error in writer.get(step).text
+    assert DesignDoc.objects.with_answered_count().get(pk=doc.pk).answered == 1, "QPS only"
+
+
+def test_a_deploy_that_changes_no_answer_leaves_the_stored_pages_alone(writer, doc):
+    save(writer, doc, "120 ms", 0, key="latency_budget")
+    version = caching.content_version()
+    from apps.designdocs.tasks import recheck_checked_answers
+
+    assert recheck_checked_answers.call() == 0
+    assert caching.content_version() == version

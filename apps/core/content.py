@@ -18,12 +18,17 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 
 from apps.core.forms import validate_references
 from apps.core.markdown import frozen_glossary
 from apps.core.models import MarkdownPage, bulk_loading, fingerprint
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
+
+# Sent with the LoadReport once a load has committed (every deploy runs one): apps that keep
+# something checked against the code or the content catch up then (designdocs: its answers).
+loaded = Signal()
 
 
 class ContentFileError(ValueError):
@@ -127,6 +132,7 @@ def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
         # changed, render every page again so links and glossary links are complete.
         changed = bool(report.created or report.updated)
         _rerender(report, changed)
+    loaded.send(sender=load, report=report)
     return report
 
 

@@ -12,6 +12,7 @@ class DesignDocsConfig(AppConfig):
 
         content.register(StepKind())
         content.register(ExampleKind())
+        content.loaded.connect(_recheck_after_load, dispatch_uid="designdocs-recheck")
 
         from apps.core.worker import worker_starting
 
@@ -22,3 +23,11 @@ def _catch_up(sender, **kwargs) -> int:
     from apps.designdocs.tasks import catch_up
 
     return catch_up()
+
+
+def _recheck_after_load(sender, **kwargs) -> None:
+    """A deploy may have corrected how answers are checked: check them all again, off the
+    request and off the deploy (the worker)."""
+    from apps.designdocs.tasks import recheck_checked_answers
+
+    recheck_checked_answers.enqueue()
