@@ -67,7 +67,7 @@ def in_trash(request: HttpRequest, pk: int) -> HttpResponse | None:
     doc = get_owned_doc(request, pk, trashed=True)
     if doc is None:
         return None
-    if request.method in {"GET", "HEAD"} and "HTTP_HX_REQUEST" not in request.META:
+    if request.method in {"GET", "HEAD"} and not request.htmx:
         return render(request, "designdocs/doc_trashed.html", {"doc": doc}, status=404)
     error = f"“{doc.title}” is in the trash: restore it to go on with it."
     return JsonResponse({"error": error, "trashed": True}, status=404)
