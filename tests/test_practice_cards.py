@@ -641,6 +641,29 @@ def test_generated_review_histories_are_what_grading_would_have_stored():
         call_command("generate_reviews", users=1, cards="40-30")
 
 
+def test_the_same_seed_generates_the_same_histories_and_leaves_random_as_it_was():
+    import random
+
+    def histories(skip):
+        users = get_user_model().objects.filter(username__startswith="reviewer-")
+        return [
+            [
+                (log.card_id, log.rating, log.previous_reps)
+                for log in ReviewLog.objects.filter(user=user).order_by("card_id", "reviewed_at")
+            ]
+            for user in users.order_by("username")[skip:]
+        ]
+
+    random.seed(7)
+    before = random.getstate()
+    call_command("generate_reviews", users=2, cards="20", seed=3, stdout=io.StringIO())
+    assert random.getstate() == before
+    first = histories(0)
+    call_command("generate_reviews", users=2, cards="20", seed=3, stdout=io.StringIO())
+    # The same cards graded the same way, review for review (dates are relative to each run).
+    assert histories(2) == first and len(first[0]) > 20
+
+
 @pytest.mark.django_db
 def test_a_deck_no_slug_can_name_is_a_404(client):
     assert client.get("/practice/cards/review/", {"deck": "\x00"}).status_code == 404

@@ -9,7 +9,9 @@ real grading would have stored, and the cards that fell due since the last visit
 as they would be for someone coming back to the site.
 
 Rows go in with ``bulk_create``, and states and logs with COPY on PostgreSQL (no ``save()``, no
-signals), one transaction per batch of users.
+signals), one transaction per batch of users. The same ``--seed`` gives the same histories,
+relative to now: FSRS draws its interval fuzz from the ``random`` module, which is seeded for
+the run and then put back as it was.
 """
 
 from __future__ import annotations
@@ -80,18 +82,24 @@ class Command(BaseCommand):
         now = timezone.now()
         people = self._create_users(users)
         states = logs = 0
-        for start in range(0, len(people), batch):
-            rows, history = [], []
-            for user in people[start : start + batch]:
-                last_visit = now - timedelta(days=min(rng.expovariate(1 / AWAY_DAYS), days / 2))
-                count = min(rng.randint(low, high), len(card_ids))
-                for card_id in rng.sample(card_ids, count):
-                    state, card_logs = review_history(user.pk, card_id, last_visit, days, rng)
-                    rows.append(state)
-                    history += card_logs
-            with transaction.atomic():
-                states += insert_rows(CardState, STATE_FIELDS, rows)
-                logs += insert_rows(ReviewLog, LOG_FIELDS, history)
+        outside = random.getstate()
+        random.seed(seed)  # FSRS's interval fuzz
+        try:
+            for start in range(0, len(people), batch):
+                rows, history = [], []
+                for user in people[start : start + batch]:
+                    away = min(rng.expovariate(1 / AWAY_DAYS), days / 2)
+                    last_visit = now - timedelta(days=away)
+                    count = min(rng.randint(low, high), len(card_ids))
+                    for card_id in rng.sample(card_ids, count):
+                        state, card_logs = review_history(user.pk, card_id, last_visit, days, rng)
+                        rows.append(state)
+                        history += card_logs
+                with transaction.atomic():
+                    states += insert_rows(CardState, STATE_FIELDS, rows)
+                    logs += insert_rows(ReviewLog, LOG_FIELDS, history)
+        finally:
+            random.setstate(outside)
         due = CardState.objects.filter(user__in=people, due__lte=now).count()
         self.stdout.write(
             f"created {len(people)} users, {states} card states ({due} due now) and {logs} "
