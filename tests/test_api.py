@@ -477,3 +477,25 @@ def test_the_largest_text_requests_are_answered_quickly(api):
     )
     assert response.status_code == 200 and response.json()["bleu"] == pytest.approx(100)
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [("[1, 0]", "a list"), ('"y_true"', "a string"), ("null", "null"), ("3", "a number"),
+     ("true", "true or false"), ('[{"y_true": [1], "y_pred": [1]}]', "a list")],
+)  # fmt: skip
+@pytest.mark.parametrize("path", ["/api/calculators/regression", "/api/estimates/nines"])
+def test_a_body_that_is_not_a_json_object_is_told_so_not_that_fields_are_missing(
+    api, path, body, kind
+):
+    response = api.post(path, data=body, content_type="application/json")
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert f"The body is {kind}; send a JSON object" in error["msg"]
+
+
+def test_a_schema_error_names_the_field_as_the_documented_loc_does(api):
+    response = post(api, "regression", {"y_true": [1, "x"], "y_pred": [1, 2]})
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["detail"]] == [["body", "y_true", 1]]

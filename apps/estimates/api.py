@@ -59,9 +59,7 @@ def _endpoint(estimate: Estimate, schema: type[Schema]):
             return estimate.run(**payload.model_dump())
         except EstimateError as exc:
             # The API's handler answers 422 with ``loc`` and ``msg``, as for a schema error.
-            raise ValidationError(
-                [{"loc": ["body", "payload", exc.field], "msg": exc.message}]
-            ) from None
+            raise ValidationError([{"loc": ["body", exc.field], "msg": exc.message}]) from None
 
     # Ninja reads the body schema from the annotation.
     compute.__annotations__["payload"] = schema

@@ -8,6 +8,7 @@ upload limit and 429 for a caller over its rate limit.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from django.conf import settings
@@ -134,13 +135,30 @@ def body_too_big(request: HttpRequest, exc: RequestDataTooBig):
     return _error(request, ["body"], message, 413)
 
 
+_JSON_KINDS = {list: "a list", str: "a string", bool: "true or false", type(None): "null"}
+
+
 @api.exception_handler(NinjaValidationError)
 def schema_error(request: HttpRequest, exc: NinjaValidationError):
+    # Ninja has parsed the body already, so it is valid JSON within the upload limit. Anything
+    # but an object would otherwise be told that each field is missing.
+    body = json.loads(request.body or b"{}")
+    if not isinstance(body, dict):
+        kind = _JSON_KINDS.get(type(body), "a number")
+        message = f'The body is {kind}; send a JSON object of fields, {{"y_true": [...], ...}}.'
+        return _error(request, ["body"], message, 422)
     detail = [
-        {"loc": list(error.get("loc", [])), "msg": error.get("msg", "invalid value")}
+        {"loc": _field_loc(error.get("loc", [])), "msg": error.get("msg", "invalid value")}
         for error in exc.errors
     ]
     return api.create_response(request, {"detail": detail}, status=422)
+
+
+def _field_loc(loc) -> list:
+    """``["body", "payload", "y_true", 3]`` as documented: ``["body", "y_true", 3]`` (the
+    name of the view's argument means nothing to a caller)."""
+    loc = list(loc)
+    return loc[:1] + loc[2:] if loc[1:2] == ["payload"] else loc
 
 
 class BinaryIn(Schema):
