@@ -446,6 +446,28 @@ def test_undo_shows_the_card_again(signed_in, alice):
     assert "There is no grade to undo." in nothing.text
 
 
+def test_undo_in_a_deck_takes_back_that_decks_last_grade_not_anothers(signed_in, alice):
+    ranking, recall = card("metric:ndcg"), card("metric:recall")
+    assert ranking.deck.slug != recall.deck.slug
+    with time_machine.travel(T0, tick=False):
+        grade(signed_in, recall, 3)
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        grade(signed_in, ranking, 3)
+    # The ranking grade is the latest; undo in the classification deck takes back
+    # the grade given there.
+    response = signed_in.post("/practice/cards/review/undo/", {"deck": recall.deck.slug})
+    assert response["Location"].endswith(f"&card={recall.pk}")
+    assert list(CardState.objects.filter(user=alice).values_list("card", flat=True)) == [ranking.pk]
+    again = signed_in.post("/practice/cards/review/undo/", {"deck": recall.deck.slug}, follow=True)
+    assert "There is no grade to undo in this deck." in again.text
+    assert CardState.objects.filter(user=alice, card=ranking).exists()
+    # Without a deck (the review of everything due), undo takes the latest of all.
+    assert signed_in.post("/practice/cards/review/undo/")["Location"].endswith(
+        f"?card={ranking.pk}"
+    )
+    assert not CardState.objects.filter(user=alice).exists()
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

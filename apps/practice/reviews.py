@@ -145,9 +145,10 @@ def undo(request: HttpRequest) -> HttpResponse:
     """Take back the latest grade and show that card again."""
     form = UndoForm(request.POST)
     deck = form.cleaned_data["deck"] if form.is_valid() else ""
-    card_id = scheduling.undo(request.user)
+    card_id = scheduling.undo(request.user, deck)
     if card_id is None:
-        messages.info(request, "There is no grade to undo.")
+        where = " in this deck" if deck else ""
+        messages.info(request, f"There is no grade to undo{where}.")
         return redirect(review_url(deck))
     return redirect(review_url(deck, card=card_id))
 

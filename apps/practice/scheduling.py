@@ -51,10 +51,14 @@ def grade(user, card_id: int, rating: int, seen_reps: int, now: datetime | None 
     return True
 
 
-def undo(user) -> int | None:
-    """Take back ``user``'s latest grade; the card's id, or None when there is nothing to undo.
-    Three queries."""
-    log = ReviewLog.objects.filter(user=user).order_by("-reviewed_at", "-pk").first()
+def undo(user, deck_slug: str = "") -> int | None:
+    """Take back ``user``'s latest grade, within the deck named ``deck_slug`` when one is (a
+    reader pressing U in one deck means the grade they just gave there, not one given days ago
+    in another); the card's id, or None when there is nothing to undo. Three queries."""
+    logs = ReviewLog.objects.filter(user=user)
+    if deck_slug:
+        logs = logs.filter(card__deck__slug=deck_slug)
+    log = logs.order_by("-reviewed_at", "-pk").first()
     if log is None:
         return None
     states = CardState.objects.filter(user=user, card_id=log.card_id)
