@@ -103,7 +103,11 @@ def test_home_page_has_navigation_skip_link_and_csrf_header(client, alice):
     assert response.status_code == 200
     assert 'class="skip-link" href="#main"' in text
     assert '<nav class="site-nav" aria-label="Main">' in text
-    assert 'href="/concepts/"' in text
+    # The four parts of the handbook, each a card linking to its start.
+    cards = text.split('aria-label="What is here"')[1].split("</section>")[0]
+    for url, name in [("/concepts/", "Concepts"), ("/metrics/", "Metrics"),
+                      ("/docs/", "Design docs"), ("/practice/", "Practice")]:  # fmt: skip
+        assert f'<h2><a href="{url}">{name}</a></h2>' in cards, name
     # Anonymous pages are cached for everyone, so they carry no CSRF token; a signed-in
     # reader's HTMX requests send it from <body>.
     assert "X-CSRFToken" not in text
