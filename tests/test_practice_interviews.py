@@ -181,6 +181,25 @@ def test_pausing_stops_both_clocks_and_resuming_starts_them_again(attempt):
     assert attempt.remaining(at(630)) == 45 * 60 - 90
 
 
+def test_pausing_and_finishing_count_the_time_since_the_last_heartbeat(attempt):
+    s, other = step(), step("evaluation")
+    visit(attempt, s, 0, 60)
+    attempt.pause(at(70))  # 10 s after the last beat, the page still open
+    assert attempt.time_per_step()[s.pk] == 70
+    attempt.resume(at(100))
+    attempt.record("start", other, "tab-a", at(100))
+    attempt.record("beat", other, "tab-a", at(115))
+    attempt.finish(at(127))
+    assert attempt.time_per_step() == {s.pk: 70, other.pk: 27}
+
+
+def test_a_page_gone_quiet_long_ago_is_not_stretched_to_the_pause(attempt):
+    s = step()
+    visit(attempt, s, 0, 60)  # the laptop slept after this beat, no leave was sent
+    attempt.pause(at(60 + HEARTBEAT_GAP.total_seconds() + 600))
+    assert attempt.time_per_step()[s.pk] == 60
+
+
 def test_the_clock_runs_out_and_goes_negative_without_finishing(attempt):
     clock = attempt.clock(step(), at(46 * 60))
     assert clock.left == -60 and clock.times_up

@@ -375,10 +375,17 @@ class Attempt(models.Model):
                 raise TooManySpans
             self.spans.create(step=step, tab=tab, started_at=now, ended_at=now)
 
+    def _close_spans(self, now: datetime) -> None:
+        """Close every open span, counting a live page's time since its last heartbeat: a step
+        page beats every 15 s, so without this a pause or finish drops up to that much."""
+        live = self.spans.filter(open=True, ended_at__gte=now - HEARTBEAT_GAP, ended_at__lt=now)
+        live.update(ended_at=now)
+        self.spans.filter(open=True).update(open=False)
+
     def pause(self, now: datetime) -> None:
         if self.finished or self.paused:
             return
-        self.spans.filter(open=True).update(open=False)
+        self._close_spans(now)
         self.paused_at = now
         self.save(update_fields=["paused_at"])
 
@@ -393,7 +400,7 @@ class Attempt(models.Model):
         if self.finished:
             return
         self.resume(now)
-        self.spans.filter(open=True).update(open=False)
+        self._close_spans(now)
         self.finished_at = now
         self.save(update_fields=["finished_at"])
 
