@@ -183,6 +183,31 @@ def test_a_review_session_by_keyboard(site, browser, site_user):
         context.close()
 
 
+def test_space_after_the_answer_grades_it_good_as_in_anki(site, browser, site_user):
+    user, context, page = sign_in(browser, site, site_user, "spacebar")
+    try:
+        page.goto(site.url + "/practice/cards/review/?deck=family-ranking")
+
+        def shown_card() -> str:
+            return page.locator('input[name="card"]').get_attribute("value")
+
+        first = shown_card()
+        page.keyboard.press("Space")  # shows the answer…
+        page.keyboard.press("Space")  # …and grades it Good
+        wait_until(lambda: shown_card() != first)
+        second = shown_card()
+        page.keyboard.press("Space")
+        page.keyboard.press("Enter")  # the focus is on Good too, not on Again
+        wait_until(lambda: shown_card() != second)
+        with site.unblock():
+            ratings = list(
+                ReviewLog.objects.filter(user=user).order_by("pk").values_list("card_id", "rating")
+            )
+        assert ratings == [(int(first), 3), (int(second), 3)]
+    finally:
+        context.close()
+
+
 def test_anonymous_visitors_flip_cards_with_the_arrow_keys(site, page):
     page.goto(site.url + "/practice/cards/review/?deck=family-ranking")
     first = page.locator(".flashcard-front").inner_text()

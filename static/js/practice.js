@@ -105,10 +105,12 @@
     render();
   }
 
-  // Flashcards: Space shows the answer, 1-4 grade it, U undoes the last grade; flipping
-  // through a deck without an account, the arrow keys move between cards.
+  // Flashcards: Space shows the answer and then grades it Good (as in Anki), 1-4 grade it,
+  // U undoes the last grade; flipping through a deck without an account, the arrow keys move
+  // between cards.
   function setupReview() {
     if (!document.querySelector("[data-review]")) return;
+    var GOOD = '[data-grade="3"]';
 
     function current() {
       return document.querySelector("[data-review]");
@@ -120,7 +122,8 @@
       answer.hidden = false;
       var link = review.querySelector("[data-reveal]");
       if (link) link.parentNode.hidden = true;
-      var first = answer.querySelector("[data-grade], [data-next]");
+      // The focus goes to the default answer, so Enter means Good too, never Again.
+      var first = answer.querySelector(GOOD) || answer.querySelector("[data-next]");
       if (first) first.focus();
       return true;
     }
@@ -148,6 +151,7 @@
       var shown = answer && !answer.hidden;
       var handled = false;
       if (event.key === " " && answer && !shown) handled = reveal(review);
+      else if (event.key === " " && shown) handled = press(review, GOOD);
       else if (/^[1-4]$/.test(event.key) && shown) handled = press(review, '[data-grade="' + event.key + '"]');
       else if (event.key === "u" || event.key === "U") handled = press(review, "[data-undo]");
       else if (event.key === "ArrowRight") handled = press(review, "[data-next]");
