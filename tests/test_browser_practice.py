@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from apps.designdocs.models import Step
+from apps.practice import scheduling
 from apps.practice.models import Attempt, Card, CardState, Problem, ReviewLog
 from tests.conftest import LateResponse, assert_no_axe_violations
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-unusual-pass-88"
 CLOCK_LINE = "{% load practice %}{% interview_clock doc step %}"
+DAY = timedelta(days=1)
 STEP_TEMPLATE = Path(django_settings.BASE_DIR) / "apps/designdocs/templates/designdocs/step.html"
 
 
@@ -204,6 +206,23 @@ def test_space_after_the_answer_grades_it_good_as_in_anki(site, browser, site_us
                 ReviewLog.objects.filter(user=user).order_by("pk").values_list("card_id", "rating")
             )
         assert ratings == [(int(first), 3), (int(second), 3)]
+    finally:
+        context.close()
+
+
+def test_the_headers_due_count_follows_each_grade(site, browser, site_user):
+    user, context, page = sign_in(browser, site, site_user, "duecounter")
+    try:
+        with site.unblock():
+            for card in Card.objects.active()[:2]:
+                scheduling.grade(user, card.pk, ReviewLog.Rating.AGAIN, 0, timezone.now() - DAY)
+        page.goto(site.url + "/practice/cards/review/")
+        badge = page.locator("#nav-practice .due-badge")
+        assert badge.inner_text().startswith("2")
+        page.keyboard.press("Space")
+        page.keyboard.press("3")
+        page.locator("#nav-practice .due-badge", has_text=re.compile(r"^1 cards due")).wait_for()
+        assert page.locator("#nav-practice").get_attribute("href") == "/practice/"
     finally:
         context.close()
 
