@@ -271,6 +271,18 @@ def test_signed_in_practice_pages_pass_axe_and_fit_a_phone(site, browser, site_u
         context.close()
 
 
+def test_the_table_of_cards_due_scrolls_by_keyboard_on_a_phone(site, browser, site_user):
+    _, context, page = sign_in(browser, site, site_user, "phonetable")
+    try:
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto(site.url + "/practice/stats/")
+        table = page.get_by_role("table", name="Cards due per day")
+        assert table.evaluate("t => t.scrollWidth > t.clientWidth"), "it does scroll sideways"
+        assert_no_axe_violations(page)  # scrollable-region-focusable: keyboard users reach it
+    finally:
+        context.close()
+
+
 SMALLEST_TEXT = """svg => Math.min(...Array.from(svg.querySelectorAll('text'), text =>
     parseFloat(getComputedStyle(text).fontSize)
     * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width))"""
