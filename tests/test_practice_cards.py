@@ -611,6 +611,9 @@ def test_statistics_count_reviews_retention_and_cards_due_ahead(signed_in, alice
     )
     assert page.text.count("<svg") == 3
     assert "Reviews per day" in page.text and "Cards due in the coming days" in page.text
+    retention = page.text.split("Retention per day</title>")[1].split("</svg>")[0]
+    recalled = re.findall(r"<title>([^<]*)</title></rect>", retention)
+    assert recalled == [f"{later:%d %b}: 75 %"], "days without mature reviews are gaps, not 0 %"
 
 
 def test_statistics_need_an_account(client):
