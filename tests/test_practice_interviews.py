@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.utils import timezone
 from django.utils.html import escape
 
 from apps.designdocs.models import Answer, DesignDoc, Prompt, Step
@@ -342,6 +343,23 @@ def test_the_self_review_shows_answers_beside_rubric_points_and_saves_ticks(sign
     page = signed_in.get(f"/practice/attempts/{attempt.pk}/").text
     assert 'value="problem-clarification:0" checked' in page
     assert f"<strong>1 of {attempt.score()[1]}</strong>" in page
+
+
+def test_rubric_points_of_an_optional_step_can_be_ticked(signed_in, alice, problem):
+    optional = Step.objects.filter(optional=True).first()
+    problem.rubric = {FIRST: ["Names the goal."], optional.slug: ["Plans a rollback."]}
+    problem.save()
+    attempt = Attempt.start(alice, problem, 45)
+    attempt.finish(timezone.now())
+    page = signed_in.get(f"/practice/attempts/{attempt.pk}/").text
+    assert "Plans a rollback." in page and f'value="{optional.slug}:0"' in page
+    signed_in.post(
+        f"/practice/attempts/{attempt.pk}/ticks/", {"tick": [f"{FIRST}:0", f"{optional.slug}:0"]}
+    )
+    attempt.refresh_from_db()
+    assert attempt.score() == (2, 2) and attempt.percent == 100
+    page = signed_in.get(f"/practice/attempts/{attempt.pk}/").text
+    assert f'value="{optional.slug}:0" checked' in page and "<strong>2 of 2</strong>" in page
 
 
 def test_ticks_by_htmx_answer_with_the_new_score_only(signed_in, attempt):
