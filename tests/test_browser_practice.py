@@ -240,6 +240,20 @@ def test_anonymous_visitors_flip_cards_with_the_arrow_keys(site, page):
         assert not CardState.objects.exists() and Card.objects.exists()
 
 
+def test_a_filter_error_goes_once_the_value_is_put_right(site, page):
+    page.goto(site.url + "/practice/problems/?tag=nope")
+    error = page.locator("#id_tag_error")
+    assert "Showing every tag" in error.inner_text()
+    tag = page.locator("#id_tag")
+    tag.focus()
+    tag.select_option("ads")  # HTMX asks for the results
+    error.wait_for(state="detached")
+    assert tag.get_attribute("aria-invalid") is None
+    assert page.evaluate("document.activeElement.id") == "id_tag", "the keyboard stays put"
+    assert "tag=ads" in page.url
+    assert_no_axe_violations(page)
+
+
 PUBLIC = [
     "/practice/",
     "/practice/problems/",
