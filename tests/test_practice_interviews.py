@@ -74,6 +74,20 @@ def test_starting_creates_a_doc_with_the_problem_and_lands_on_the_first_step(sig
     assert attempt.rubric_html == problem.details_html["rubric"]
 
 
+def test_pressing_start_twice_starts_one_interview(signed_in, alice):
+    url = "/practice/problems/ads-click-prediction/start/"
+    with time_machine.travel(T0, tick=False):
+        first = signed_in.post(url, {"minutes": "45"})
+    with time_machine.travel(at(0.3), tick=False):
+        second = signed_in.post(url, {"minutes": "45"})
+    attempt = Attempt.objects.get(user=alice)
+    assert first["Location"] == second["Location"] == f"/docs/{attempt.doc_id}/steps/{FIRST}/"
+    assert DesignDoc.objects.filter(owner=alice).count() == 1
+    with time_machine.travel(at(60), tick=False):
+        signed_in.post(url, {"minutes": "45"})  # a minute later: meant, a second interview
+    assert Attempt.objects.filter(user=alice).count() == 2
+
+
 def test_every_step_of_an_interview_shows_the_problem_and_its_scale(signed_in, alice, problem):
     response = signed_in.post(f"/practice/problems/{problem.slug}/start/", {"minutes": "45"})
     attempt = Attempt.objects.get(user=alice)

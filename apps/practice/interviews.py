@@ -43,7 +43,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     """A new design doc for the problem, timed; the writer lands on its first step."""
     problem = get_object_or_404(Problem, slug=slug)
     form = StartForm(request.POST)
-    if DesignDoc.objects.full_for(request.user):
+    if DesignDoc.objects.full_for(request.user) and not Attempt.just_started(request.user, problem):
         form.add_error(None, ACCOUNT_FULL)
     if not form.is_valid():
         context = problem_context(request, problem, form)
