@@ -118,6 +118,45 @@ def test_a_whole_mock_interview_on_a_short_clock(site, browser, site_user, step_
         context.close()
 
 
+def minutes_seconds(text: str) -> int:
+    minutes, seconds = text.replace("\u2212", "-").split(":")
+    return int(minutes) * 60 + int(seconds) * (-1 if minutes.startswith("-") else 1)
+
+
+def test_a_second_window_follows_a_pause_and_resume_made_in_the_first(
+    site, browser, site_user, step_page_with_clock
+):
+    user, context, first = sign_in(browser, site, site_user, "twowindows")
+    try:
+        with site.unblock():
+            attempt = Attempt.start(user, Problem.objects.get(slug="ads-click-prediction"), 45)
+        url = f"{site.url}/docs/{attempt.doc_id}/steps/problem-clarification/"
+        second = context.new_page()
+        second.clock.install()  # its heartbeats come when the test moves its clock on
+        second.goto(url)
+        first.goto(url)
+        status = second.locator("[data-clock-status]")
+
+        first.get_by_role("button", name="Pause").click()
+        first.get_by_role("button", name="Resume").wait_for()
+        second.clock.fast_forward("00:16")  # the next heartbeat's answer: paused
+        status.get_by_text("Paused").wait_for()
+        second.get_by_role("button", name="Resume").wait_for()
+
+        first.get_by_role("button", name="Resume").click()
+        first.get_by_role("button", name="Pause").wait_for()
+        second.clock.fast_forward("00:16")  # paused, it still asks, and so learns of it
+        second.get_by_role("button", name="Pause").wait_for()
+        assert "Paused" not in status.inner_text()
+        shown = [
+            minutes_seconds(page.locator('[data-clock="interview"]').inner_text())
+            for page in (first, second)
+        ]
+        assert abs(shown[0] - shown[1]) <= 3, shown
+    finally:
+        context.close()
+
+
 def test_a_tick_made_while_the_last_one_is_saving_is_saved_too(site, browser, site_user):
     """Each tick posts the whole self-review; a tick made while the previous post is on its way
     must be posted after it, not dropped (htmx drops a request from an element with one in

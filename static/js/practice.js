@@ -35,6 +35,8 @@
     var stepShown = root.querySelector('[data-clock="step"]');
     var allShown = root.querySelector('[data-clock="interview"]');
     var status = root.querySelector("[data-clock-status]");
+    var pauseForm = root.querySelector("[data-clock-pause]");
+    var resumeForm = root.querySelector("[data-clock-resume]");
     var token = root.querySelector('input[name="csrfmiddlewaretoken"]');
     var last = Date.now();
 
@@ -47,6 +49,10 @@
       allShown.textContent = clockText(left);
       root.classList.toggle("over-step", stepLeft <= 0);
       root.classList.toggle("times-up", left <= 0);
+      if (pauseForm && resumeForm && pauseForm.hidden !== paused) {
+        pauseForm.hidden = paused;
+        resumeForm.hidden = !paused;
+      }
       var message = "";
       if (paused) message = "Paused: the clock stands still.";
       else if (left <= 0) message = "Time's up. Keep writing if you like; then finish and review.";
@@ -95,7 +101,9 @@
     }
 
     if (visible()) send("start");
-    setInterval(function () { if (visible() && !paused) send("beat"); }, HEARTBEAT_MS);
+    // Paused too: the server counts nothing then, but its answer is how this page learns that
+    // another window resumed (or paused) the interview.
+    setInterval(function () { if (visible()) send("beat"); }, HEARTBEAT_MS);
     setInterval(tick, 1000);
     document.addEventListener("visibilitychange", function () {
       if (visible()) send("start");
