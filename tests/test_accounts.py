@@ -102,6 +102,18 @@ def test_sign_in_ignores_the_case_of_the_username_as_sign_up_does(client, alice)
     assert response.status_code == 200 and "_auth_user_id" not in client.session
 
 
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_a_failed_sign_in_says_truly_that_only_the_password_is_case_sensitive(client, path):
+    get_user_model().objects.create_user(
+        "erin", "erin@example.com", "Pass-of-erin-42", is_staff=True
+    )
+    response = client.post(path, {"username": "erin", "password": "pass-of-erin-42"})
+    assert "The password is case-sensitive; the username is not." in response.text
+    assert "may be case-sensitive" not in response.text
+    response = Client().post(path, {"username": "ERIN", "password": "Pass-of-erin-42"})
+    assert response.status_code == 302, "the username's case indeed does not matter"
+
+
 def test_two_older_accounts_differing_in_case_are_each_reached_by_their_exact_name(client):
     users = get_user_model().objects
     lower = users.create_user("dana", "dana@example.com", "pass-of-lower-dana-1")

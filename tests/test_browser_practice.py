@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from apps.designdocs.models import Step
+from apps.practice import scheduling
 from apps.practice.models import Attempt, Card, CardState, Problem, ReviewLog
 from tests.conftest import LateResponse, assert_no_axe_violations
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-unusual-pass-88"
 CLOCK_LINE = "{% load practice %}{% interview_clock doc step %}"
+DAY = timedelta(days=1)
 STEP_TEMPLATE = Path(django_settings.BASE_DIR) / "apps/designdocs/templates/designdocs/step.html"
 
 
@@ -116,6 +118,45 @@ def test_a_whole_mock_interview_on_a_short_clock(site, browser, site_user, step_
         context.close()
 
 
+def minutes_seconds(text: str) -> int:
+    minutes, seconds = text.replace("\u2212", "-").split(":")
+    return int(minutes) * 60 + int(seconds) * (-1 if minutes.startswith("-") else 1)
+
+
+def test_a_second_window_follows_a_pause_and_resume_made_in_the_first(
+    site, browser, site_user, step_page_with_clock
+):
+    user, context, first = sign_in(browser, site, site_user, "twowindows")
+    try:
+        with site.unblock():
+            attempt = Attempt.start(user, Problem.objects.get(slug="ads-click-prediction"), 45)
+        url = f"{site.url}/docs/{attempt.doc_id}/steps/problem-clarification/"
+        second = context.new_page()
+        second.clock.install()  # its heartbeats come when the test moves its clock on
+        second.goto(url)
+        first.goto(url)
+        status = second.locator("[data-clock-status]")
+
+        first.get_by_role("button", name="Pause").click()
+        first.get_by_role("button", name="Resume").wait_for()
+        second.clock.fast_forward("00:16")  # the next heartbeat's answer: paused
+        status.get_by_text("Paused").wait_for()
+        second.get_by_role("button", name="Resume").wait_for()
+
+        first.get_by_role("button", name="Resume").click()
+        first.get_by_role("button", name="Pause").wait_for()
+        second.clock.fast_forward("00:16")  # paused, it still asks, and so learns of it
+        second.get_by_role("button", name="Pause").wait_for()
+        assert "Paused" not in status.inner_text()
+        shown = [
+            minutes_seconds(page.locator('[data-clock="interview"]').inner_text())
+            for page in (first, second)
+        ]
+        assert abs(shown[0] - shown[1]) <= 3, shown
+    finally:
+        context.close()
+
+
 def test_a_tick_made_while_the_last_one_is_saving_is_saved_too(site, browser, site_user):
     """Each tick posts the whole self-review; a tick made while the previous post is on its way
     must be posted after it, not dropped (htmx drops a request from an element with one in
@@ -183,6 +224,48 @@ def test_a_review_session_by_keyboard(site, browser, site_user):
         context.close()
 
 
+def test_space_after_the_answer_grades_it_good_as_in_anki(site, browser, site_user):
+    user, context, page = sign_in(browser, site, site_user, "spacebar")
+    try:
+        page.goto(site.url + "/practice/cards/review/?deck=family-ranking")
+
+        def shown_card() -> str:
+            return page.locator('input[name="card"]').get_attribute("value")
+
+        first = shown_card()
+        page.keyboard.press("Space")  # shows the answer…
+        page.keyboard.press("Space")  # …and grades it Good
+        wait_until(lambda: shown_card() != first)
+        second = shown_card()
+        page.keyboard.press("Space")
+        page.keyboard.press("Enter")  # the focus is on Good too, not on Again
+        wait_until(lambda: shown_card() != second)
+        with site.unblock():
+            ratings = list(
+                ReviewLog.objects.filter(user=user).order_by("pk").values_list("card_id", "rating")
+            )
+        assert ratings == [(int(first), 3), (int(second), 3)]
+    finally:
+        context.close()
+
+
+def test_the_headers_due_count_follows_each_grade(site, browser, site_user):
+    user, context, page = sign_in(browser, site, site_user, "duecounter")
+    try:
+        with site.unblock():
+            for card in Card.objects.active()[:2]:
+                scheduling.grade(user, card.pk, ReviewLog.Rating.AGAIN, 0, timezone.now() - DAY)
+        page.goto(site.url + "/practice/cards/review/")
+        badge = page.locator("#nav-practice .due-badge")
+        assert badge.inner_text().startswith("2")
+        page.keyboard.press("Space")
+        page.keyboard.press("3")
+        page.locator("#nav-practice .due-badge", has_text=re.compile(r"^1 cards due")).wait_for()
+        assert page.locator("#nav-practice").get_attribute("href") == "/practice/"
+    finally:
+        context.close()
+
+
 def test_anonymous_visitors_flip_cards_with_the_arrow_keys(site, page):
     page.goto(site.url + "/practice/cards/review/?deck=family-ranking")
     first = page.locator(".flashcard-front").inner_text()
@@ -194,6 +277,20 @@ def test_anonymous_visitors_flip_cards_with_the_arrow_keys(site, page):
     assert page.locator(".flashcard-front").inner_text() != first
     with site.unblock():
         assert not CardState.objects.exists() and Card.objects.exists()
+
+
+def test_a_filter_error_goes_once_the_value_is_put_right(site, page):
+    page.goto(site.url + "/practice/problems/?tag=nope")
+    error = page.locator("#id_tag_error")
+    assert "Showing every tag" in error.inner_text()
+    tag = page.locator("#id_tag")
+    tag.focus()
+    tag.select_option("ads")  # HTMX asks for the results
+    error.wait_for(state="detached")
+    assert tag.get_attribute("aria-invalid") is None
+    assert page.evaluate("document.activeElement.id") == "id_tag", "the keyboard stays put"
+    assert "tag=ads" in page.url
+    assert_no_axe_violations(page)
 
 
 PUBLIC = [
@@ -223,6 +320,18 @@ def test_signed_in_practice_pages_pass_axe_and_fit_a_phone(site, browser, site_u
             page.goto(site.url + url)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 360, (url, width)
+    finally:
+        context.close()
+
+
+def test_the_table_of_cards_due_scrolls_by_keyboard_on_a_phone(site, browser, site_user):
+    _, context, page = sign_in(browser, site, site_user, "phonetable")
+    try:
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto(site.url + "/practice/stats/")
+        table = page.get_by_role("table", name="Cards due per day")
+        assert table.evaluate("t => t.scrollWidth > t.clientWidth"), "it does scroll sideways"
+        assert_no_axe_violations(page)  # scrollable-region-focusable: keyboard users reach it
     finally:
         context.close()
 

@@ -61,6 +61,17 @@ def test_copying_an_example_duplicating_and_interviews_are_refused_too(
     assert _docs(alice) == 2 and not Attempt.objects.filter(user=alice).exists()
 
 
+def test_a_second_press_of_start_that_filled_the_account_goes_to_its_interview(
+    signed_in, alice, two_at_most
+):
+    _fill(alice, 1)
+    url = "/practice/problems/ads-click-prediction/start/"
+    first = signed_in.post(url, {"minutes": 45})
+    second = signed_in.post(url, {"minutes": 45})  # the account is full now, by the first
+    assert second.status_code == 302 and second["Location"] == first["Location"]
+    assert _docs(alice) == 2 and Attempt.objects.filter(user=alice).count() == 1
+
+
 def test_the_trash_counts_until_it_expires(signed_in, alice, two_at_most):
     first, _ = _fill(alice)
     first.move_to_trash()

@@ -426,6 +426,24 @@ def test_htmx_gets_the_card_fragment_only(signed_in):
     assert "<html" not in response.text
 
 
+def test_after_a_grade_the_headers_due_count_follows_out_of_band(signed_in, alice):
+    due = list(Card.objects.active()[:2])
+    for target in due:
+        scheduling.grade(alice, target.pk, fsrs.Rating.Again, 0, T0)  # due again long ago
+    page = signed_in.get("/practice/cards/review/").text
+    assert re.search(r'<a id="nav-practice"[^>]*>Practice <span class="due-badge">2<', page)
+    assert page.count('id="nav-practice"') == 1, "the whole page needs nothing out of band"
+    response = signed_in.post(
+        "/practice/cards/review/grade/", {"card": due[0].pk, "rating": 3, "reps": 1}, follow=True,
+        headers=HX,
+    )  # fmt: skip
+    oob = '<div id="nav-practice" hx-swap-oob="innerHTML">Practice <span class="due-badge">1<'
+    assert oob in response.text
+    signed_in.post("/practice/cards/review/grade/", {"card": due[1].pk, "rating": 3, "reps": 1})
+    response = signed_in.get("/practice/cards/review/", headers=HX)
+    assert '<div id="nav-practice" hx-swap-oob="innerHTML">Practice</div>' in response.text
+
+
 def test_grading_moves_on_to_another_card(signed_in, alice):
     deck = Deck.objects.get(slug="family-ranking")
     shown = next_card(alice, deck, T0, new_allowed=True)
@@ -615,6 +633,9 @@ def test_statistics_count_reviews_retention_and_cards_due_ahead(signed_in, alice
     )
     assert page.text.count("<svg") == 3
     assert "Reviews per day" in page.text and "Cards due in the coming days" in page.text
+    retention = page.text.split("Retention per day</title>")[1].split("</svg>")[0]
+    recalled = re.findall(r"<title>([^<]*)</title></rect>", retention)
+    assert recalled == [f"{later:%d %b}: 75 %"], "days without mature reviews are gaps, not 0 %"
 
 
 def test_statistics_need_an_account(client):

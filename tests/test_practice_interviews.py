@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.utils import timezone
 from django.utils.html import escape
 
 from apps.designdocs.models import Answer, DesignDoc, Prompt, Step
@@ -71,6 +72,20 @@ def test_starting_creates_a_doc_with_the_problem_and_lands_on_the_first_step(sig
     assert attempt.doc.problem == problem.body.strip()
     assert attempt.minutes == 35 and attempt.rubric == problem.rubric
     assert attempt.rubric_html == problem.details_html["rubric"]
+
+
+def test_pressing_start_twice_starts_one_interview(signed_in, alice):
+    url = "/practice/problems/ads-click-prediction/start/"
+    with time_machine.travel(T0, tick=False):
+        first = signed_in.post(url, {"minutes": "45"})
+    with time_machine.travel(at(0.3), tick=False):
+        second = signed_in.post(url, {"minutes": "45"})
+    attempt = Attempt.objects.get(user=alice)
+    assert first["Location"] == second["Location"] == f"/docs/{attempt.doc_id}/steps/{FIRST}/"
+    assert DesignDoc.objects.filter(owner=alice).count() == 1
+    with time_machine.travel(at(60), tick=False):
+        signed_in.post(url, {"minutes": "45"})  # a minute later: meant, a second interview
+    assert Attempt.objects.filter(user=alice).count() == 2
 
 
 def test_every_step_of_an_interview_shows_the_problem_and_its_scale(signed_in, alice, problem):
@@ -179,6 +194,25 @@ def test_pausing_stops_both_clocks_and_resuming_starts_them_again(attempt):
     attempt.record("beat", s, "tab-a", at(630))
     assert attempt.time_per_step()[s.pk] == 90
     assert attempt.remaining(at(630)) == 45 * 60 - 90
+
+
+def test_pausing_and_finishing_count_the_time_since_the_last_heartbeat(attempt):
+    s, other = step(), step("evaluation")
+    visit(attempt, s, 0, 60)
+    attempt.pause(at(70))  # 10 s after the last beat, the page still open
+    assert attempt.time_per_step()[s.pk] == 70
+    attempt.resume(at(100))
+    attempt.record("start", other, "tab-a", at(100))
+    attempt.record("beat", other, "tab-a", at(115))
+    attempt.finish(at(127))
+    assert attempt.time_per_step() == {s.pk: 70, other.pk: 27}
+
+
+def test_a_page_gone_quiet_long_ago_is_not_stretched_to_the_pause(attempt):
+    s = step()
+    visit(attempt, s, 0, 60)  # the laptop slept after this beat, no leave was sent
+    attempt.pause(at(60 + HEARTBEAT_GAP.total_seconds() + 600))
+    assert attempt.time_per_step()[s.pk] == 60
 
 
 def test_the_clock_runs_out_and_goes_negative_without_finishing(attempt):
@@ -323,6 +357,23 @@ def test_the_self_review_shows_answers_beside_rubric_points_and_saves_ticks(sign
     page = signed_in.get(f"/practice/attempts/{attempt.pk}/").text
     assert 'value="problem-clarification:0" checked' in page
     assert f"<strong>1 of {attempt.score()[1]}</strong>" in page
+
+
+def test_rubric_points_of_an_optional_step_can_be_ticked(signed_in, alice, problem):
+    optional = Step.objects.filter(optional=True).first()
+    problem.rubric = {FIRST: ["Names the goal."], optional.slug: ["Plans a rollback."]}
+    problem.save()
+    attempt = Attempt.start(alice, problem, 45)
+    attempt.finish(timezone.now())
+    page = signed_in.get(f"/practice/attempts/{attempt.pk}/").text
+    assert "Plans a rollback." in page and f'value="{optional.slug}:0"' in page
+    signed_in.post(
+        f"/practice/attempts/{attempt.pk}/ticks/", {"tick": [f"{FIRST}:0", f"{optional.slug}:0"]}
+    )
+    attempt.refresh_from_db()
+    assert attempt.score() == (2, 2) and attempt.percent == 100
+    page = signed_in.get(f"/practice/attempts/{attempt.pk}/").text
+    assert f'value="{optional.slug}:0" checked' in page and "<strong>2 of 2</strong>" in page
 
 
 def test_ticks_by_htmx_answer_with_the_new_score_only(signed_in, attempt):

@@ -1,6 +1,7 @@
 """Practice problems: loaded from files like every page, edited in the admin with a preview,
 listed with filters, shown with their answer key, and found by search."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,19 @@ def test_an_unknown_filter_value_is_explained_and_filters_nothing(client):
     assert "Select a valid choice" in response.text and "Showing every tag" in response.text
     assert "<b>nope</b>" not in response.text
     assert response.text.count('class="problem-card"') == Problem.objects.count()
+    assert (
+        'aria-describedby="id_tag_error"' in response.text and 'id="id_tag_error"' in response.text
+    )
+
+
+def test_a_filter_put_right_by_htmx_takes_its_error_away(client):
+    response = client.get(
+        "/practice/problems/?tag=ads&difficulty=hard", headers={"HX-Request": "true"}
+    )
+    fields = re.findall(r'<div class="field" id="(\w+)" hx-swap-oob="true">', response.text)
+    assert fields == ["id_tag_field", "id_difficulty_field"]
+    assert "field-error" not in response.text and "aria-invalid" not in response.text
+    assert '<option value="ads" selected>' in response.text, "the chosen value stays chosen"
 
 
 def test_detail_shows_statement_scale_questions_rubric_pitfalls_and_links(client, problems_root):

@@ -38,3 +38,13 @@ def test_day_labels_keep_their_rhythm_when_there_is_room():
     shown = [label for _, label in ticks(svg.columns(day_labels(30), title="R", y_label="n"))]
     assert shown[:4] == ["05 Nov", "12 Nov", "19 Nov", "26 Nov"]  # weekly, as asked
     assert shown[-1] == "04 Dec"
+
+
+def test_a_point_without_data_is_a_gap_not_a_column_of_zero():
+    points = [("01 Mar", 80), ("02 Mar", None), ("03 Mar", 0)]
+    chart = svg.columns(points, title="Retention", y_label="%", y_max=100, unit=" %")
+    assert re.findall(r"<title>([^<]*)</title></rect>", chart) == ["01 Mar: 80 %", "03 Mar: 0 %"]
+    full = svg.columns([*points[:1], ("02 Mar", 50), *points[2:]], title="Retention",
+                       y_label="%", y_max=100, unit=" %")  # fmt: skip
+    x = re.compile(r'<rect class="bar" x="([\d.]+)"')
+    assert x.findall(chart) == x.findall(full)[::2], "the days after a gap keep their places"

@@ -54,12 +54,24 @@ class ThrottledSignInMixin:
         return cleaned_data
 
 
+# Django's message says both fields "may be case-sensitive"; here the username is not
+# (apps.accounts.backends.stored_username), and the message says so.
+CASE = "The password is case-sensitive; the username is not."
+
+
 class SignInForm(ThrottledSignInMixin, auth_forms.AuthenticationForm):
-    pass
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": f"Please enter a correct %(username)s and password. {CASE}",
+    }
 
 
 class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
-    pass
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": "Please enter the correct %(username)s and password for a staff "
+        f"account. {CASE}",
+    }
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

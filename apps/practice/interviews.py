@@ -8,6 +8,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.validators import slug_re
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -42,7 +43,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     """A new design doc for the problem, timed; the writer lands on its first step."""
     problem = get_object_or_404(Problem, slug=slug)
     form = StartForm(request.POST)
-    if DesignDoc.objects.full_for(request.user):
+    if DesignDoc.objects.full_for(request.user) and not Attempt.just_started(request.user, problem):
         form.add_error(None, ACCOUNT_FULL)
     if not form.is_valid():
         context = problem_context(request, problem, form)
@@ -124,8 +125,11 @@ def finish(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _review_context(attempt: Attempt) -> dict:
-    """Each step's rubric beside the writer's answers, the score, and time against budget."""
-    steps = list(Step.objects.filter(optional=False).order_by("order").prefetch_related("prompts"))
+    """Each step's rubric beside the writer's answers, the score, and time against budget: the
+    template's steps, and an optional one where the rubric has points (they count in the score,
+    so they must be there to tick)."""
+    steps = Step.objects.filter(Q(optional=False) | Q(slug__in=list(attempt.rubric)))
+    steps = list(steps.order_by("order").prefetch_related("prompts"))
     answers = attempt.doc.answers_by_key()
     times = {t.step.pk: t for t in attempt.step_times(steps)}
     rows = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
@@ -187,6 +188,8 @@ def filter_problems(problems: Iterable[Problem], tag: str = "", difficulty: str 
 #: A heartbeat arrives every 15 s while a step page is visible; a longer silence than this
 #: means the page was closed, hidden or asleep, and the open span ends at its last heartbeat.
 HEARTBEAT_GAP = timedelta(seconds=45)
+#: Two presses of Start this close together start one interview.
+DOUBLE_PRESS = timedelta(seconds=10)
 #: Far more spans than a real interview makes (one per page load or return to the tab).
 MAX_SPANS = 2000
 
@@ -279,11 +282,26 @@ class Attempt(models.Model):
         return reverse("practice:attempt", args=[self.pk])
 
     @classmethod
+    def just_started(cls, user, problem: Problem) -> Attempt | None:
+        """The attempt ``user`` started at ``problem`` a moment ago (DOUBLE_PRESS), if any: a
+        second press of Start, or a retried request, means that one, not another."""
+        since = timezone.now() - DOUBLE_PRESS
+        attempts = cls.objects.filter(user=user, problem=problem, finished_at=None)
+        return attempts.filter(started_at__gte=since).order_by("-started_at").first()
+
+    @classmethod
     def start(cls, user, problem: Problem, minutes: int) -> Attempt:
         """A new design doc for ``problem`` and the interview clock that times it, together:
-        no page ever sees the doc without its clock (stored step pages rely on it)."""
+        no page ever sees the doc without its clock (stored step pages rely on it). Pressed
+        twice, it starts one (:meth:`just_started`)."""
         statement = problem.body.strip()
         with transaction.atomic():
+            # The user's row locked: two presses at once are taken one after the other, so the
+            # second sees the first's attempt (SQLite's IMMEDIATE transactions do this anyway).
+            users = get_user_model().objects.select_for_update()
+            list(users.filter(pk=user.pk).values_list("pk"))
+            if (pressed := cls.just_started(user, problem)) is not None:
+                return pressed
             doc = DesignDoc.objects.create(owner=user, title=problem.title, problem=statement)
             doc.record_revision("Started a mock interview")
             return cls.objects.create(
@@ -375,10 +393,17 @@ class Attempt(models.Model):
                 raise TooManySpans
             self.spans.create(step=step, tab=tab, started_at=now, ended_at=now)
 
+    def _close_spans(self, now: datetime) -> None:
+        """Close every open span, counting a live page's time since its last heartbeat: a step
+        page beats every 15 s, so without this a pause or finish drops up to that much."""
+        live = self.spans.filter(open=True, ended_at__gte=now - HEARTBEAT_GAP, ended_at__lt=now)
+        live.update(ended_at=now)
+        self.spans.filter(open=True).update(open=False)
+
     def pause(self, now: datetime) -> None:
         if self.finished or self.paused:
             return
-        self.spans.filter(open=True).update(open=False)
+        self._close_spans(now)
         self.paused_at = now
         self.save(update_fields=["paused_at"])
 
@@ -393,7 +418,7 @@ class Attempt(models.Model):
         if self.finished:
             return
         self.resume(now)
-        self.spans.filter(open=True).update(open=False)
+        self._close_spans(now)
         self.finished_at = now
         self.save(update_fields=["finished_at"])
 

@@ -68,7 +68,7 @@ def review_url(deck_slug: str = "", **params) -> str:
 
 def _template(request: HttpRequest) -> str:
     if request.htmx and not request.htmx.boosted:
-        return "practice/review.html#review-card"
+        return "practice/review.html#review-answer"
     return "practice/review.html"
 
 

@@ -85,7 +85,7 @@ def summary(user, now: datetime) -> Summary:
             y_label="Reviews",
         ),
         "retention": svg.columns(
-            [(f"{d.day:%d %b}", _percent(d.retention)) for d in days],
+            [(f"{d.day:%d %b}", _percent(d.retention)) for d in days],  # None: a gap
             title="Retention per day",
             y_label="Recalled (%)",
             y_max=100,
@@ -101,5 +101,5 @@ def summary(user, now: datetime) -> Summary:
     return result
 
 
-def _percent(share: float | None) -> int:
-    return round(100 * share) if share is not None else 0
+def _percent(share: float | None) -> int | None:
+    return round(100 * share) if share is not None else None

@@ -31,7 +31,7 @@ def _chart_id(title: str) -> str:
 
 
 def columns(
-    points: Sequence[tuple[str, float]],
+    points: Sequence[tuple[str, float | None]],
     *,
     title: str,
     y_label: str,
@@ -41,8 +41,9 @@ def columns(
     height: int = 200,
 ) -> SafeString:
     """One column per point (e.g. per day), labelled every ``label_every`` points, or more
-    sparsely where the labels would run into each other."""
-    top = y_max or max((value for _, value in points), default=0) or 1
+    sparsely where the labels would run into each other. A point whose value is None has no
+    data (a day without reviews has no retention): it is a gap, never a column of 0."""
+    top = y_max or max((value for _, value in points if value is not None), default=0) or 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
     step = plot_w / max(len(points), 1)
     bars = format_html_join(
@@ -57,6 +58,7 @@ def columns(
                 label, f"{value:g}", unit,
             )
             for i, (label, value) in enumerate(points)
+            if value is not None
         ),
     )  # fmt: skip
     labelled = _labelled([label for label, _ in points], step, label_every)

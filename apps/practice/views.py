@@ -33,7 +33,7 @@ def problem_list(request: HttpRequest) -> HttpResponse:
     shown = filter_problems(problems, form.value("tag"), form.value("difficulty"))
     context = {"form": form, "problems": shown, "total": len(problems)}
     if request.htmx and not request.htmx.boosted:
-        return render(request, "practice/problem_list.html#results", context)
+        return render(request, "practice/problem_list.html#results-answer", context)
     return render(request, "practice/problem_list.html", context)
 
 

@@ -35,6 +35,8 @@
     var stepShown = root.querySelector('[data-clock="step"]');
     var allShown = root.querySelector('[data-clock="interview"]');
     var status = root.querySelector("[data-clock-status]");
+    var pauseForm = root.querySelector("[data-clock-pause]");
+    var resumeForm = root.querySelector("[data-clock-resume]");
     var token = root.querySelector('input[name="csrfmiddlewaretoken"]');
     var last = Date.now();
 
@@ -47,6 +49,10 @@
       allShown.textContent = clockText(left);
       root.classList.toggle("over-step", stepLeft <= 0);
       root.classList.toggle("times-up", left <= 0);
+      if (pauseForm && resumeForm && pauseForm.hidden !== paused) {
+        pauseForm.hidden = paused;
+        resumeForm.hidden = !paused;
+      }
       var message = "";
       if (paused) message = "Paused: the clock stands still.";
       else if (left <= 0) message = "Time's up. Keep writing if you like; then finish and review.";
@@ -95,7 +101,9 @@
     }
 
     if (visible()) send("start");
-    setInterval(function () { if (visible() && !paused) send("beat"); }, HEARTBEAT_MS);
+    // Paused too: the server counts nothing then, but its answer is how this page learns that
+    // another window resumed (or paused) the interview.
+    setInterval(function () { if (visible()) send("beat"); }, HEARTBEAT_MS);
     setInterval(tick, 1000);
     document.addEventListener("visibilitychange", function () {
       if (visible()) send("start");
@@ -105,10 +113,12 @@
     render();
   }
 
-  // Flashcards: Space shows the answer, 1-4 grade it, U undoes the last grade; flipping
-  // through a deck without an account, the arrow keys move between cards.
+  // Flashcards: Space shows the answer and then grades it Good (as in Anki), 1-4 grade it,
+  // U undoes the last grade; flipping through a deck without an account, the arrow keys move
+  // between cards.
   function setupReview() {
     if (!document.querySelector("[data-review]")) return;
+    var GOOD = '[data-grade="3"]';
 
     function current() {
       return document.querySelector("[data-review]");
@@ -120,7 +130,8 @@
       answer.hidden = false;
       var link = review.querySelector("[data-reveal]");
       if (link) link.parentNode.hidden = true;
-      var first = answer.querySelector("[data-grade], [data-next]");
+      // The focus goes to the default answer, so Enter means Good too, never Again.
+      var first = answer.querySelector(GOOD) || answer.querySelector("[data-next]");
       if (first) first.focus();
       return true;
     }
@@ -148,6 +159,7 @@
       var shown = answer && !answer.hidden;
       var handled = false;
       if (event.key === " " && answer && !shown) handled = reveal(review);
+      else if (event.key === " " && shown) handled = press(review, GOOD);
       else if (/^[1-4]$/.test(event.key) && shown) handled = press(review, '[data-grade="' + event.key + '"]');
       else if (event.key === "u" || event.key === "U") handled = press(review, "[data-undo]");
       else if (event.key === "ArrowRight") handled = press(review, "[data-next]");

@@ -5,6 +5,7 @@
 * ``{% interview_scale doc as scale %}`` on the same page: the interview problem's "Scale:" line
   (the numbers to design for), read in the clock's query;
 * ``{% due_badge %}`` in the header: the signed-in user's cards due (counted with the user);
+  ``{% due_badge count %}`` where the page counted them itself;
 * ``seconds|clock``: 125 → "2:05"; negative (over time) with a minus sign.
 
 The clock and the badge are the request's own, also on a page served stored: each is a hole
@@ -72,16 +73,23 @@ def _interview_clock(request, attempt_pk, step_slug) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def due_badge(context) -> str:
+def due_badge(context, count: int | None = None) -> str:
+    """The header's count of cards due; ``count`` when the page counted them already (the
+    review card, which a fragment answer sends to the header out of band)."""
     user = getattr(context.get("request"), "user", None)
     if user is None or not user.is_authenticated:
         return ""
+    if count is not None:
+        return _badge(count)
     return caching.hole(context, "due-badge")
 
 
 @caching.per_request("due-badge", with_user=scheduling.due_count_sql)
 def _due_badge(request, value: int | None = None) -> str:
-    count = scheduling.due_count(request.user) if value is None else value
+    return _badge(scheduling.due_count(request.user) if value is None else value)
+
+
+def _badge(count: int) -> str:
     if not count:
         return ""
     return format_html(
