@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import timedelta
 
 from django import forms
@@ -5,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.backends import stored_username
 from apps.designdocs.diagrams import STARTERS
 from apps.designdocs.models import (
     REVIEWERS_PER_DOC,
@@ -121,7 +123,9 @@ class InviteForm(forms.Form):
             raise forms.ValidationError(self.refusal)
         who = self.cleaned_data["who"].strip()
         users = get_user_model().objects.filter(is_active=True)
-        matches = list(users.filter(Q(username=who) | Q(email__iexact=who))[:2])
+        # A username in any case, as sign-in takes it ("Alice" finds alice).
+        username = stored_username(unicodedata.normalize("NFKC", who))
+        matches = list(users.filter(Q(username=username) | Q(email__iexact=who))[:2])
         if not matches:
             raise forms.ValidationError(
                 f"No account is called or uses “{who}”. Ask them to sign up, then invite them."
