@@ -28,6 +28,15 @@ class DocForm(forms.ModelForm):
             "title": "What the system does, e.g. “Fraud detection for card payments”.",
             "problem": "One paragraph: who uses it, what it decides, why it matters.",
         }
+        error_messages = {
+            "title": {
+                # A blank title (spaces too: the field strips them) never reaches clean_title.
+                "required": "Give the document a title: what the system does, e.g. “Fraud "
+                "detection for card payments”.",
+                "max_length": "Keep the title to %(limit_value)d characters "
+                "(it has %(show_value)d).",
+            }
+        }
 
     def clean_problem(self):
         problem = self.cleaned_data["problem"]
@@ -37,12 +46,6 @@ class DocForm(forms.ModelForm):
                 f"{len(problem):,}); the details belong in the steps."
             )
         return problem
-
-    def clean_title(self):
-        title = self.cleaned_data["title"].strip()
-        if not title:
-            raise forms.ValidationError("Give the document a title.")
-        return title
 
 
 class DiagramForm(forms.ModelForm):
