@@ -199,6 +199,24 @@
     });
   }
 
+  // A field's aria-invalid follows its error box (a .field-error its aria-describedby names),
+  // which HTMX replaces after each save or preview: set when a message comes, gone once fixed.
+  function followErrors(event) {
+    var root = event.target;
+    if (!root.querySelectorAll) return;
+    var boxes = root.matches(".field-error") ? [root] : root.querySelectorAll(".field-error");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (!box.id) return;
+      var invalid = box.textContent.trim() !== "";
+      document.querySelectorAll('[aria-describedby~="' + CSS.escape(box.id) + '"]').forEach(function (field) {
+        if (invalid) field.setAttribute("aria-invalid", "true");
+        else field.removeAttribute("aria-invalid");
+      });
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", followErrors);
+  document.addEventListener("htmx:afterSwap", followErrors);
+
   // A form marked data-warn-unsaved (a comment, a rename, a share) holds typing that only its
   // submit saves: leaving the page with it changed asks first. Autosaved fields (autosave.js
   // guards those) do not count; a form being sent does not, until it fails or is typed in.
