@@ -402,6 +402,39 @@ def test_duplicate_and_rename(signed_in, doc):
     assert response.status_code == 400 and "kept" in response.text
 
 
+def test_two_tabs_renaming_show_a_conflict_instead_of_overwriting(signed_in, doc):
+    url = f"/docs/{doc.pk}/rename/"
+    page = signed_in.get(f"/docs/{doc.pk}/").text
+    version = re.search(r'<input type="hidden" name="version" value="(\w+)"', page).group(1)
+    tab_a = {"title": "Card fraud", "problem": "From tab A.", "version": version}
+    assert signed_in.post(url, tab_a).status_code == 302
+    tab_b = {"title": "Payment fraud", "problem": "From tab B.", "version": version}
+    response = signed_in.post(url, tab_b)
+    assert response.status_code == 409
+    assert "changed in another tab or window" in response.text
+    doc.refresh_from_db()
+    assert (doc.title, doc.problem) == ("Card fraud", "From tab A."), "nothing overwritten"
+    assert 'value="Payment fraud"' in response.text and "From tab B.</textarea>" in response.text
+    assert ">Card fraud</pre>" in response.text and ">From tab A.</pre>" in response.text
+    kept = doc.revisions.first()
+    assert (kept.snapshot["title"], kept.snapshot["problem"]) == ("Payment fraud", "From tab B.")
+    keep = re.search(r'name="keep" value="(\w+)"', response.text).group(1)
+    assert signed_in.post(url, tab_b | {"keep": keep}).status_code == 302, "Keep my text"
+    doc.refresh_from_db()
+    assert (doc.title, doc.problem) == ("Payment fraud", "From tab B.")
+
+
+def test_answers_saved_meanwhile_are_no_conflict_for_a_rename(signed_in, doc):
+    version = doc.text_version
+    autosave(signed_in, doc, "business_goal", "Saved in another tab", 0)
+    response = signed_in.post(
+        f"/docs/{doc.pk}/rename/", {"title": "Renamed", "problem": "", "version": version}
+    )
+    assert response.status_code == 302
+    doc.refresh_from_db()
+    assert doc.title == "Renamed"
+
+
 def test_a_copy_of_a_doc_with_the_longest_title_allowed_keeps_within_it(signed_in, doc):
     DesignDoc.objects.filter(pk=doc.pk).update(title="Fraud " * 33 + "ab")  # 200 characters
     assert signed_in.post(f"/docs/{doc.pk}/duplicate/").status_code == 302

@@ -48,6 +48,36 @@ class DocForm(forms.ModelForm):
         return problem
 
 
+class RenameForm(DocForm):
+    """A doc's title and problem statement, saved only over the text the form was based on
+    (``version``), as autosave saves an answer: a rename made in another tab meanwhile is a
+    conflict that shows both, never overwritten silently. ``keep`` (the saved text's version)
+    is the writer's choice to save theirs over it."""
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.saved = (self.instance.title, self.instance.problem)  # as stored when read
+        self.saved_version = self.instance.text_version
+        self.fields["version"].initial = self.saved_version
+        self.conflict = False
+
+    def clean(self):
+        cleaned = super().clean()
+        base = self.data.get("keep") or cleaned.get("version") or self.saved_version
+        posted = (cleaned.get("title"), cleaned.get("problem"))
+        if base != self.saved_version and posted != self.saved and None not in posted:
+            self.conflict = True
+            raise forms.ValidationError(
+                "Not saved: the title or problem statement was changed in another tab or window "
+                "since this page was opened. Nothing was overwritten: yours stays in the fields "
+                "and in the document's history, and the saved text is shown below.",
+                code="conflict",
+            )
+        return cleaned
+
+
 class DiagramForm(forms.ModelForm):
     class Meta:
         model = Diagram

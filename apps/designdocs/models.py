@@ -341,6 +341,13 @@ class DesignDoc(models.Model):
             return reverse("designdocs:example", args=[self.slug])
         return reverse("designdocs:detail", args=[self.pk])
 
+    @property
+    def text_version(self) -> str:
+        """What a rename is based on: a digest of the title and problem statement as a page
+        showed them. Not updated_at, which every answer's save moves: that is no conflict."""
+        text = f"{self.title}\x00{self.problem}".encode("utf-8", "surrogatepass")
+        return hashlib.sha256(text).hexdigest()[:16]
+
     # --- Answers ---------------------------------------------------------------------------
 
     def answers_by_key(self) -> dict[str, Answer]:
@@ -514,6 +521,13 @@ class DesignDoc(models.Model):
         snapshot.setdefault("diagrams", {})[str(diagram.pk)] = text
         reason = f"Unsaved diagram text from another tab: {diagram.title}"[:200]
         return self.revisions.create(reason=reason, snapshot=snapshot, tab=tab[:40])
+
+    def keep_unsaved_title(self, title: str, problem: str) -> Revision:
+        """A rename refused (another tab renamed first) is kept in the history, as an answer's
+        refused text is, so choosing the saved one loses nothing typed."""
+        snapshot = self.snapshot() | {"title": title, "problem": problem}
+        reason = "Unsaved title and problem statement from another tab"
+        return self.revisions.create(reason=reason, snapshot=snapshot)
 
     def record_revision(self, reason: str, *, unless_recent: bool = False) -> Revision | None:
         """Keep a snapshot. With ``unless_recent``, at most one per REVISION_INTERVAL."""
