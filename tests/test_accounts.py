@@ -1,5 +1,7 @@
 """Sign up, sign in, sign out, password change and reset."""
 
+import html
+import re
 from datetime import timedelta
 
 import fsrs
@@ -72,6 +74,31 @@ def test_log_in_and_log_out(client, alice):
     assert client.get("/accounts/logout/").status_code == 405
     client.post("/accounts/logout/")
     assert "Create a free account" in client.get("/docs/").text, "signed out again"
+
+
+def sign_in_link(response) -> str:
+    match = re.search(r'<a href="([^"]*)">Sign in</a>', response.text)
+    assert match, response.text
+    return html.unescape(match.group(1))
+
+
+def test_the_headers_sign_in_link_comes_back_to_the_page(client, alice):
+    assert sign_in_link(client.get("/concepts/")) == "/accounts/login/?next=/concepts/"
+    assert sign_in_link(client.get("/concepts/")) == "/accounts/login/?next=/concepts/", "cached"
+    link = sign_in_link(client.get("/search/?q=qxzwobble&all=1"))
+    assert link == "/accounts/login/?next=/search/%3Fq%3Dqxzwobble%26all%3D1"
+    response = client.post(link, {"username": "alice", "password": "correct-horse-9"})
+    assert response.status_code == 302 and response.url == "/search/?q=qxzwobble&all=1"
+
+
+def test_the_sign_in_and_sign_up_pages_keep_where_the_reader_was_going(client):
+    assert sign_in_link(client.get("/accounts/login/")) == "/accounts/login/", "not to itself"
+    assert sign_in_link(client.get("/accounts/signup/?next=/docs/")) == (
+        "/accounts/login/?next=/docs/"
+    )
+    assert sign_in_link(client.get("/accounts/login/?next=/docs/3/")) == (
+        "/accounts/login/?next=/docs/3/"
+    )
 
 
 def test_wrong_password_is_explained(client, alice):

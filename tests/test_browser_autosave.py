@@ -238,6 +238,60 @@ def test_use_the_saved_text_instead_takes_the_other_tabs_text(site, writer):
     other.close()
 
 
+def test_use_the_saved_text_keeps_what_was_typed_after_the_conflict(site, writer):
+    page, context, doc, step_url = writer
+    other = context.new_page()
+    other.on("dialog", lambda dialog: dialog.accept())
+    page.goto(step_url)
+    other.goto(step_url)
+    other.fill(f"#f-{KEY}", "Saved by the other tab")
+    other.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    page.fill(f"#f-{KEY}", "Typed in this tab")
+    conflict = page.locator(f"#status-{KEY}.conflict")
+    conflict.wait_for()
+    typed_on = "Typed in this tab, and more while the conflict showed"
+    page.fill(f"#f-{KEY}", typed_on)
+    conflict.get_by_role("link", name="Use the saved text instead").click()
+    assert page.input_value(f"#f-{KEY}") == "Saved by the other tab"
+    yours = page.locator(f"#yours-{KEY}")
+    yours.get_by_text("Your text, as you left it").click()
+    assert yours.locator("pre").inner_text() == typed_on, "still on the page, to copy from"
+    deadline, kept = time.monotonic() + 8, []
+    while typed_on not in kept and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with site.unblock():
+            kept = [r.snapshot["answers"].get(KEY) for r in doc.revisions.all()]
+    assert typed_on in kept, "the text typed after the conflict is in the history"
+    assert stored(site, doc) == "Saved by the other tab", "the saved text stays as it was"
+    assert_no_axe_violations(page)
+    other.close()
+
+
+def test_long_texts_in_a_conflict_scroll_by_keyboard(site, writer):
+    page, context, _, step_url = writer
+    other = context.new_page()
+    other.on("dialog", lambda dialog: dialog.accept())
+    page.goto(step_url)
+    other.goto(step_url)
+    other.fill(f"#f-{KEY}", "\n".join(f"Saved line {n}" for n in range(60)))
+    other.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
+    page.fill(f"#f-{KEY}", "\n".join(f"My line {n}" for n in range(60)))
+    conflict = page.locator(f"#status-{KEY}.conflict")
+    conflict.wait_for()
+    saved, mine = conflict.locator("pre").nth(0), conflict.locator("pre").nth(1)
+    assert saved.evaluate("pre => pre.scrollHeight > pre.clientHeight"), "it scrolls"
+    assert_no_axe_violations(page)  # scrollable-region-focusable among its rules
+    page.focus(f"#f-{KEY}")
+    page.keyboard.press("Tab")
+    assert saved.evaluate("pre => document.activeElement === pre"), "next after the field"
+    page.keyboard.press("End")
+    page.wait_for_function("pre => pre.scrollTop > 0", arg=saved.element_handle(), timeout=5_000)
+    page.keyboard.press("Tab")
+    assert mine.evaluate("pre => document.activeElement === pre")
+    assert conflict.get_by_role("region", name="Your text (still in the field)").count() == 1
+    other.close()
+
+
 def test_autosave_breaks_no_content_security_policy_rule(site, writer):
     page, _, doc, step_url = writer
     console = []

@@ -61,6 +61,31 @@ def test_engineer_signs_up_writes_autosaves_picks_metrics_and_exports(site, page
     assert "# Spam filtering for mail" in text and "Cut spam reaching inboxes" in text
 
 
+def test_a_fields_aria_invalid_follows_its_message_as_it_saves(site, page, site_user):
+    from apps.designdocs.models import DesignDoc, Prompt
+
+    owner = site_user("ivan")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=owner, title="Search ranking")
+        doc.save_answer(Prompt.objects.get(key="peak_qps"), "lots", 0)  # saved as typed
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", "ivan")
+    page.fill("#id_password", "a-long-unusual-pass-88")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/docs/")
+    page.goto(f"{site.url}/docs/{doc.pk}/steps/problem-clarification/")
+    field, error = page.locator("#f-peak_qps"), page.locator("#error-peak_qps")
+    assert field.get_attribute("aria-invalid") == "true"
+    page.fill("#f-peak_qps", "35k QPS")
+    page.locator("#status-peak_qps").get_by_text("Saved at").wait_for()
+    assert error.inner_text().strip() == ""
+    assert field.get_attribute("aria-invalid") is None, "fixed: no longer invalid"
+    page.fill("#f-peak_qps", "many")
+    error.get_by_text("Enter a number").wait_for()
+    assert field.get_attribute("aria-invalid") == "true", "a new message marks it again"
+    assert_no_axe_violations(page)
+
+
 def test_two_tabs_show_a_conflict_instead_of_overwriting(site, browser, site_user):
     site_user("fay")
     context = browser.new_context()

@@ -134,3 +134,62 @@ def test_the_owner_deletes_a_thread_with_the_keyboard_only_once_confirmed(site, 
         assert_no_axe_violations(page)
     finally:
         context.close()
+
+
+def test_leaving_with_an_unsent_comment_rename_or_invite_asks_first(site, browser, site_user):
+    from apps.designdocs.models import DesignDoc
+
+    owner = site_user("wendy")
+    with site.unblock():
+        doc = DesignDoc.objects.create(owner=owner, title="Ad click model")
+    context, page = sign_in(browser, site, "wendy")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.accept()  # "Leave site?": yes
+
+    page.on("dialog", answer)
+    try:
+
+        def leaving_asks(url: str) -> bool:
+            del asked[:]
+            page.goto(url)
+            return asked == ["beforeunload"]
+
+        doc_url, elsewhere = f"{site.url}/docs/{doc.pk}/", f"{site.url}/concepts/"
+        page.goto(doc_url)
+        assert not leaving_asks(elsewhere), "nothing typed: nothing to ask"
+        page.goto(doc_url)
+        threads = page.locator("#threads-doc")
+        threads.get_by_text("Comment on the whole doc").click()
+        threads.get_by_label("Your comment").fill("Is the click label delayed?")
+        assert leaving_asks(elsewhere), "an unsent comment"
+
+        page.goto(doc_url)
+        threads.get_by_text("Comment on the whole doc").click()
+        threads.get_by_label("Your comment").fill("Sent before leaving")
+        threads.get_by_role("button", name="Comment").click()
+        threads.locator(".comment-body").get_by_text("Sent before leaving").wait_for()
+        assert not leaving_asks(elsewhere), "a sent comment"
+
+        page.goto(doc_url)
+        page.get_by_text("Rename or edit the problem statement").click()
+        page.fill("#id_title", "Ad click-through model")
+        assert leaving_asks(elsewhere), "an unsaved rename"
+        page.goto(doc_url)
+        page.get_by_text("Rename or edit the problem statement").click()
+        page.fill("#id_title", "Ad click-through model")
+        del asked[:]
+        page.get_by_role("button", name="Save", exact=True).click()
+        page.locator("h1").get_by_text("Ad click-through model").wait_for()
+        assert asked == [], "submitting is not leaving"
+        with site.unblock():
+            doc.refresh_from_db()
+        assert doc.title == "Ad click-through model"
+
+        page.goto(f"{doc_url}share/")
+        page.get_by_label("Username or email").fill("someone")
+        assert leaving_asks(elsewhere), "an unsent invitation"
+    finally:
+        context.close()

@@ -1,6 +1,7 @@
 """Design docs: the wizard, autosave, conflicts, history, trash, export, privacy, query counts."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -123,11 +124,34 @@ def test_a_doc_with_no_problem_statement_shows_no_empty_problem_block(signed_in,
     assert "doc-problem" not in page
 
 
-def test_new_doc_needs_a_title(signed_in):
+TITLE_NEEDED = "Give the document a title: what the system does, e.g. “Fraud detection"
+
+
+def title_error(response) -> str:
+    """The message shown at the title field (the one its input names in aria-describedby)."""
+    html = response.content.decode()
+    match = re.search(r'<ul class="errorlist" id="id_title_error">(.*?)</ul>', html, re.S)
+    assert match and 'aria-describedby="id_title_helptext id_title_error"' in html, html
+    return match.group(1)
+
+
+def test_new_doc_needs_a_title_and_says_so_at_the_field(signed_in):
     response = signed_in.post("/docs/new/", {"title": "  ", "problem": "x"})
     assert response.status_code == 200
-    assert "Give the document a title" in response.text or "This field is required" in response.text
+    assert TITLE_NEEDED in title_error(response)
+    assert "This field is required" not in response.text
+    assert "\nx</textarea>" in response.text, "the problem statement typed is kept"
     assert not DesignDoc.objects.filter(problem="x").exists()
+
+
+def test_renaming_to_a_blank_or_too_long_title_says_why_at_the_field(signed_in, doc):
+    response = signed_in.post(f"/docs/{doc.pk}/rename/", {"title": " \t ", "problem": "p"})
+    assert response.status_code == 400 and TITLE_NEEDED in title_error(response)
+    response = signed_in.post(f"/docs/{doc.pk}/rename/", {"title": "t" * 201, "problem": "p"})
+    assert response.status_code == 400
+    assert "Keep the title to 200 characters (it has 201)." in title_error(response)
+    doc.refresh_from_db()
+    assert doc.title == "Fraud detection"
 
 
 def test_autosave_by_htmx_saves_and_reports(signed_in, doc):
@@ -376,6 +400,39 @@ def test_duplicate_and_rename(signed_in, doc):
     assert (doc.title, doc.problem) == ("Card fraud", "New.")
     response = signed_in.post(f"/docs/{doc.pk}/rename/", {"title": "", "problem": "kept"})
     assert response.status_code == 400 and "kept" in response.text
+
+
+def test_two_tabs_renaming_show_a_conflict_instead_of_overwriting(signed_in, doc):
+    url = f"/docs/{doc.pk}/rename/"
+    page = signed_in.get(f"/docs/{doc.pk}/").text
+    version = re.search(r'<input type="hidden" name="version" value="(\w+)"', page).group(1)
+    tab_a = {"title": "Card fraud", "problem": "From tab A.", "version": version}
+    assert signed_in.post(url, tab_a).status_code == 302
+    tab_b = {"title": "Payment fraud", "problem": "From tab B.", "version": version}
+    response = signed_in.post(url, tab_b)
+    assert response.status_code == 409
+    assert "changed in another tab or window" in response.text
+    doc.refresh_from_db()
+    assert (doc.title, doc.problem) == ("Card fraud", "From tab A."), "nothing overwritten"
+    assert 'value="Payment fraud"' in response.text and "From tab B.</textarea>" in response.text
+    assert ">Card fraud</pre>" in response.text and ">From tab A.</pre>" in response.text
+    kept = doc.revisions.first()
+    assert (kept.snapshot["title"], kept.snapshot["problem"]) == ("Payment fraud", "From tab B.")
+    keep = re.search(r'name="keep" value="(\w+)"', response.text).group(1)
+    assert signed_in.post(url, tab_b | {"keep": keep}).status_code == 302, "Keep my text"
+    doc.refresh_from_db()
+    assert (doc.title, doc.problem) == ("Payment fraud", "From tab B.")
+
+
+def test_answers_saved_meanwhile_are_no_conflict_for_a_rename(signed_in, doc):
+    version = doc.text_version
+    autosave(signed_in, doc, "business_goal", "Saved in another tab", 0)
+    response = signed_in.post(
+        f"/docs/{doc.pk}/rename/", {"title": "Renamed", "problem": "", "version": version}
+    )
+    assert response.status_code == 302
+    doc.refresh_from_db()
+    assert doc.title == "Renamed"
 
 
 def test_a_copy_of_a_doc_with_the_longest_title_allowed_keeps_within_it(signed_in, doc):

@@ -3,7 +3,7 @@ one answer through time; and the way in for signed-out readers."""
 
 import pytest
 
-from apps.designdocs.models import DesignDoc, Prompt, Revision
+from apps.designdocs.models import DesignDoc, Diagram, Prompt, Revision
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,39 @@ def test_a_restore_can_be_undone_at_once(signed_in, doc):
     before = Revision.objects.get(pk=response.url.split("undo=")[1])
     signed_in.post(f"/docs/{doc.pk}/history/{before.pk}/restore/", {"confirm": "yes"})
     assert doc.answers.get(prompt__key="business_goal").value == "Typed after creating"
+
+
+def test_a_restore_brings_back_the_diagrams_as_they_were_and_can_be_undone(signed_in, doc):
+    serving = Diagram.start(doc, "Serving path", "client -> ranker")
+    offline = Diagram.start(doc, "Offline", "logs -> training")
+    created = doc.record_revision("Created")
+    serving.save_source("client -> ranker -> cache", serving.version)
+    Diagram.objects.filter(pk=serving.pk).update(title="Online path")
+    offline_pk = offline.pk
+    offline.delete()
+    Diagram.start(doc, "Later", "a -> b")
+    before = sorted(doc.diagrams.values_list("pk", "title", "source"))
+
+    preview = signed_in.get(f"/docs/{doc.pk}/history/{created.pk}/restore/")
+    assert "Diagram: Online path → Serving path" in preview.text and "cache" in preview.text
+    assert "Diagram: Offline (added)" in preview.text, "a deleted diagram comes back"
+    assert "Diagram: Later (deleted)" in preview.text, "the restore says what it removes"
+    response = signed_in.post(f"/docs/{doc.pk}/history/{created.pk}/restore/", {"confirm": "yes"})
+    assert response.status_code == 302
+    restored = {d.pk: d for d in doc.diagrams.all()}
+    assert sorted((pk, d.title, d.source) for pk, d in restored.items()) == [
+        (serving.pk, "Serving path", "client -> ranker"),
+        (offline_pk, "Offline", "logs -> training"),
+    ]
+    assert "cache" not in restored[serving.pk].svg and ">training<" in restored[offline_pk].svg
+    assert restored[serving.pk].version > serving.version, (
+        "an editor open on the old text conflicts"
+    )
+    assert doc.revisions.first().snapshot["diagrams"] == created.snapshot["diagrams"]
+
+    undo = Revision.objects.get(pk=response.url.split("undo=")[1])
+    signed_in.post(f"/docs/{doc.pk}/history/{undo.pk}/restore/", {"confirm": "yes"})
+    assert sorted(doc.diagrams.values_list("pk", "title", "source")) == before
 
 
 def test_leaving_a_step_by_any_means_keeps_a_snapshot_with_the_last_text(signed_in, doc):

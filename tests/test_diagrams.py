@@ -664,6 +664,24 @@ def test_a_refused_diagram_text_and_the_text_keep_replaces_are_both_in_the_histo
     assert f"Diagram: {diagram.title}" in page.text
 
 
+def test_deleting_a_diagram_is_in_the_history_and_restoring_brings_it_back(signed_in, diagram):
+    save(signed_in, diagram, "client -> ranker -> cache", 1, tab="t", seq=1)
+    doc, pk = diagram.doc, diagram.pk
+    response = signed_in.post(f"{diagram.get_absolute_url()}delete/")
+    assert response.status_code == 302 and not doc.diagrams.exists()
+    deleted, before = doc.revisions.all()[:2]
+    assert deleted.reason == "Deleted the diagram “Serving path”"
+    assert str(pk) not in deleted.snapshot.get("diagrams", {})
+    assert before.snapshot["diagrams"][str(pk)] == "client -> ranker -> cache", "its last text"
+    page = signed_in.get(f"/docs/{doc.pk}/history/?a={before.pk}&b={deleted.pk}")
+    assert "Deleted the diagram “Serving path”" in page.text
+    assert "Diagram: Serving path (deleted)" in page.text
+    signed_in.post(f"/docs/{doc.pk}/history/{before.pk}/restore/", {"confirm": "yes"})
+    assert list(doc.diagrams.values_list("pk", "title", "source")) == [
+        (pk, "Serving path", "client -> ranker -> cache")
+    ]
+
+
 def test_duplicating_a_doc_copies_its_diagrams(signed_in, diagram):
     save(signed_in, diagram, "client -> ranker", 1, tab="t", seq=1)
     doc = diagram.doc

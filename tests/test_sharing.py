@@ -371,6 +371,15 @@ def test_inviting_by_username_or_email_mails_the_reviewer(
     assert gina.get(f"/docs/{world.doc.pk}/").status_code == 200
 
 
+def test_a_username_is_found_in_any_case_as_sign_in_finds_it(owner, world):
+    make_user("hugo")
+    response = owner.post(f"/docs/{world.doc.pk}/share/reviewers/", {"who": " HuGo "})
+    assert response.status_code == 302
+    assert world.doc.reviewers.filter(user__username="hugo").exists()
+    response = owner.post(f"/docs/{world.doc.pk}/share/reviewers/", {"who": "DAVE"})
+    assert response.status_code == 400 and "dave is already a reviewer" in response.text
+
+
 @pytest.mark.parametrize(
     ("who", "message"),
     [

@@ -165,6 +165,13 @@ def diagram_rename(request: HttpRequest, doc: DesignDoc, diagram_id: int) -> Htt
 @doc_view(("POST",))
 def diagram_delete(request: HttpRequest, doc: DesignDoc, diagram_id: int) -> HttpResponse:
     diagram = get_object_or_404(doc.diagrams, pk=diagram_id)
-    diagram.delete()
-    messages.success(request, f"Deleted the diagram “{diagram.title}”.")
+    with transaction.atomic():
+        # Its last text first (diagram saves keep no snapshot of their own), then the deletion:
+        # the history shows the diagram go, and restoring the revision before brings it back.
+        doc.record_revision(f"Before deleting the diagram “{diagram.title}”"[:200])
+        diagram.delete()
+        doc.record_revision(f"Deleted the diagram “{diagram.title}”"[:200])
+    messages.success(
+        request, f"Deleted the diagram “{diagram.title}”. Its history can bring it back."
+    )
     return redirect(f"{doc.get_absolute_url()}#diagrams")

@@ -104,10 +104,28 @@ def compare(older: dict, newer: dict) -> list[Change]:
         label = questions[key].question if key in questions else key
         changes.append(Change(label, *lines(old_answers.get(key, ""), new_answers.get(key, ""))))
     old_diagrams, new_diagrams = older.get("diagrams", {}), newer.get("diagrams", {})
-    ids = sorted((k for k in set(old_diagrams) | set(new_diagrams)
-                  if old_diagrams.get(k, "") != new_diagrams.get(k, "")), key=int)  # fmt: skip
-    titles = dict(Diagram.objects.filter(pk__in=ids).values_list("pk", "title"))
+    old_titles, new_titles = older.get("diagram_titles", {}), newer.get("diagram_titles", {})
+
+    def renamed(key: str) -> bool:  # snapshots older than the titles have none
+        return old_titles.get(key, new_titles.get(key)) != new_titles.get(key, old_titles.get(key))
+
+    # A diagram added or deleted is a change even while its text is empty; so is a new title.
+    ids = sorted(
+        (k for k in set(old_diagrams) | set(new_diagrams)
+         if old_diagrams.get(k) != new_diagrams.get(k) or renamed(k)), key=int
+    )  # fmt: skip
+    titles = {
+        str(pk): title
+        for pk, title in Diagram.objects.filter(pk__in=ids).values_list("pk", "title")
+    }
+    titles |= old_titles | new_titles
     for key in ids:
-        label = f"Diagram: {titles.get(int(key), 'deleted diagram')}"
+        label = f"Diagram: {titles.get(key, 'deleted diagram')}"
+        if renamed(key):
+            label = f"Diagram: {old_titles[key]} → {new_titles[key]}"
+        if key not in new_diagrams:
+            label += " (deleted)"
+        elif key not in old_diagrams:
+            label += " (added)"
         changes.append(Change(label, *lines(old_diagrams.get(key, ""), new_diagrams.get(key, ""))))
     return changes

@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import timedelta
 
 from django import forms
@@ -5,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.backends import stored_username
 from apps.designdocs.diagrams import STARTERS
 from apps.designdocs.models import (
     REVIEWERS_PER_DOC,
@@ -26,6 +28,15 @@ class DocForm(forms.ModelForm):
             "title": "What the system does, e.g. “Fraud detection for card payments”.",
             "problem": "One paragraph: who uses it, what it decides, why it matters.",
         }
+        error_messages = {
+            "title": {
+                # A blank title (spaces too: the field strips them) never reaches clean_title.
+                "required": "Give the document a title: what the system does, e.g. “Fraud "
+                "detection for card payments”.",
+                "max_length": "Keep the title to %(limit_value)d characters "
+                "(it has %(show_value)d).",
+            }
+        }
 
     def clean_problem(self):
         problem = self.cleaned_data["problem"]
@@ -36,11 +47,35 @@ class DocForm(forms.ModelForm):
             )
         return problem
 
-    def clean_title(self):
-        title = self.cleaned_data["title"].strip()
-        if not title:
-            raise forms.ValidationError("Give the document a title.")
-        return title
+
+class RenameForm(DocForm):
+    """A doc's title and problem statement, saved only over the text the form was based on
+    (``version``), as autosave saves an answer: a rename made in another tab meanwhile is a
+    conflict that shows both, never overwritten silently. ``keep`` (the saved text's version)
+    is the writer's choice to save theirs over it."""
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.saved = (self.instance.title, self.instance.problem)  # as stored when read
+        self.saved_version = self.instance.text_version
+        self.fields["version"].initial = self.saved_version
+        self.conflict = False
+
+    def clean(self):
+        cleaned = super().clean()
+        base = self.data.get("keep") or cleaned.get("version") or self.saved_version
+        posted = (cleaned.get("title"), cleaned.get("problem"))
+        if base != self.saved_version and posted != self.saved and None not in posted:
+            self.conflict = True
+            raise forms.ValidationError(
+                "Not saved: the title or problem statement was changed in another tab or window "
+                "since this page was opened. Nothing was overwritten: yours stays in the fields "
+                "and in the document's history, and the saved text is shown below.",
+                code="conflict",
+            )
+        return cleaned
 
 
 class DiagramForm(forms.ModelForm):
@@ -121,7 +156,9 @@ class InviteForm(forms.Form):
             raise forms.ValidationError(self.refusal)
         who = self.cleaned_data["who"].strip()
         users = get_user_model().objects.filter(is_active=True)
-        matches = list(users.filter(Q(username=who) | Q(email__iexact=who))[:2])
+        # A username in any case, as sign-in takes it ("Alice" finds alice).
+        username = stored_username(unicodedata.normalize("NFKC", who))
+        matches = list(users.filter(Q(username=username) | Q(email__iexact=who))[:2])
         if not matches:
             raise forms.ValidationError(
                 f"No account is called or uses “{who}”. Ask them to sign up, then invite them."

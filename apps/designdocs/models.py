@@ -341,6 +341,13 @@ class DesignDoc(models.Model):
             return reverse("designdocs:example", args=[self.slug])
         return reverse("designdocs:detail", args=[self.pk])
 
+    @property
+    def text_version(self) -> str:
+        """What a rename is based on: a digest of the title and problem statement as a page
+        showed them. Not updated_at, which every answer's save moves: that is no conflict."""
+        text = f"{self.title}\x00{self.problem}".encode("utf-8", "surrogatepass")
+        return hashlib.sha256(text).hexdigest()[:16]
+
     # --- Answers ---------------------------------------------------------------------------
 
     def answers_by_key(self) -> dict[str, Answer]:
@@ -501,9 +508,11 @@ class DesignDoc(models.Model):
             "problem": self.problem,
             "answers": {key: answer.value for key, answer in self.answers_by_key().items()},
         }
-        diagrams = dict(self.diagrams.values_list("pk", "source"))
+        diagrams = self.diagrams.values_list("pk", "title", "source")
         if diagrams:  # a diagram's text is kept like an answer's (keys are its id)
-            snapshot["diagrams"] = {str(pk): source for pk, source in diagrams.items()}
+            snapshot["diagrams"] = {str(pk): source for pk, _, source in diagrams}
+            # Its title too, so a restore can make a deleted diagram again under its name.
+            snapshot["diagram_titles"] = {str(pk): title for pk, title, _ in diagrams}
         return snapshot
 
     def keep_unsaved_diagram(self, diagram: Diagram, text: str, *, tab: str = "") -> Revision:
@@ -512,6 +521,13 @@ class DesignDoc(models.Model):
         snapshot.setdefault("diagrams", {})[str(diagram.pk)] = text
         reason = f"Unsaved diagram text from another tab: {diagram.title}"[:200]
         return self.revisions.create(reason=reason, snapshot=snapshot, tab=tab[:40])
+
+    def keep_unsaved_title(self, title: str, problem: str) -> Revision:
+        """A rename refused (another tab renamed first) is kept in the history, as an answer's
+        refused text is, so choosing the saved one loses nothing typed."""
+        snapshot = self.snapshot() | {"title": title, "problem": problem}
+        reason = "Unsaved title and problem statement from another tab"
+        return self.revisions.create(reason=reason, snapshot=snapshot)
 
     def record_revision(self, reason: str, *, unless_recent: bool = False) -> Revision | None:
         """Keep a snapshot. With ``unless_recent``, at most one per REVISION_INTERVAL."""
@@ -548,14 +564,15 @@ class DesignDoc(models.Model):
         return self.revisions.create(reason=reason, snapshot=snapshot, tab=tab[:40])
 
     def restore(self, revision: Revision) -> Revision:
-        """Bring back a revision's text; the restore is itself a new revision.
+        """Bring back a revision's text, its diagrams' too; the restore is a new revision.
 
         The text it replaces is kept just before it (``self.before_restore``), so the restore
         can be undone by restoring that one.
         """
         self.before_restore = self.record_revision("Before restoring") or self.revisions.first()
+        data = revision.snapshot
+        drawings = self._drawings_to_restore(data)  # before any lock: Graphviz takes seconds
         with transaction.atomic():
-            data = revision.snapshot
             self.title, self.problem = data["title"], data["problem"]
             self.save(update_fields=["title", "problem", "updated_at"])
             prompts = {p.key: p for p in Prompt.objects.filter(key__in=data["answers"])}
@@ -566,11 +583,40 @@ class DesignDoc(models.Model):
             for key, value in data["answers"].items():
                 if key in prompts:
                     self._overwrite(prompts[key], value)
+            self._restore_diagrams(data, drawings)
             self.mark_changed()
         return self.revisions.create(
             reason=f"Restored the revision of {revision.moment}",
             snapshot=self.snapshot(),
         )
+
+    def _drawings_to_restore(self, data: dict) -> dict:
+        """The drawings of the snapshot's diagram texts that differ from the current ones."""
+        current = {str(pk): source for pk, source in self.diagrams.values_list("pk", "source")}
+        sources = data.get("diagrams", {})
+        return {key: _draw(text) for key, text in sources.items() if current.get(key) != text}
+
+    def _restore_diagrams(self, data: dict, drawings: dict) -> None:
+        """The diagrams as ``data`` (a snapshot) has them: each one's text and title, one
+        deleted since made again under its old id (its history reads on), one added since
+        deleted. A version bump makes an editor still open on the old text a conflict."""
+        sources, titles = data.get("diagrams", {}), data.get("diagram_titles", {})
+        current = {str(diagram.pk): diagram for diagram in self.diagrams.all()}
+        for key in current.keys() - sources.keys():
+            current[key].delete()
+        for key, source in sources.items():
+            diagram = current.get(key)
+            title = titles.get(key, diagram.title if diagram else "Restored diagram")
+            if diagram is None:
+                # Its old id is free: ids are never handed out twice.
+                last = self.diagrams.aggregate(last=models.Max("order"))["last"]
+                diagram = Diagram(pk=int(key), doc=self, order=(last or 0) + 1)
+            elif (diagram.source, diagram.title) == (source, title):
+                continue
+            diagram.title, diagram.source = title, source
+            diagram._show(drawings.get(key) or _draw(source))
+            diagram.version += 1
+            diagram.save()
 
     def _overwrite(self, prompt: Prompt, value: str) -> None:
         fields = {"value": value, "error": prompt.problem_with(value)}

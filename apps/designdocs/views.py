@@ -7,6 +7,7 @@ import zipfile
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -16,7 +17,7 @@ from apps.accounts.backends import user_and
 from apps.core.caching import stored_page
 from apps.designdocs import addons, export
 from apps.designdocs.access import Role, doc_view, reader_view
-from apps.designdocs.forms import DocForm, NewDiagramForm
+from apps.designdocs.forms import DocForm, NewDiagramForm, RenameForm
 from apps.designdocs.models import ACCOUNT_FULL, DOCS_PER_ACCOUNT, DesignDoc, Step
 from apps.designdocs.outline import outline
 
@@ -124,7 +125,7 @@ def doc_detail(request: HttpRequest, doc: DesignDoc, role: Role) -> HttpResponse
 
 def owner_page(request: HttpRequest, doc: DesignDoc, status: int = 200, **forms) -> HttpResponse:
     """The owner's doc page; ``forms`` replace its blank forms (a refused one, with errors)."""
-    context = _document_context(doc) | {"rename_form": DocForm(instance=doc), "editable": True}
+    context = _document_context(doc) | {"rename_form": RenameForm(instance=doc), "editable": True}
     context |= addons.page_context(request, doc, Role.OWNER, context["answers"])
     context |= {"export_parts": addons.export_parts(), **forms}
     return render(request, "designdocs/doc_detail.html", context, status=status)
@@ -194,13 +195,18 @@ def doc_export(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
 
 @doc_view(("POST",))
 def doc_rename(request: HttpRequest, doc: DesignDoc) -> HttpResponse:
-    form = DocForm(request.POST, instance=doc)
-    if form.is_valid():
-        form.save()
-        doc.record_revision("Renamed")
-        messages.success(request, "Saved the title and problem statement.")
-        return redirect(doc)
-    return owner_page(request, doc, status=400, rename_form=form)
+    with transaction.atomic():
+        # Two tabs renaming at once: the second reads what the first saved, and conflicts.
+        locked = DesignDoc.objects.select_for_update().get(pk=doc.pk)
+        form = RenameForm(request.POST, instance=locked)
+        if form.is_valid():
+            form.save()
+            locked.record_revision("Renamed")
+            messages.success(request, "Saved the title and problem statement.")
+            return redirect(locked)
+        if form.conflict:
+            locked.keep_unsaved_title(form.cleaned_data["title"], form.cleaned_data["problem"])
+    return owner_page(request, doc, status=409 if form.conflict else 400, rename_form=form)
 
 
 @doc_view(("POST",))

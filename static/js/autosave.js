@@ -110,6 +110,7 @@
     this.again = false;
     this.attempt = 0;
     this.keep = null;
+    this.refused = null; // the text the last conflict refused (and the server kept)
     this.closingSent = null;
   }
 
@@ -203,7 +204,8 @@
     this.send(value, options.closing);
   };
 
-  Field.prototype.send = function (value, closing) {
+  // One save request of ``value`` on the field's base version, as this tab.
+  Field.prototype.post = function (value, url) {
     var self = this;
     var body = new URLSearchParams();
     if (this.el.tagName === "FIELDSET") {
@@ -216,18 +218,22 @@
     seq += 1;
     body.append("seq", String(seq));
     body.append("csrfmiddlewaretoken", csrfToken());
-    var url = this.url;
-    if (this.keep !== null) url += "?keep=" + encodeURIComponent(this.keep);
-    var text = body.toString();
-    this.inflight = true;
-    if (!closing) this.say("Saving…", "saving");
-    var request = fetch(url, {
+    return fetch(url, {
       method: "POST",
       body: body,
       credentials: "same-origin",
-      keepalive: text.length < KEEPALIVE_LIMIT,
+      keepalive: body.toString().length < KEEPALIVE_LIMIT,
       headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() },
     });
+  };
+
+  Field.prototype.send = function (value, closing) {
+    var self = this;
+    var url = this.url;
+    if (this.keep !== null) url += "?keep=" + encodeURIComponent(this.keep);
+    this.inflight = true;
+    if (!closing) this.say("Saving…", "saving");
+    var request = this.post(value, url);
     // When the page is going these handlers never run; the draft in storage covers a failure.
     request.then(
       function (response) {
@@ -264,6 +270,7 @@
       document.dispatchEvent(new CustomEvent("autosave:saved", { detail: { key: this.key } }));
     } else if (status === 409) {
       this.state = "conflict";
+      this.refused = sent; // the server keeps it in the history
       this.keep = null;
       this.again = false;
     } else if (status === 413 || status === 400) {
@@ -362,6 +369,47 @@
     seq = savedSeq;
   };
 
+  // "Use the saved text instead": the field takes the other tab's text, and nothing this tab
+  // typed is lost. The server kept the text that met the conflict; text typed since is sent
+  // once more on the old base, a save the server refuses and keeps in the history as this
+  // tab's unsaved text. Until it has, the draft stays in this browser; the text also stays
+  // on the page, to copy from.
+  Field.prototype.useSaved = function (saved, version) {
+    var mine = this.value();
+    var oldDraft = draftPrefix(this) + this.base();
+    if (mine !== saved && mine !== this.refused) {
+      storeDraft(this);
+      this.post(mine, this.url).then(function (response) {
+        if (response.status === 409 && storage) storage.removeItem(oldDraft);
+      }, function () { /* the draft is offered back on the next visit */ });
+    } else {
+      dropDrafts(this);
+    }
+    this.setValue(saved);
+    var input = this.versionInput();
+    if (input) input.value = version;
+    this.acked = this.value();
+    this.state = "idle";
+    this.refused = null;
+    if (mine === saved) {
+      this.say("Showing the saved text.", "saved");
+      return;
+    }
+    var status = this.say("Showing the saved text; yours is in the document's history, and below.", "saved");
+    if (!status) return;
+    // Beside the status, not in it: the next save's status leaves it on the page.
+    var yours = document.getElementById("yours-" + this.key) || document.createElement("details");
+    yours.id = "yours-" + this.key;
+    yours.className = "conflict-yours";
+    var summary = document.createElement("summary");
+    summary.textContent = "Your text, as you left it";
+    var text = document.createElement("pre");
+    text.tabIndex = 0; // it may scroll: reachable by keyboard
+    text.textContent = mine;
+    yours.replaceChildren(summary, text);
+    status.after(yours);
+  };
+
   // --- The page -------------------------------------------------------------------------------
 
   function fieldFor(el) {
@@ -450,13 +498,7 @@
         field.save({ force: true });
       } else if (useSaved) {
         event.preventDefault();
-        field.setValue(useSaved.getAttribute("data-saved-text"));
-        var input = field.versionInput();
-        if (input) input.value = useSaved.getAttribute("data-saved-version");
-        field.acked = field.value();
-        field.state = "idle";
-        dropDrafts(field);
-        field.say("Showing the saved text; yours is in the document's history.", "saved");
+        field.useSaved(useSaved.getAttribute("data-saved-text"), useSaved.getAttribute("data-saved-version"));
       }
     });
 

@@ -199,8 +199,76 @@
     });
   }
 
+  // A field's aria-invalid follows its error box (a .field-error its aria-describedby names),
+  // which HTMX replaces after each save or preview: set when a message comes, gone once fixed.
+  function followErrors(event) {
+    var root = event.target;
+    if (!root.querySelectorAll) return;
+    var boxes = root.matches(".field-error") ? [root] : root.querySelectorAll(".field-error");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (!box.id) return;
+      var invalid = box.textContent.trim() !== "";
+      document.querySelectorAll('[aria-describedby~="' + CSS.escape(box.id) + '"]').forEach(function (field) {
+        if (invalid) field.setAttribute("aria-invalid", "true");
+        else field.removeAttribute("aria-invalid");
+      });
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", followErrors);
+  document.addEventListener("htmx:afterSwap", followErrors);
+
+  // A form marked data-warn-unsaved (a comment, a rename, a share) holds typing that only its
+  // submit saves: leaving the page with it changed asks first. Autosaved fields (autosave.js
+  // guards those) do not count; a form being sent does not, until it fails or is typed in.
+  function changed(form) {
+    return Array.prototype.some.call(form.elements, function (field) {
+      if (field.closest("[data-autosave]")) return false;
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (option, i) {
+          var initial = option.defaultSelected || (i === 0 && !field.multiple && !field.querySelector("option[selected]"));
+          return option.selected !== initial;
+        });
+      }
+      if (field.tagName !== "TEXTAREA" && field.tagName !== "INPUT") return false;
+      if (/^(hidden|submit|button|reset|image|file|password)$/.test(field.type)) return false;
+      return field.value !== field.defaultValue;
+    });
+  }
+
+  function setupUnsavedWarning() {
+    var sending = new WeakSet();
+    function form(event) {
+      return event.target.closest && event.target.closest("form[data-warn-unsaved]");
+    }
+    document.addEventListener("submit", function (event) {
+      var sent = form(event);
+      if (sent) sending.add(sent); // htmx prevents the default and sends it itself
+    });
+    document.addEventListener("input", function (event) {
+      var typed = form(event);
+      if (typed) sending.delete(typed);
+    });
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var sent = form(event);
+      if (sent && !event.detail.successful) sending.delete(sent);
+    });
+    window.addEventListener("beforeunload", function (event) {
+      var unsent = Array.prototype.some.call(document.querySelectorAll("form[data-warn-unsaved]"), function (each) {
+        return !sending.has(each) && changed(each);
+      });
+      if (!unsent) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) sending = new WeakSet(); // back from the cache: nothing is on its way
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupRememberedDetails();
+    setupUnsavedWarning();
     setupThemeToggle();
     setupTableOfContents();
     setupSearch();
