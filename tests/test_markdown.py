@@ -1,10 +1,15 @@
 """The one Markdown pipeline: features it must support and attacks it must stop."""
 
+import re
+import sys
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from apps.core.markdown import render, sanitise
+from apps.core.markdown.maths import MAX_MATHML_DEPTH, latex_to_mathml, mathml_text
 
 # Rendering looks up internal links and glossary terms in the database.
 pytestmark = pytest.mark.django_db
@@ -108,6 +113,52 @@ def test_dollar_amounts_and_code_keep_their_dollars():
 def test_bad_latex_is_marked_not_crashed():
     html = render(r"Broken $\frac{1}{$ maths").html
     assert "math-error" in html or "<math" in html
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        (r"0.99^2 = 98.01\%", "0.99^2 = 98.01%"),
+        (r"\mathrm{Precision} = \frac{TP}{TP + FP}", "Precision = TP / (TP + FP)"),
+        (r"s_i(z) = \frac{e^{z_i}}{\sum_j e^{z_j}}", "s_i(z) = (e^(z_i)) / (∑_j e^(z_j))"),
+        (r"\sum_{i=1}^{n} (y_i - \hat{y}_i)^2", "∑_(i = 1)^n (y_i − ŷ_i)^2"),
+        (r"\mathrm{RMSE} = \sqrt{30.6} \approx 5.53", "RMSE = √30.6 ≈ 5.53"),
+        (r"n = 1{,}000 \text{ requests}", "n = 1,000 requests"),
+        (r"y \in \{-1, +1\}, \ln 0.1 \approx -2.30", "y ∈ {−1, +1}, ln 0.1 ≈ −2.30"),
+        (r"a < b", "a < b"),
+    ],
+)
+def test_a_formula_reads_as_one_line_of_text_with_its_numbers(tex, text):
+    mathml = render(f"${tex}$", glossary=False).html
+    assert "<math" in mathml
+    assert mathml_text(mathml) == text
+
+
+TEX_TOKENS = [
+    "1", "2.5", "30", "x", "y", " ", "+", "-", "=", "<", "/", ",", "(", ")", "{", "}", "^", "_",
+    "\\frac{", "}{", "\\sqrt{", "\\sqrt[3]{", "\\hat{", "\\bar{", "\\sum_", "\\max_",
+    "\\text{ a 1}", "\\mathrm{TP}", "\\%", "{,}", "\\le", "\\times", "'",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(TEX_TOKENS), max_size=30).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_any_formula_reads_as_text_with_every_digit_in_order(tex):
+    mathml = latex_to_mathml(tex, display=False)
+    assume(mathml.startswith("<math"))
+    text = mathml_text(mathml)
+    assert re.sub(r"\D", "", text) == re.sub(r"\D", "", tex)
+
+
+def test_a_formula_nested_past_any_hand_written_one_is_read_without_recursing_as_deep():
+    mathml = render("$" + "{" * 800 + "x + 1" + "}" * 800 + "$", glossary=False).html
+    assert mathml.count("<mrow>") > 800
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(MAX_MATHML_DEPTH * 4)  # far less than 800 levels need
+    try:
+        assert mathml_text(mathml) == "x + 1"
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_known_concept_link_resolves_and_unknown_is_flagged():
