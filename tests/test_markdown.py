@@ -72,6 +72,35 @@ def test_sanitiser_itself_strips_raw_html_attacks(attack):
     assert_inert(sanitise(attack))
 
 
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ('<pre tabindex="0">x</pre>', '<pre tabindex="0">x</pre>'),
+        ('<table tabindex="0"></table>', '<table tabindex="0"></table>'),
+        ('<div tabindex="0">x</div>', '<div tabindex="0">x</div>'),
+        # Focusable for scrolling only: never first in the tab order, never on other elements.
+        ('<pre tabindex="1">x</pre>', "<pre>x</pre>"),
+        ('<pre tabindex="-1">x</pre>', "<pre>x</pre>"),
+        ('<div tabindex="99">x</div>', "<div>x</div>"),
+        ('<p tabindex="0">x</p>', "<p>x</p>"),
+        ('<code tabindex="0">x</code>', "<code>x</code>"),
+        ('<a href="/x" tabindex="0">x</a>', '<a href="/x">x</a>'),
+    ],
+)
+def test_sanitiser_keeps_tabindex_0_only_where_a_region_scrolls(dirty, clean):
+    assert sanitise(dirty) == clean
+
+
+@pytest.mark.parametrize(
+    "markdown_text",
+    ["```python\nx = 1\n```\n", "```\nplain\n```\n", "    indented = 1\n",
+     "```python\n" + "x = 1\n" * 2_001 + "```\n"],  # too long to colour
+)  # fmt: skip
+def test_a_code_block_a_keyboard_can_scroll(markdown_text):
+    html = render(markdown_text, glossary=False).html
+    assert html.count('<pre tabindex="0">') == 1, html[:300]
+
+
 def test_raw_html_is_shown_as_text_not_deleted():
     html = render("Use <b>bold</b> carefully").html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
