@@ -69,3 +69,16 @@ def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(site, page):
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_code_comments_are_readable_on_the_code_background(site, browser, scheme):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/concepts/grpc/")  # its proto block ends a line with a comment
+        comment = page.locator(".highlight .c1", has_text="packed by default")
+        assert comment.is_visible()
+        assert_no_axe_violations(page)
+    finally:
+        context.close()

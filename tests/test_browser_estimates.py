@@ -53,21 +53,33 @@ def test_a_bad_value_is_explained_at_the_field_until_it_is_fixed(site, page):
     assert error.inner_text() == ""
 
 
-def test_two_estimators_on_one_page_keep_to_themselves(site, page):
+def test_two_estimators_on_one_page_keep_to_themselves_and_both_stay_in_the_url(site, page):
     page.goto(site.url + "/concepts/latency/")
     littles = page.locator("#estimator-littles-law")
     page.fill("#id_littles_law_latency_ms", "")
     page.fill("#id_littles_law_concurrency", "50")
     # W = L / λ = 50 / 2,000 s
     littles.locator('output[data-key="latency_ms"]', has_text="25 ms").wait_for()
-    assert "est=littles-law" in page.url
+    page.wait_for_url(re.compile(r"est=littles-law&.*concurrency=50"))
 
     fan_out = page.locator("#estimator-fan-out")
     page.fill("#id_fan_out_fan_out", "10")
     fan_out.locator('output[data-key="any_slow_pct"]', has_text="9.56%").wait_for()  # 1 - 0.99^10
-    page.wait_for_url(re.compile(r"\?est=fan-out&percentile=99&fan_out=10#estimator-fan-out$"))
+    page.wait_for_url(
+        re.compile(
+            r"\?est=fan-out&percentile=99&fan_out=10&arrival_rate=2000&latency_ms=&concurrency=50"
+            r"#estimator-fan-out$"
+        )
+    )
     assert littles.locator('output[data-key="latency_ms"]').inner_text() == "25 ms"
     assert_no_axe_violations(page)
+
+    page.reload()  # as a shared link opens: both estimators as the reader left them
+    assert page.input_value("#id_littles_law_concurrency") == "50"
+    assert page.input_value("#id_littles_law_latency_ms") == ""
+    assert littles.locator('output[data-key="latency_ms"]').inner_text() == "25 ms"
+    assert page.input_value("#id_fan_out_fan_out") == "10"
+    assert fan_out.locator('output[data-key="any_slow_pct"]').inner_text() == "9.56%"
 
 
 def test_without_javascript_the_form_submits_to_a_shareable_page(site, browser):
@@ -85,6 +97,29 @@ def test_without_javascript_the_form_submits_to_a_shareable_page(site, browser):
         assert estimator.locator('output[data-key="offered"]').inner_text() == "350"  # 50 + 300
         assert estimator.locator('output[data-key="allowed"]').inner_text() == "320"  # 20 + 300
         assert page.input_value("#id_token_bucket_request_rate") == "5"
+    finally:
+        context.close()
+
+
+def test_without_javascript_submitting_one_estimator_keeps_the_others_inputs(site, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(site.url + "/concepts/latency/")
+        page.fill("#id_littles_law_latency_ms", "")
+        page.fill("#id_littles_law_concurrency", "50")
+        page.locator("#estimator-littles-law").get_by_role("button", name="Estimate").click()
+        page.wait_for_url(re.compile(r"est=littles-law&.*concurrency=50"))
+        page.fill("#id_fan_out_fan_out", "10")
+        page.locator("#estimator-fan-out").get_by_role("button", name="Estimate").click()
+        page.wait_for_url(re.compile(r"est=fan-out&.*fan_out=10"))
+        assert "concurrency=50" in page.url
+        littles = page.locator("#estimator-littles-law")
+        assert littles.locator('output[data-key="latency_ms"]').inner_text() == "25 ms"
+        assert page.input_value("#id_littles_law_concurrency") == "50"
+        fan_out = page.locator("#estimator-fan-out")
+        assert fan_out.locator('output[data-key="any_slow_pct"]').inner_text() == "9.56%"
     finally:
         context.close()
 

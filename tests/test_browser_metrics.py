@@ -41,7 +41,7 @@ def test_bad_input_is_explained_beside_the_field_without_a_reload(site, page):
     page.goto(site.url + "/metrics/precision/")
     page.evaluate("window.__marker = 'same page'")
     page.fill("#id_y_true", "1, 0, banana")
-    page.locator("#id_y_true-errors").get_by_text("is not a number").wait_for()
+    page.locator("#id_y_true_error").get_by_text("is not a number").wait_for()
     assert page.evaluate("window.__marker") == "same page"
     assert page.input_value("#id_y_true") == "1, 0, banana"
     assert_no_axe_violations(page)

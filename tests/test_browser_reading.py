@@ -222,3 +222,30 @@ def test_the_theme_toggle_cycles_light_dark_and_system(site, page):
     assert page.evaluate("localStorage.getItem('theme')") is None
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background != "rgb(255, 255, 255)", "following the system's dark theme"
+
+
+@pytest.mark.parametrize(
+    ("path", "region"),
+    [("/concepts/tcp/", ".prose pre"), ("/metrics/ndcg/", ".metric-facts .formula")],
+)
+def test_a_wide_code_block_or_formula_scrolls_with_the_keyboard_on_a_phone(
+    site, browser, path, region
+):
+    context = browser.new_context(viewport={"width": 320, "height": 740})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(site.url + path)
+        # Far wider than its box: axe passes over a region that scrolls 13 pixels or less.
+        index = page.eval_on_selector_all(
+            region, "els => els.findIndex(e => e.scrollWidth > e.clientWidth + 100)"
+        )
+        assert index >= 0, f"nothing in {region} is much wider than a 320px phone on {path}"
+        wide = page.locator(region).nth(index)
+        wide.focus()
+        assert wide.evaluate("e => e === document.activeElement"), "the region takes no focus"
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("e => e.scrollLeft > 0", arg=wide.element_handle())
+        assert_no_axe_violations(page)
+    finally:
+        context.close()

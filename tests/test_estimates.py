@@ -402,6 +402,56 @@ def test_a_query_for_one_estimator_leaves_the_other_on_the_page_alone(client):
     assert output(text, "concurrency") == "100 requests"  # Little's law keeps its defaults
 
 
+LATENCY_BOTH = (
+    "/concepts/latency/?est=fan-out&percentile=99&fan_out=10"
+    "&arrival_rate=2000&latency_ms=&concurrency=50"
+)
+
+
+def test_a_link_holds_the_inputs_of_every_estimator_on_the_page(client):
+    text = client.get(LATENCY_BOTH).text
+    assert output(text, "any_slow_pct") == "9.56%"  # 1 - 0.99¹⁰
+    assert output(text, "latency_ms") == "25 ms"  # W = L / λ = 50 / 2,000 s, though est=fan-out
+
+
+def _estimator_form(text: str, name: str) -> str:
+    found = re.search(rf'<section class="estimator" id="estimator-{name}".*?</form>', text, re.S)
+    assert found, f"no estimator {name}"
+    return found.group()
+
+
+def test_each_form_sends_the_other_estimators_inputs_back_unchanged(client):
+    text = client.get(LATENCY_BOTH).text
+    littles = _estimator_form(text, "littles-law")
+    assert '<input type="hidden" name="percentile" value="99">' in littles
+    assert '<input type="hidden" name="fan_out" value="10">' in littles
+    assert 'type="hidden" name="concurrency"' not in littles  # its own inputs are its fields
+    fan_out = _estimator_form(text, "fan-out")
+    assert '<input type="hidden" name="concurrency" value="50">' in fan_out
+    assert '<input type="hidden" name="latency_ms" value="">' in fan_out
+    assert 'type="hidden" name="fan_out"' not in fan_out
+
+
+def test_htmx_pushes_the_other_estimators_inputs_as_the_address_holds_them(client):
+    # The form's hidden copies are as the page was served (concurrency=1); the address bar has
+    # what the reader typed in Little's law since.
+    response = client.get(
+        "/estimates/fan-out/?est=fan-out&concurrency=1&percentile=99&fan_out=10",
+        headers={"HX-Request": "true",
+                 "HX-Current-URL": "http://testserver/concepts/latency/?est=littles-law"
+                                   "&arrival_rate=2000&latency_ms=&concurrency=50"},
+    )  # fmt: skip
+    assert response["HX-Push-Url"] == LATENCY_BOTH + "#estimator-fan-out"
+
+
+def test_no_concept_page_places_two_estimators_that_share_an_input_name():
+    # One query holds every estimator's inputs on a page, by the inputs' names.
+    for path in sorted((FIXTURES_DIR / "concepts").glob("*.md")):
+        names = re.findall(r"^\{estimator:([^{}\n]+)\}$", path.read_text(), re.M)
+        inputs = [q.name for name in names for q in ESTIMATES[name].inputs]
+        assert len(inputs) == len(set(inputs)), f"{path.name}: {names} share an input"
+
+
 def test_bad_input_in_the_query_is_explained_at_the_field(client):
     text = client.get("/concepts/availability/?est=nines&availability=120&qps=100").text
     assert "Availability (%) must be a number from 0 to 100%." in text

@@ -1,10 +1,15 @@
 """The one Markdown pipeline: features it must support and attacks it must stop."""
 
+import re
+import sys
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from apps.core.markdown import render, sanitise
+from apps.core.markdown.maths import MAX_MATHML_DEPTH, latex_to_mathml, mathml_text
 
 # Rendering looks up internal links and glossary terms in the database.
 pytestmark = pytest.mark.django_db
@@ -67,6 +72,35 @@ def test_sanitiser_itself_strips_raw_html_attacks(attack):
     assert_inert(sanitise(attack))
 
 
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ('<pre tabindex="0">x</pre>', '<pre tabindex="0">x</pre>'),
+        ('<table tabindex="0"></table>', '<table tabindex="0"></table>'),
+        ('<div tabindex="0">x</div>', '<div tabindex="0">x</div>'),
+        # Focusable for scrolling only: never first in the tab order, never on other elements.
+        ('<pre tabindex="1">x</pre>', "<pre>x</pre>"),
+        ('<pre tabindex="-1">x</pre>', "<pre>x</pre>"),
+        ('<div tabindex="99">x</div>', "<div>x</div>"),
+        ('<p tabindex="0">x</p>', "<p>x</p>"),
+        ('<code tabindex="0">x</code>', "<code>x</code>"),
+        ('<a href="/x" tabindex="0">x</a>', '<a href="/x">x</a>'),
+    ],
+)
+def test_sanitiser_keeps_tabindex_0_only_where_a_region_scrolls(dirty, clean):
+    assert sanitise(dirty) == clean
+
+
+@pytest.mark.parametrize(
+    "markdown_text",
+    ["```python\nx = 1\n```\n", "```\nplain\n```\n", "    indented = 1\n",
+     "```python\n" + "x = 1\n" * 2_001 + "```\n"],  # too long to colour
+)  # fmt: skip
+def test_a_code_block_a_keyboard_can_scroll(markdown_text):
+    html = render(markdown_text, glossary=False).html
+    assert html.count('<pre tabindex="0">') == 1, html[:300]
+
+
 def test_raw_html_is_shown_as_text_not_deleted():
     html = render("Use <b>bold</b> carefully").html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
@@ -108,6 +142,52 @@ def test_dollar_amounts_and_code_keep_their_dollars():
 def test_bad_latex_is_marked_not_crashed():
     html = render(r"Broken $\frac{1}{$ maths").html
     assert "math-error" in html or "<math" in html
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        (r"0.99^2 = 98.01\%", "0.99^2 = 98.01%"),
+        (r"\mathrm{Precision} = \frac{TP}{TP + FP}", "Precision = TP / (TP + FP)"),
+        (r"s_i(z) = \frac{e^{z_i}}{\sum_j e^{z_j}}", "s_i(z) = (e^(z_i)) / (∑_j e^(z_j))"),
+        (r"\sum_{i=1}^{n} (y_i - \hat{y}_i)^2", "∑_(i = 1)^n (y_i − ŷ_i)^2"),
+        (r"\mathrm{RMSE} = \sqrt{30.6} \approx 5.53", "RMSE = √30.6 ≈ 5.53"),
+        (r"n = 1{,}000 \text{ requests}", "n = 1,000 requests"),
+        (r"y \in \{-1, +1\}, \ln 0.1 \approx -2.30", "y ∈ {−1, +1}, ln 0.1 ≈ −2.30"),
+        (r"a < b", "a < b"),
+    ],
+)
+def test_a_formula_reads_as_one_line_of_text_with_its_numbers(tex, text):
+    mathml = render(f"${tex}$", glossary=False).html
+    assert "<math" in mathml
+    assert mathml_text(mathml) == text
+
+
+TEX_TOKENS = [
+    "1", "2.5", "30", "x", "y", " ", "+", "-", "=", "<", "/", ",", "(", ")", "{", "}", "^", "_",
+    "\\frac{", "}{", "\\sqrt{", "\\sqrt[3]{", "\\hat{", "\\bar{", "\\sum_", "\\max_",
+    "\\text{ a 1}", "\\mathrm{TP}", "\\%", "{,}", "\\le", "\\times", "'",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(TEX_TOKENS), max_size=30).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_any_formula_reads_as_text_with_every_digit_in_order(tex):
+    mathml = latex_to_mathml(tex, display=False)
+    assume(mathml.startswith("<math"))
+    text = mathml_text(mathml)
+    assert re.sub(r"\D", "", text) == re.sub(r"\D", "", tex)
+
+
+def test_a_formula_nested_past_any_hand_written_one_is_read_without_recursing_as_deep():
+    mathml = render("$" + "{" * 800 + "x + 1" + "}" * 800 + "$", glossary=False).html
+    assert mathml.count("<mrow>") > 800
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(MAX_MATHML_DEPTH * 4)  # far less than 800 levels need
+    try:
+        assert mathml_text(mathml) == "x + 1"
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_known_concept_link_resolves_and_unknown_is_flagged():

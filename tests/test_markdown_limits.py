@@ -240,7 +240,7 @@ PATHOLOGICAL = {
     "headings without blank lines": ("# a\n" * 25_000, ["<h1", "# a<br>"]),
     "rules without blank lines": ("---\n" * 25_000, ["<hr>", "---<br>"]),
     "definition lists": ("a\n: b\n" * 16_000, ["<dd>b</dd>", ": b<br>"]),
-    "code fences": ("```\n" * 25_000, ["<pre>", "```<br>"]),
+    "code fences": ("```\n" * 25_000, ['<pre tabindex="0">', "```<br>"]),
     "formulas": (" ".join(f"$a_{{{i}}}$" for i in range(9_000)), ["<math", "$a_{8999}$"]),
     "dense links": ("[a](/b) " * 12_000, ['<a href="/b">a</a>', "[a](/b)"]),
     "admonitions": ("!!! note\n    a\n" * 6_000, ['class="admonition', "!!! note"]),

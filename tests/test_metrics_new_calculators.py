@@ -25,7 +25,7 @@ NEW_PAGES = {
 
 
 def errors_at(text: str, field: str) -> str:
-    found = re.search(rf'id="id_{field}-errors"[^>]*role="alert">(.*?)</div>', text, re.S)
+    found = re.search(rf'id="id_{field}_error"[^>]*role="alert">(.*?)</div>', text, re.S)
     return found.group(1) if found else ""
 
 

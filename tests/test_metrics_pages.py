@@ -168,7 +168,7 @@ def test_bad_calculator_input_is_reported_at_the_field_and_kept(client, data, fi
     payload = {"threshold": "0.5", "beta": "1", **data}
     response = client.post("/metrics/precision/calculate/", payload)
     assert response.status_code == 200
-    errors = re.search(rf'id="id_{field}-errors" role="alert">(.*?)</div>', response.text)
+    errors = re.search(rf'id="id_{field}_error" role="alert">(.*?)</div>', response.text)
     assert errors and errors.group(1).strip(), f"no error shown beside {field}"
     assert message.lower() in errors.group(1).lower()
     for value in data.values():
@@ -201,7 +201,7 @@ def test_scores_a_hair_apart_get_a_slider_that_moves_freely_not_a_500(client):
 def test_oversized_calculator_input_is_refused_at_its_field(client, slug, data, field, message):
     response = client.post(f"/metrics/{slug}/calculate/", data)
     assert response.status_code == 200
-    errors = re.search(rf'id="id_{field}-errors" role="alert">(.*?)</div>', response.text, re.S)
+    errors = re.search(rf'id="id_{field}_error" role="alert">(.*?)</div>', response.text, re.S)
     assert errors and message in errors.group(1), response.text[:2000]
 
 
@@ -211,8 +211,27 @@ def test_htmx_errors_travel_out_of_band_to_their_fields(client):
         {"y_true": "1, 0, x", "y_pred": "1, 0, 1", "threshold": "0.5"},
         headers={"HX-Request": "true"},
     )
-    assert 'id="id_y_true-errors" hx-swap-oob="true"' in response.text
+    assert 'id="id_y_true_error" hx-swap-oob="true"' in response.text
     assert "is not a number" in response.text
+
+
+@pytest.mark.parametrize("calculator", sorted(FORMS))
+def test_every_field_error_is_the_description_its_input_names(client, calculator):
+    """A screen reader reads an input's aria-describedby: each id it names must be on the page,
+    and a field with an error must name the element that holds the message."""
+    fields = FORMS[calculator].base_fields
+    # Blank where a value is required, and a choice that is not offered (its field is a fieldset).
+    bad = {name: "x" if hasattr(field, "choices") else "" for name, field in fields.items()}
+    text = client.post(f"/metrics/{_slug(calculator)}/calculate/", bad).text
+    ids = set(re.findall(r'\sid="([^"]+)"', text))
+    described = [
+        name for names in re.findall(r'aria-describedby="([^"]*)"', text) for name in names.split()
+    ]
+    assert [name for name in described if name not in ids] == []
+    errors = [name for name in described if name.endswith("_error")]
+    assert errors, "no field with an error names its message"
+    for name in errors:
+        assert re.search(rf'id="{name}"[^>]*>\s*<p>', text), f"{name} holds no message"
 
 
 def test_calculate_refuses_get_and_metrics_without_a_calculator(client):
@@ -571,7 +590,7 @@ def _slug(calculator: str) -> str:
 
 
 def _field_errors(text: str, field: str) -> str:
-    errors = re.search(rf'id="id_{field}-errors"[^>]*role="alert">(.*?)</div>', text, re.S)
+    errors = re.search(rf'id="id_{field}_error"[^>]*role="alert">(.*?)</div>', text, re.S)
     return errors.group(1) if errors else ""
 
 

@@ -109,6 +109,27 @@ def test_snippets_hold_no_markdown_or_maths_markup():
     assert "TPTP" not in str(hit.snippet)
 
 
+@pytest.mark.parametrize(
+    ("query", "url", "shown"),
+    [
+        # redundancy.md: "… in series give $0.99^2 = 98.01\%$, about 7.27 days …"
+        ("98.01", "/concepts/redundancy/", "series give 0.99^2 = <mark>98.01</mark>%, about"),
+        # f1-score.md: "$F_1 = \dfrac{2 \times 0.75 \times 0.5}{0.75 + 0.5} = …$"
+        ("1.25", "/metrics/f1-score/",
+         "(2 × 0.75 × 0.5) / (0.75 + 0.5) = 0.75 / <mark>1.25</mark>"),
+    ],
+)  # fmt: skip
+def test_snippets_keep_a_formulas_numbers(query, url, shown):
+    hit = next((h for h in search(query).hits if h.url == url), None)
+    assert hit is not None, f"{query!r} does not find {url}"
+    assert shown in str(hit.snippet)
+
+
+def test_a_fraction_reads_as_one_over_the_other():
+    hit = next(h for h in search("precision").hits if h.url == "/metrics/precision/")
+    assert "Precision = TP / (TP + FP)" in hit.entry.body
+
+
 def test_exact_title_ranks_first_for_every_concept_and_metric():
     pages = [(c.title, c.get_absolute_url()) for c in Concept.objects.all()]
     pages += [(m.name, m.get_absolute_url()) for m in Metric.objects.all()]

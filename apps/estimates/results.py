@@ -190,9 +190,16 @@ def present(name: str, result: Any) -> list[ShownValue]:
 
 def context(name: str, query: QueryDict | None, page_url: str) -> dict[str, Any]:
     """Template context for one estimator: its form, filled from ``query`` or with its defaults,
-    the rows of its result (None while a field is wrong), and the page its form submits to."""
+    the rows of its result (None while a field is wrong), the page its form submits to, and
+    the rest of the query (other estimators' inputs), which the form sends back unchanged."""
     form = FORMS[name].from_query(query)
     result = form.result()
+    carried = [
+        (key, value)
+        for key, values in (query.lists() if query is not None else ())
+        if key != "est" and key not in form.fields
+        for value in values
+    ]
     return {
         "name": name,
         "title": form.estimate.title,
@@ -203,4 +210,5 @@ def context(name: str, query: QueryDict | None, page_url: str) -> dict[str, Any]
         # show those values in the fields (static/js/site.js).
         "inputs": urlencode({name: form.data.get(name, "") for name in form.fields}),
         "page_url": page_url,
+        "carried": carried,
     }

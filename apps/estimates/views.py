@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -10,12 +10,27 @@ from apps.estimates.forms import FORMS
 
 
 def shareable_url(request: HttpRequest, name: str) -> str:
-    """The page the reader is on (a concept page, usually), with these inputs as its query."""
+    """The page the reader is on (a concept page, usually), with this estimator's new inputs
+    in its query and every other estimator's inputs as that page's address holds them.
+
+    The others come from the address, not from the form's copies of them: those are as the
+    page was served, and another estimator on the page may have changed its inputs since.
+    """
     current = request.htmx.current_url_abs_path  # None unless the same origin
-    path = urlsplit(current).path if current else ""
+    parts = urlsplit(current or "")
+    path, kept = parts.path, QueryDict(parts.query)
     if not path.startswith("/") or path.startswith("//"):
-        path = request.path
-    return f"{path}?{request.GET.urlencode()}#estimator-{name}"
+        path, kept = request.path, QueryDict()
+    own = FORMS[name].base_fields
+    query = QueryDict(mutable=True)
+    query["est"] = name
+    for field in own:
+        if field in request.GET:
+            query.setlist(field, request.GET.getlist(field))
+    for key, values in kept.lists():
+        if key != "est" and key not in own:
+            query.setlist(key, values)
+    return f"{path}?{query.urlencode()}#estimator-{name}"
 
 
 @require_safe

@@ -15,6 +15,7 @@ from django.utils.html import strip_tags
 
 from apps.concepts.models import Concept
 from apps.core import caching
+from apps.core.markdown.maths import mathml_text
 from apps.core.models import page_rerendered
 from apps.designdocs.models import DesignDoc, Step
 from apps.designdocs.tasks import doc_refreshed
@@ -65,9 +66,14 @@ _MATH = re.compile(r"<math\b.*?</math>", re.DOTALL)
 _ESTIMATOR = re.compile(r"\{estimator:[a-z0-9-]{1,40}\}")  # a live estimator's place on a page
 
 
+def _formula(match: re.Match) -> str:
+    return html.escape(mathml_text(match.group()))  # "a < b" must not read as a tag below
+
+
 def plain_text(rendered_html: str) -> str:
-    """Readable words only: formulas (MathML) would read as "TPTP+FP" in a snippet."""
-    text = html.unescape(strip_tags(_MATH.sub(" ", rendered_html)))
+    """Readable words only: each formula (MathML) as a line of text with its numbers, such
+    as "TP / (TP + FP)", where its bare characters would read "TPTP+FP"."""
+    text = html.unescape(strip_tags(_MATH.sub(_formula, rendered_html)))
     return " ".join(_ESTIMATOR.sub(" ", text).split())
 
 

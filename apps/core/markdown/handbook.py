@@ -1,6 +1,6 @@
 """The site's own extension to Python-Markdown (:class:`HandbookExtension`): raw HTML off,
 maths, ``[[wiki]]`` and glossary links, and the stock pieces it makes safe or bounded (attr_list's
-``{: … }``, code highlighting, tables a keyboard can scroll)."""
+``{: … }``, code highlighting, tables and code a keyboard can scroll)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor, get_attrs_and_remainder
+from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 from pymdownx.highlight import Highlight, HighlightExtension
 
@@ -22,6 +23,18 @@ class ScrollableTables(Treeprocessor):
     def run(self, root):
         for table in root.iter("table"):
             table.set("tabindex", "0")
+
+
+_PRE = re.compile(r"<pre(?=[\s>])")
+
+
+class ScrollableCode(Postprocessor):
+    """Code blocks scroll sideways too. Raw HTML is off, so every ``<pre`` left in the output
+    is a code block's (fenced or indented, coloured or not), stashed as HTML by the highlighter
+    and restored by now."""
+
+    def run(self, text):
+        return _PRE.sub('<pre tabindex="0"', text)
 
 
 MAX_HIGHLIGHTED = 20_000
@@ -103,6 +116,8 @@ class HandbookExtension(Extension):
         # Above backticks (190) would break `$x$` in code; below it and above emphasis is right.
         md.inlinePatterns.register(InlineMathProcessor(INLINE_MATH_RE, md), "inline_math", 185)
         md.treeprocessors.register(ScrollableTables(md), "scrollable_tables", 0)
+        # After the stashed HTML comes back (raw_html, 30).
+        md.postprocessors.register(ScrollableCode(md), "scrollable_code", 10)
         md.treeprocessors.register(SafeAttrList(md), "attr_list", 8)
         # After inline patterns (priority 20), so existing and [[wiki]] links are elements.
         md.treeprocessors.register(

@@ -30,8 +30,11 @@ ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height", "loading"},
+    # Regions that scroll sideways (tables, display maths, code) are focusable so that a
+    # keyboard can scroll them; the attribute filter keeps tabindex="0" only.
     "table": {"tabindex"},
     "div": {"tabindex"},
+    "pre": {"tabindex"},
     "th": {"align", "colspan", "rowspan", "scope"},
     "td": {"align", "colspan", "rowspan"},
     "ol": {"start"},

@@ -24,15 +24,18 @@ MARKER = re.compile(r"<p>\{estimator:([^{}\n]{1,300}?)\}</p>")
 
 @register.simple_tag(takes_context=True)
 def estimator(context: template.Context, name: str) -> SafeString:
-    """The estimator ``name`` with its defaults, or with the page's query string when the
-    query is for it (``?est=<name>&…``): a GET form that submits to the page it is on."""
+    """The estimator ``name`` with its defaults, overridden by whichever of its inputs the
+    page's query string holds: a GET form that submits to the page it is on.
+
+    The query keeps every estimator's inputs (``est`` names the one submitted last), so that
+    submitting one estimator leaves the others on the page as the reader left them.
+    """
     request = context["request"]
     if name not in FORMS:
         return render_to_string(
             "estimates/_unknown.html", {"name": name, "known": sorted(FORMS)}, request=request
         )
-    query = request.GET if request.GET.get("est") == name else None
-    estimate = results.context(name, query, page_url=request.path)
+    estimate = results.context(name, request.GET, page_url=request.path)
     return render_to_string("estimates/estimator.html", estimate, request=request)
 
 
