@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from apps.concepts.models import Concept
-from apps.core import content
+from apps.core import content, markdown
 from apps.core.content import ContentFileError
+from apps.core.models import Stamp
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +68,35 @@ def test_second_load_changes_nothing(fixtures_root):
     assert report.created == [] and report.updated == []
     assert sorted(report.unchanged) == ["concepts/alpha", "concepts/beta"]
     assert dict(Concept.objects.values_list("slug", "updated_at")) == stamps
+
+
+def test_a_new_renderer_renders_every_stored_page_again(fixtures_root):
+    """A fix to rendering (or a library upgrade) reaches pages whose files did not change."""
+    content.load(fixtures_root)
+    assert Stamp.read("renderer") == markdown.fingerprint()
+    right = Concept.objects.get(slug="alpha").body_html
+    Concept.objects.update(body_html="<p>as an older renderer made it</p>")
+    report = content.load(fixtures_root)
+    assert not report.renderer_changed and report.updated == []
+    assert Concept.objects.get(slug="alpha").body_html == "<p>as an older renderer made it</p>"
+    Stamp.write("renderer", "an older renderer")
+    report = content.load(fixtures_root)
+    assert report.renderer_changed and report.updated == []
+    assert Concept.objects.get(slug="alpha").body_html == right
+    assert Stamp.read("renderer") == markdown.fingerprint()
+
+
+def test_the_renderers_fingerprint_covers_its_code_and_libraries(monkeypatch):
+    from importlib import metadata
+
+    before = markdown.fingerprint()
+    markdown.fingerprint.cache_clear()
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "99.0" if name == "nh3" else real(name))
+    try:
+        assert markdown.fingerprint() != before
+    finally:
+        markdown.fingerprint.cache_clear()
 
 
 def test_changed_file_updates_an_unedited_page(fixtures_root):

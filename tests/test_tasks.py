@@ -446,3 +446,22 @@ def test_a_deploy_that_changes_no_answer_leaves_the_stored_pages_alone(writer, d
 
     assert recheck_checked_answers.call() == 0
     assert caching.content_version() == version
+
+
+def test_a_deploy_with_a_new_renderer_renders_written_answers_again(writer, doc):
+    from apps.core.models import Stamp
+
+    save(writer, doc, "Cut **churn** by 2 %.", 0)
+    answer = Answer.objects.get(doc=doc, prompt__key=KEY)
+    right = answer.value_html
+    assert "<strong>churn</strong>" in right
+    Answer.objects.filter(pk=answer.pk).update(value_html="<p>as an older renderer made it</p>")
+    call_command("load_content", verbosity=0)  # the same renderer: nothing to redo
+    answer.refresh_from_db()
+    assert answer.value_html == "<p>as an older renderer made it</p>"
+    Stamp.write("renderer", "an older renderer")
+    version = caching.content_version()
+    call_command("load_content", verbosity=0)
+    answer.refresh_from_db()
+    assert answer.value_html == right and answer.value == "Cut **churn** by 2 %."
+    assert caching.content_version() != version

@@ -20,9 +20,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
 
+from apps.core import markdown
 from apps.core.forms import validate_references
 from apps.core.markdown import frozen_glossary
-from apps.core.models import MarkdownPage, bulk_loading, fingerprint
+from apps.core.models import MarkdownPage, Stamp, bulk_loading, fingerprint
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -111,6 +112,8 @@ class LoadReport:
     unchanged: list[str] = field(default_factory=list)
     kept_admin_edits: list[str] = field(default_factory=list)
     broken_links: dict[str, list[str]] = field(default_factory=dict)
+    #: The code or a library that renders Markdown changed since the stored HTML was made.
+    renderer_changed: bool = False
 
 
 def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
@@ -129,9 +132,12 @@ def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
                     loaded_hash=fingerprint(kind.to_data(page))
                 )
         # Pages loaded early may link to pages (and glossary terms) loaded later: when anything
-        # changed, render every page again so links and glossary links are complete.
-        changed = bool(report.created or report.updated)
-        _rerender(report, changed)
+        # changed, render every page again so links and glossary links are complete. A new
+        # renderer (a fix deployed, a library upgraded) renders every page again too.
+        renderer = markdown.fingerprint()
+        report.renderer_changed = Stamp.read("renderer") != renderer
+        _rerender(report, bool(report.created or report.updated or report.renderer_changed))
+        Stamp.write("renderer", renderer)
     loaded.send(sender=load, report=report)
     return report
 

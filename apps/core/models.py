@@ -346,3 +346,22 @@ def fingerprint(data: dict) -> str:
     """A stable hash of a page's content, as exchanged with the fixture files."""
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Stamp(models.Model):
+    """A value the site keeps from one deploy to the next, by name: ``renderer``, the
+    :func:`apps.core.markdown.fingerprint` that rendered the stored HTML."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"
+
+    @classmethod
+    def read(cls, name: str) -> str:
+        return cls.objects.filter(name=name).values_list("value", flat=True).first() or ""
+
+    @classmethod
+    def write(cls, name: str, value: str) -> None:
+        cls.objects.update_or_create(name=name, defaults={"value": value})

@@ -25,9 +25,12 @@ def _catch_up(sender, **kwargs) -> int:
     return catch_up()
 
 
-def _recheck_after_load(sender, **kwargs) -> None:
-    """A deploy may have corrected how answers are checked: check them all again, off the
-    request and off the deploy (the worker)."""
-    from apps.designdocs.tasks import recheck_checked_answers
+def _recheck_after_load(sender, report, **kwargs) -> None:
+    """A deploy may have corrected how answers are checked, or how Markdown is rendered: check
+    them all again, and render the written ones again if so, off the request and off the deploy
+    (the worker)."""
+    from apps.designdocs.tasks import recheck_checked_answers, rerender_all_answers
 
     recheck_checked_answers.enqueue()
+    if report.renderer_changed:
+        rerender_all_answers.enqueue()

@@ -130,6 +130,17 @@ def rerender_answers_naming(names: list[str], urls: list[str]) -> int:
     return changed
 
 
+@task()
+def rerender_all_answers() -> int:
+    """Render every Markdown answer again (the renderer changed: a fix deployed, a library
+    upgraded); only those whose HTML differs are written. Returns how many changed."""
+    markdown = Answer.objects.filter(prompt__kind=Prompt.Kind.MARKDOWN).exclude(value="")
+    changed = _store_rendered(markdown)
+    if changed:
+        caching.bump_content_version()  # stored pages show the answers
+    return changed
+
+
 def render_answers(doc: DesignDoc) -> int:
     """Store the HTML of answers saved since they were last rendered."""
     markdown = doc.answers.filter(prompt__kind=Prompt.Kind.MARKDOWN, value_html="")

@@ -22,7 +22,11 @@ site's extension to Python-Markdown, with attr_list, highlighting and tables mad
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
 
 import markdown
 from django.utils.html import escape, linebreaks
@@ -55,6 +59,7 @@ __all__ = [
     "TooLarge",
     "display_maths",
     "find_links",
+    "fingerprint",
     "flatten_nesting",
     "frozen_glossary",
     "glossary_terms",
@@ -68,6 +73,23 @@ __all__ = [
     "resolve_links",
     "sanitise",
 ]
+
+
+#: The libraries whose output stored HTML holds, beside this package's own code.
+RENDERING_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "latex2mathml", "nh3")
+
+
+@functools.cache
+def fingerprint() -> str:
+    """What renders Markdown here: this package's code and the versions of the libraries it
+    calls. HTML stored by a renderer with another fingerprint is made again at the next
+    ``load_content`` (apps.core.content.load), so a fix to rendering reaches every page."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for library in RENDERING_LIBRARIES:
+        digest.update(f"{library}=={metadata.version(library)}\0".encode())
+    return digest.hexdigest()
 
 
 @dataclass

@@ -25,6 +25,8 @@ class Command(BaseCommand):
             f"{len(report.created)} created, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.kept_admin_edits)} kept as edited."
         )
+        if report.renderer_changed:
+            self.stdout.write("The Markdown renderer changed: every page was rendered again.")
         for label in report.kept_admin_edits:
             self.stdout.write(
                 self.style.WARNING(f"kept admin edit: {label} (use --force to overwrite)")
