@@ -42,6 +42,25 @@ def sideways(page, width: int) -> list[str]:
     )
 
 
+# What axe's scrollable-region-focusable asks, for the whole walk in one evaluate: each box that
+# scrolls sideways (more than axe's 13 px) takes the focus or holds something that does.
+UNREACHABLE_SCROLLERS = """() => Array.from(document.querySelectorAll('main *')).filter(box => {
+    if (box.scrollWidth - box.clientWidth <= 13) return false;
+    if (!/(auto|scroll)/.test(getComputedStyle(box).overflowX)) return false;
+    const focusable = 'a[href], button, input, select, textarea, [tabindex]';
+    return box.tabIndex < 0 && !box.querySelector(focusable);
+}).slice(0, 5).map(box => box.tagName + ': ' + box.textContent.trim().slice(0, 60))"""
+
+
+# axe's empty-table-header: a column header with no words (nothing, or only MathML, which axe
+# and some screen readers do not read as text) names no column.
+WORDLESS_HEADERS = """() => Array.from(document.querySelectorAll('main th')).filter(th => {
+    const words = th.cloneNode(true);
+    words.querySelectorAll('math').forEach(math => math.remove());
+    return words.textContent.trim() === '';
+}).slice(0, 5).map(th => 'a header without words: ' + th.outerHTML.slice(0, 80))"""
+
+
 @pytest.mark.parametrize("width", PHONES)
 def test_no_public_page_scrolls_sideways_on_a_phone(site, browser, width):
     context = browser.new_context(viewport={"width": width, "height": 800})
@@ -49,12 +68,19 @@ def test_no_public_page_scrolls_sideways_on_a_phone(site, browser, width):
     try:
         urls = public_urls(page, site.url)
         assert len(urls) > 90, "every concept, metric, step and example is walked"
-        wide = {}
+        wide, unreachable = {}, {}
         for url in urls:
             page.goto(site.url + url)
             if culprits := sideways(page, width):
                 wide[url] = culprits
+            if boxes := page.evaluate(UNREACHABLE_SCROLLERS):
+                unreachable[url] = boxes
+            if headers := page.evaluate(WORDLESS_HEADERS):
+                unreachable[url] = headers
         assert wide == {}, f"pages wider than {width} px: {wide}"
+        assert unreachable == {}, (
+            f"a box without keyboard focus, or a header without words: {unreachable}"
+        )
     finally:
         context.close()
 

@@ -125,6 +125,17 @@ def test_tables_code_admonitions_and_footnotes():
     assert 'class="footnote"' in html and 'href="#fn:1"' in html
 
 
+def test_every_table_header_names_its_column():
+    html = render(
+        "| | $y$ | $\\hat{y}$ | $a$ and $b$ | Cost |\n|---|---|---|---|---|\n| r | 1 | 2 | 3 | 4 |"
+    ).html
+    header = html.split("</thead>")[0]
+    assert "<th></th>" not in header and header.count("<td></td>") == 1, "the corner is a cell"
+    assert '<th aria-label="y"><math' in header and '<th aria-label="ŷ"><math' in header
+    assert "<th><math" in header, "a header with words besides its formula is named by them"
+    assert "<th>Cost</th>" in header
+
+
 def test_inline_and_display_maths_become_mathml():
     html = render("Energy $E = mc^2$ here.\n\n$$\n\\frac{TP}{TP + FP}\n$$\n").html
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html

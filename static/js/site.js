@@ -266,7 +266,39 @@
     });
   }
 
+  // A paragraph, list item or definition that scrolls sideways (a long formula on a phone:
+  // MathML does not wrap) takes the keyboard's focus while it scrolls, so arrow keys reach it.
+  // Those that fit take none: a tab stop on every paragraph would be noise.
+  function focusScrollingText(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".prose p, .prose li, .prose dd").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.tabIndex = 0;
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-focus")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+
+  function setupScrollingText() {
+    focusScrollingText(document);
+    var pending = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(function () {
+        focusScrollingText(document);
+      }, 150);
+    });
+    document.addEventListener("htmx:afterSettle", function (event) {
+      focusScrollingText(event.target);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupScrollingText();
     setupRememberedDetails();
     setupUnsavedWarning();
     setupThemeToggle();

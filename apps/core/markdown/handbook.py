@@ -5,6 +5,7 @@ maths, ``[[wiki]]`` and glossary links, and the stock pieces it makes safe or bo
 from __future__ import annotations
 
 import re
+from html import escape
 
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor, get_attrs_and_remainder
@@ -14,15 +15,25 @@ from pymdownx.highlight import Highlight, HighlightExtension
 
 from apps.core.markdown.glossary_links import GlossaryLinker
 from apps.core.markdown.links import WIKI_LINK_RE, Link, WikiLinkProcessor
-from apps.core.markdown.maths import INLINE_MATH_RE, DisplayMathPreprocessor, InlineMathProcessor
+from apps.core.markdown.maths import (
+    INLINE_MATH_RE,
+    DisplayMathPreprocessor,
+    InlineMathProcessor,
+    mathml_text,
+)
 
 
 class ScrollableTables(Treeprocessor):
-    """Wide tables scroll sideways on a phone; a keyboard user must be able to scroll them too."""
+    """Wide tables scroll sideways on a phone; a keyboard user must be able to scroll them too.
+    A header cell left empty (the corner of a comparison, ``| | Batch | Online |``) is a data
+    cell: a header with nothing in it names no column for a screen reader."""
 
     def run(self, root):
         for table in root.iter("table"):
             table.set("tabindex", "0")
+            for cell in table.iter("th"):
+                if len(cell) == 0 and not (cell.text or "").strip():
+                    cell.tag = "td"
 
 
 _PRE = re.compile(r"<pre(?=[\s>])")
@@ -35,6 +46,22 @@ class ScrollableCode(Postprocessor):
 
     def run(self, text):
         return _PRE.sub('<pre tabindex="0"', text)
+
+
+_FORMULA_HEADER = re.compile(r"<th([^>]*)>(<math\b[^>]*>(?:(?!</math>).)*</math>)</th>", re.DOTALL)
+
+
+class NamedFormulaHeaders(Postprocessor):
+    """A table header that is only a formula (``| $y$ | $\\hat{y}$ |``) names its column in
+    words too: assistive technology and axe find no text in MathML, so such a column would
+    have no name. The label is the formula read as a line (``maths.mathml_text``)."""
+
+    def run(self, text):
+        def label(match):
+            name = escape(mathml_text(match[2]), quote=True)
+            return f'<th{match[1]} aria-label="{name}">{match[2]}</th>'
+
+        return _FORMULA_HEADER.sub(label, text)
 
 
 MAX_HIGHLIGHTED = 20_000
@@ -118,6 +145,7 @@ class HandbookExtension(Extension):
         md.treeprocessors.register(ScrollableTables(md), "scrollable_tables", 0)
         # After the stashed HTML comes back (raw_html, 30).
         md.postprocessors.register(ScrollableCode(md), "scrollable_code", 10)
+        md.postprocessors.register(NamedFormulaHeaders(md), "named_formula_headers", 9)
         md.treeprocessors.register(SafeAttrList(md), "attr_list", 8)
         # After inline patterns (priority 20), so existing and [[wiki]] links are elements.
         md.treeprocessors.register(

@@ -35,7 +35,7 @@ ALLOWED_ATTRIBUTES = {
     "table": {"tabindex"},
     "div": {"tabindex"},
     "pre": {"tabindex"},
-    "th": {"align", "colspan", "rowspan", "scope"},
+    "th": {"align", "colspan", "rowspan", "scope", "aria-label"},
     "td": {"align", "colspan", "rowspan"},
     "ol": {"start"},
     "abbr": {"title"},
