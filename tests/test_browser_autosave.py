@@ -216,17 +216,26 @@ def test_the_browser_asks_before_leaving_only_while_a_save_is_unacknowledged(sit
     assert seen == ["beforeunload"]
 
 
-def test_use_the_saved_text_instead_takes_the_other_tabs_text(site, writer):
-    page, context, doc, step_url = writer
+def conflict_between_tabs(
+    page, context, step_url, saved="Saved by the other tab", typed="Typed in this tab"
+):
+    """A second tab saves ``saved``; then ``page``, on the older version, types ``typed`` and
+    shows the conflict. The second tab and the conflict box."""
     other = context.new_page()
     other.on("dialog", lambda dialog: dialog.accept())
     page.goto(step_url)
     other.goto(step_url)
-    other.fill(f"#f-{KEY}", "Saved by the other tab")
+    other.fill(f"#f-{KEY}", saved)
     other.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
-    page.fill(f"#f-{KEY}", "Typed in this tab")
+    page.fill(f"#f-{KEY}", typed)
     conflict = page.locator(f"#status-{KEY}.conflict")
     conflict.wait_for()
+    return other, conflict
+
+
+def test_use_the_saved_text_instead_takes_the_other_tabs_text(site, writer):
+    page, context, doc, step_url = writer
+    other, conflict = conflict_between_tabs(page, context, step_url)
     conflict.get_by_role("link", name="Use the saved text instead").click()
     assert page.input_value(f"#f-{KEY}") == "Saved by the other tab"
     page.fill(f"#f-{KEY}", "Saved by the other tab, then extended here")
@@ -240,15 +249,7 @@ def test_use_the_saved_text_instead_takes_the_other_tabs_text(site, writer):
 
 def test_use_the_saved_text_keeps_what_was_typed_after_the_conflict(site, writer):
     page, context, doc, step_url = writer
-    other = context.new_page()
-    other.on("dialog", lambda dialog: dialog.accept())
-    page.goto(step_url)
-    other.goto(step_url)
-    other.fill(f"#f-{KEY}", "Saved by the other tab")
-    other.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
-    page.fill(f"#f-{KEY}", "Typed in this tab")
-    conflict = page.locator(f"#status-{KEY}.conflict")
-    conflict.wait_for()
+    other, conflict = conflict_between_tabs(page, context, step_url)
     typed_on = "Typed in this tab, and more while the conflict showed"
     page.fill(f"#f-{KEY}", typed_on)
     conflict.get_by_role("link", name="Use the saved text instead").click()
@@ -269,15 +270,11 @@ def test_use_the_saved_text_keeps_what_was_typed_after_the_conflict(site, writer
 
 def test_long_texts_in_a_conflict_scroll_by_keyboard(site, writer):
     page, context, _, step_url = writer
-    other = context.new_page()
-    other.on("dialog", lambda dialog: dialog.accept())
-    page.goto(step_url)
-    other.goto(step_url)
-    other.fill(f"#f-{KEY}", "\n".join(f"Saved line {n}" for n in range(60)))
-    other.locator(f"#status-{KEY}").get_by_text("Saved at").wait_for()
-    page.fill(f"#f-{KEY}", "\n".join(f"My line {n}" for n in range(60)))
-    conflict = page.locator(f"#status-{KEY}.conflict")
-    conflict.wait_for()
+    other, conflict = conflict_between_tabs(
+        page, context, step_url,
+        saved="\n".join(f"Saved line {n}" for n in range(60)),
+        typed="\n".join(f"My line {n}" for n in range(60)),
+    )  # fmt: skip
     saved, mine = conflict.locator("pre").nth(0), conflict.locator("pre").nth(1)
     assert saved.evaluate("pre => pre.scrollHeight > pre.clientHeight"), "it scrolls"
     assert_no_axe_violations(page)  # scrollable-region-focusable among its rules
