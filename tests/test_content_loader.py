@@ -153,3 +153,17 @@ def test_real_fixtures_load_idempotently():
     report = content.load()
     assert report.created == [] and report.updated == [], report
     assert report.kept_admin_edits == []
+
+
+def test_load_content_says_when_a_new_renderer_rendered_every_page_again():
+    import io
+
+    from django.core.management import call_command
+
+    Stamp.write("renderer", "an older renderer")
+    out = io.StringIO()
+    call_command("load_content", stdout=out)
+    assert "The Markdown renderer changed: every page was rendered again." in out.getvalue()
+    out = io.StringIO()
+    call_command("load_content", stdout=out)
+    assert "renderer changed" not in out.getvalue()

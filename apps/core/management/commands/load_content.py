@@ -25,7 +25,7 @@ class Command(BaseCommand):
             f"{len(report.created)} created, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.kept_admin_edits)} kept as edited."
         )
-        if report.renderer_changed:
+        if report.renderer_changed and report.unchanged:  # not news on a first load
             self.stdout.write("The Markdown renderer changed: every page was rendered again.")
         for label in report.kept_admin_edits:
             self.stdout.write(
