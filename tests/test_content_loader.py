@@ -7,7 +7,7 @@ import pytest
 from apps.concepts.models import Concept
 from apps.core import content, markdown
 from apps.core.content import ContentFileError
-from apps.core.models import Stamp
+from apps.core.models import Stamp, bulk_loading
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,8 @@ def fixtures_root(tmp_path: Path, monkeypatch) -> Path:
     (folder / "beta.md").write_text(BETA)
     # Only the concepts kind, so the test does not depend on other apps' fixtures.
     monkeypatch.setattr(content, "KINDS", [k for k in content.KINDS if k.directory == "concepts"])
-    Concept.objects.all().delete()
+    with bulk_loading():  # the load re-renders what is left; not each page per deletion
+        Concept.objects.all().delete()
     return tmp_path
 
 

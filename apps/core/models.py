@@ -40,6 +40,8 @@ _bulk_loading: ContextVar[bool] = ContextVar("bulk_loading", default=False)
 
 @contextmanager
 def bulk_loading():
+    """Many pages saved or deleted at once: each leaves the pages that link to it as they are,
+    for the caller to render all of them at its end (as ``content.load`` does)."""
     token = _bulk_loading.set(True)
     try:
         yield
@@ -327,7 +329,8 @@ def _page_deleted(sender, instance: MarkdownPage, **kwargs) -> None:
     PageLink.objects.filter(source_kind=instance.page_kind, source_id=instance.pk).delete()
     MovedPage.objects.filter(kind=instance.page_kind, page_id=instance.pk).delete()
     caching.bump_content_version()  # first: the pages below are rendered without it
-    rerender_pages_affected(instance, deleted=True)
+    if not _bulk_loading.get():
+        rerender_pages_affected(instance, deleted=True)
 
 
 def shown_on_pages[M: type[models.Model]](model: M) -> M:
