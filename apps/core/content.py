@@ -22,7 +22,6 @@ from django.dispatch import Signal
 
 from apps.core import markdown
 from apps.core.forms import validate_references
-from apps.core.markdown import frozen_glossary
 from apps.core.models import MarkdownPage, Stamp, bulk_loading, fingerprint
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
@@ -143,7 +142,7 @@ def load(root: Path = FIXTURES_DIR, force: bool = False) -> LoadReport:
 
 
 def _rerender(report: LoadReport, everything: bool) -> None:
-    with frozen_glossary():
+    with markdown.frozen_glossary():
         for kind in KINDS:
             if not issubclass(kind.model, MarkdownPage):
                 continue
