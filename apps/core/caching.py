@@ -36,11 +36,11 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from apps.core import csrf
 from apps.core.monitoring import PAGE_CACHE, STORED_PAGES
 
 VERSION_KEY = "content-version"
@@ -107,7 +107,7 @@ class _Fill:
     with_user: Callable[[], tuple[str, list]] | None = None
 
 
-_FILLS: dict[str, _Fill] = {"csrf": _Fill(get_token)}
+_FILLS: dict[str, _Fill] = {"csrf": _Fill(csrf.get_token)}
 
 
 def per_request(name: str, *, with_user: Callable[[], tuple[str, list]] | None = None) -> Callable:

@@ -15,12 +15,11 @@ that every request fills (apps.core.caching.hole).
 from __future__ import annotations
 
 from django import template
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
 
-from apps.core import caching
+from apps.core import caching, csrf
 from apps.designdocs.outline import outline
 from apps.practice import scheduling
 from apps.practice.models import Attempt
@@ -67,7 +66,7 @@ def _interview_clock(request, attempt_pk, step_slug) -> str:
         "attempt": attempt,
         "clock": attempt.clock(step, timezone.now()),
         "step": step,
-        "csrf_token": get_token(request),
+        "csrf_token": csrf.get_token(request),
     }
     return render_to_string("practice/_clock.html", context)
 
