@@ -263,21 +263,25 @@ class DesignDocQuerySet(models.QuerySet):
         signs the request in (apps.accounts.backends.user_and). Index lookups, in SQL: the
         ORM's own compiling of it cost more than running it, on a page loaded all day."""
         docs, reviewers = DesignDoc._meta.db_table, DocReviewer._meta.db_table
-        shared = f"{reviewers} r JOIN {docs} d ON d.id = r.doc_id WHERE r.user_id = {{user}}"
-        parts = [
-            f"(SELECT COUNT(*) FROM {docs} WHERE owner_id = {{user}})",
-            f"(SELECT MAX(updated_at) FROM {docs} WHERE owner_id = {{user}})",
-            f"(SELECT COUNT(deleted_at) FROM {docs} WHERE owner_id = {{user}})",
-            f"(SELECT MAX(deleted_at) FROM {docs} WHERE owner_id = {{user}})",
-            f"(SELECT COUNT(*) FROM {reviewers} WHERE user_id = {{user}})",
-            f"(SELECT MAX(d.updated_at) FROM {shared})",
-            f"(SELECT COUNT(d.deleted_at) FROM {shared})",
-            f"(SELECT COUNT(*) FROM {docs} WHERE is_example)",
-            f"(SELECT MAX(updated_at) FROM {docs} WHERE is_example)",
-        ]
-        # As text, joined by ":" (an empty time where there is none): CAST and || mean the
-        # same on PostgreSQL and SQLite.
-        return " || ':' || ".join(f"COALESCE(CAST({part} AS TEXT), '')" for part in parts)
+
+        def joined(*values: str) -> str:
+            # As text, joined by ":" (an empty time where there is none): CAST and || mean
+            # the same on PostgreSQL and SQLite.
+            return " || ':' || ".join(f"COALESCE(CAST({value} AS TEXT), '')" for value in values)
+
+        # One scan of each source, every aggregate over it at once (nine subqueries took
+        # PostgreSQL about half again as long).
+        owned = joined("COUNT(*)", "MAX(updated_at)", "COUNT(deleted_at)", "MAX(deleted_at)")
+        shared = joined("COUNT(*)", "MAX(d.updated_at)", "COUNT(d.deleted_at)")
+        examples = joined("COUNT(*)", "MAX(updated_at)")
+        return " || ':' || ".join(
+            [
+                f"(SELECT {owned} FROM {docs} WHERE owner_id = {{user}})",
+                f"(SELECT {shared} FROM {reviewers} r LEFT JOIN {docs} d ON d.id = r.doc_id"
+                f" WHERE r.user_id = {{user}})",
+                f"(SELECT {examples} FROM {docs} WHERE is_example)",
+            ]
+        )
 
     def behind(self):
         """Docs whose derived data may be older than their answers: a refresh queued, a change
