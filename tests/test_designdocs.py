@@ -259,6 +259,21 @@ def test_a_bad_version_is_a_400_with_json(signed_in, doc):
     assert response.json()["detail"][0]["loc"] == ["version_business_goal"]
 
 
+@pytest.mark.parametrize("version", [str(2**31), str(2**63 - 1), "-1"])
+def test_a_version_no_answer_can_have_is_a_400_not_a_crash(signed_in, doc, version):
+    # The largest number the database holds, plus the one a save adds, overflowed it: a 500.
+    for url, data in [
+        (f"/docs/{doc.pk}/answers/business_goal/", {"version_business_goal": version}),
+        (f"/docs/{doc.pk}/answers/business_goal/", {"version_business_goal": "0",
+                                                    "keep": f"business_goal:{version}"}),
+        (f"/docs/{doc.pk}/steps/problem-clarification/", {"version_business_goal": version}),
+    ]:  # fmt: skip
+        response = signed_in.post(url, {"business_goal": "x", **data})
+        assert response.status_code == 400, url
+        assert "whole number from 0" in response.json()["detail"][0]["msg"]
+    assert not doc.answers.exists()
+
+
 # --- History ---------------------------------------------------------------------------------
 
 

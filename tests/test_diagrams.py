@@ -535,6 +535,16 @@ def test_a_bad_version_is_a_400_with_json(signed_in, diagram):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_version_past_what_the_database_holds_is_a_400_not_a_crash(signed_in, diagram, htmx):
+    response = save(signed_in, diagram, "a -> b", str(2**63 - 1), htmx=htmx)
+    assert response.status_code == 400
+    assert "whole number from 0" in response.json()["detail"][0]["msg"]
+    diagram.refresh_from_db()
+    assert diagram.source == "client -> ranker"
+
+
+@pytest.mark.django_db
 def test_rename_and_delete(signed_in, diagram):
     url = diagram.get_absolute_url()
     response = signed_in.post(f"{url}rename/", {"title": "  "})
