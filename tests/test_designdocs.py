@@ -274,6 +274,18 @@ def test_a_version_no_answer_can_have_is_a_400_not_a_crash(signed_in, doc, versi
     assert not doc.answers.exists()
 
 
+def test_right_to_left_text_is_typed_and_shown_in_its_own_direction(signed_in, doc):
+    # Without dir="auto" an Arabic or Hebrew answer sat left-aligned, its end punctuation
+    # drawn at its start ("؟ما هي").
+    arabic = "ما نسبة الاحتيال المقبولة؟"
+    assert autosave(signed_in, doc, "business_goal", arabic, 0).status_code == 200
+    step = signed_in.get(f"/docs/{doc.pk}/steps/problem-clarification/").text
+    fields = re.findall(r'<(?:textarea|input type="text")[^>]*>', step)
+    assert fields and all('dir="auto"' in field for field in fields), fields
+    page = signed_in.get(f"/docs/{doc.pk}/").text
+    assert re.search(rf'<div class="prose doc-answer" dir="auto"><p>{arabic}</p>', page)
+
+
 # --- History ---------------------------------------------------------------------------------
 
 
