@@ -51,6 +51,19 @@ def _kept_version(request: HttpRequest, prompt: Prompt) -> str:
     return kept_version if kept_key == prompt.key else ""
 
 
+def unsent(request: HttpRequest, key: str, *, text_required: bool = True) -> HttpResponse | None:
+    """A 400 when an autosave's body lacks the field ``key`` or its version: a JSON body, a
+    file, an empty one. Nothing arrived to save, and saving "" would empty the answer; None
+    when both came (a metric picker with no box ticked sends no ``key``: ``text_required``)."""
+    missing = [f"version_{key}"] if f"version_{key}" not in request.POST else []
+    if text_required and key not in request.POST:
+        missing.insert(0, key)
+    if not missing:
+        return None
+    message = f"Send the text as the form fields “{key}” and “version_{key}”; nothing was saved."
+    return bad_request(message, missing[0])
+
+
 def _posted_tab(request: HttpRequest) -> tuple[str, int]:
     """The browser tab that sent the text and its save counter (see DesignDoc.save_answer)."""
     tab = request.POST.get("tab", "").replace("\x00", "")[:40]  # PostgreSQL stores no NUL
@@ -194,6 +207,8 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         monitoring.AUTOSAVES.labels("throttled").inc()
         response["Retry-After"] = str(limit.retry_after(who))  # the page retries by itself then
         return response
+    if refusal := unsent(request, key, text_required=prompt.kind != Prompt.Kind.METRICS):
+        return refusal
     # Its snapshot and search entry follow in the refresh_doc task the save enqueued.
     result = _save(request, doc, prompt)
     if result is None:
