@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -257,6 +258,53 @@ def test_a_bad_version_is_a_400_with_json(signed_in, doc):
     )
     assert response.status_code == 400
     assert response.json()["detail"][0]["loc"] == ["version_business_goal"]
+
+
+@pytest.mark.parametrize("version", [str(2**31), str(2**63 - 1), "-1"])
+def test_a_version_no_answer_can_have_is_a_400_not_a_crash(signed_in, doc, version):
+    # The largest number the database holds, plus the one a save adds, overflowed it: a 500.
+    for url, data in [
+        (f"/docs/{doc.pk}/answers/business_goal/", {"version_business_goal": version}),
+        (f"/docs/{doc.pk}/answers/business_goal/", {"version_business_goal": "0",
+                                                    "keep": f"business_goal:{version}"}),
+        (f"/docs/{doc.pk}/steps/problem-clarification/", {"version_business_goal": version}),
+    ]:  # fmt: skip
+        response = signed_in.post(url, {"business_goal": "x", **data})
+        assert response.status_code == 400, url
+        assert "whole number from 0" in response.json()["detail"][0]["msg"]
+    assert not doc.answers.exists()
+
+
+@pytest.mark.parametrize("body", ["json", "file", "nothing"])
+def test_an_autosave_that_sends_no_text_field_saves_nothing_and_says_so(signed_in, doc, body):
+    # Read as "", the text the writer had was emptied (the file), or kept as an unsaved text
+    # from another tab (JSON, an empty body, whose version was taken as 0).
+    autosave(signed_in, doc, "business_goal", "Fewer chargebacks", 0)
+    url, headers = f"/docs/{doc.pk}/answers/business_goal/", {"HX-Request": "true"}
+    if body == "json":
+        data = {"business_goal": "x", "version_business_goal": 1}
+        response = signed_in.post(url, data, content_type="application/json", headers=headers)
+    elif body == "file":
+        data = {"business_goal": SimpleUploadedFile("a.txt", b"x"), "version_business_goal": 1}
+        response = signed_in.post(url, data, headers=headers)
+    else:
+        response = signed_in.post(url, headers=headers)
+    assert response.status_code == 400
+    assert "nothing was saved" in response.json()["detail"][0]["msg"]
+    assert doc.answers.get(prompt__key="business_goal").value == "Fewer chargebacks"
+    assert doc.revisions.count() == 1, "no text from another tab was kept"
+
+
+def test_right_to_left_text_is_typed_and_shown_in_its_own_direction(signed_in, doc):
+    # Without dir="auto" an Arabic or Hebrew answer sat left-aligned, its end punctuation
+    # drawn at its start ("؟ما هي").
+    arabic = "ما نسبة الاحتيال المقبولة؟"
+    assert autosave(signed_in, doc, "business_goal", arabic, 0).status_code == 200
+    step = signed_in.get(f"/docs/{doc.pk}/steps/problem-clarification/").text
+    fields = re.findall(r'<(?:textarea|input type="text")[^>]*>', step)
+    assert fields and all('dir="auto"' in field for field in fields), fields
+    page = signed_in.get(f"/docs/{doc.pk}/").text
+    assert re.search(rf'<div class="prose doc-answer" dir="auto"><p>{arabic}</p>', page)
 
 
 # --- History ---------------------------------------------------------------------------------

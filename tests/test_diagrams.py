@@ -13,6 +13,7 @@ import zipfile
 from xml.etree import ElementTree
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.designdocs import diagrams, dot
 from apps.designdocs.diagrams import STARTERS, clean_svg, draw, run_graphviz
@@ -532,6 +533,26 @@ def test_a_bad_version_is_a_400_with_json(signed_in, diagram):
     response = save(signed_in, diagram, "a -> b", "abc")
     assert response.status_code == 400
     assert response.json()["detail"][0]["loc"] == [f"version_{diagram.key}"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_version_past_what_the_database_holds_is_a_400_not_a_crash(signed_in, diagram, htmx):
+    response = save(signed_in, diagram, "a -> b", str(2**63 - 1), htmx=htmx)
+    assert response.status_code == 400
+    assert "whole number from 0" in response.json()["detail"][0]["msg"]
+    diagram.refresh_from_db()
+    assert diagram.source == "client -> ranker"
+
+
+@pytest.mark.django_db
+def test_a_save_that_sends_the_source_as_a_file_saves_nothing(signed_in, diagram):
+    data = {diagram.key: SimpleUploadedFile("a.dot", b"x -> y"), f"version_{diagram.key}": 1}
+    response = signed_in.post(f"{diagram.get_absolute_url()}save/", data)
+    assert response.status_code == 400
+    assert "nothing was saved" in response.json()["detail"][0]["msg"]
+    diagram.refresh_from_db()
+    assert diagram.source == "client -> ranker"
 
 
 @pytest.mark.django_db

@@ -410,7 +410,7 @@ def test_without_javascript_show_answer_is_a_link_to_the_same_card_revealed(sign
     assert "data-answer hidden" not in page.text and target.back_html in page.text
 
 
-@pytest.mark.parametrize("asked", ["retired", str(2**64), "²"])
+@pytest.mark.parametrize("asked", ["retired", str(2**64), "²", "9" * 5000])
 def test_a_card_asked_for_that_is_not_on_offer_gives_the_next_card(signed_in, alice, asked):
     retired = card("metric:recall")
     Card.objects.filter(pk=retired.pk).update(retired=True)

@@ -395,6 +395,20 @@ def test_a_wrong_tick_is_a_400_and_keeps_the_saved_ones(signed_in, attempt):
     assert attempt.ticks == {"evaluation": [0]}
 
 
+@pytest.mark.parametrize("index", ["²", "٣", "1" * 5000])
+def test_a_tick_whose_index_is_no_plain_number_is_refused_by_name(signed_in, attempt, index):
+    # isdigit() let these through to int(), whose own words ("invalid literal for int()", "4300
+    # digits") were the message, or which read "٣" as point 3.
+    tick = f"evaluation:{index}"
+    response = signed_in.post(f"/practice/attempts/{attempt.pk}/ticks/", {"tick": [tick]})
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["msg"] == (
+        f"“{tick[:40]}” is not a point of this problem's rubric."
+    )
+    attempt.refresh_from_db()
+    assert attempt.ticks == {}
+
+
 def test_time_per_step_chart_marks_a_step_over_budget(signed_in, attempt):
     attempt.record("start", step(), "tab-a", at(0))
     attempt.record("beat", step(), "tab-a", at(30))

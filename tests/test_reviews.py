@@ -6,6 +6,8 @@ Who may reach which URL is specified in test_sharing.py; here, what each can do 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -421,6 +423,15 @@ def test_the_export_can_include_open_comments_per_prompt(doc, alice, dave):
     assert "> > **alice**" in section and "> > Because." in section
     assert "Resolved one" not in text
     assert "## Open comments on the whole doc" in text and "> Overall fine" in text
+
+
+def test_a_right_to_left_comment_is_typed_and_shown_in_its_own_direction(doc, alice, dave):
+    hebrew = "למה דווקא חצי?"
+    comment(signed_in(dave), doc, hebrew, prompt="business_goal")
+    page = signed_in(alice).get(f"/docs/{doc.pk}/").text
+    assert f'<div class="prose comment-body" dir="auto"><p>{hebrew}</p>' in page
+    boxes = re.findall(r'<textarea name="body"[^>]*>', page)
+    assert boxes and all('dir="auto"' in box for box in boxes), boxes
 
 
 # --- Accounts ----------------------------------------------------------------------------------

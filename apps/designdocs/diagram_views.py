@@ -26,7 +26,7 @@ from apps.designdocs.models import (
     DiagramSave,
 )
 from apps.designdocs.views import bad_request, owner_page
-from apps.designdocs.wizard import _posted_tab, _posted_version
+from apps.designdocs.wizard import BAD_VERSION, _posted_tab, _posted_version, unsent
 
 # Each preview may start Graphviz (for up to two seconds); typing sends one per pause.
 PREVIEWS_PER_USER = throttle.Limit("diagram-preview-user", 120, 60)
@@ -95,7 +95,7 @@ def diagram_edit(request: HttpRequest, doc: DesignDoc, diagram_id: int) -> HttpR
     if f"version_{diagram.key}" in request.POST:
         result = _save(request, diagram)
         if result is None:
-            return bad_request("The version must be a whole number.", f"version_{diagram.key}")
+            return bad_request(BAD_VERSION, f"version_{diagram.key}")
         if result.unsaved:
             context = _editor(request, doc, diagram, result=result)
             status = 409 if result.conflict else 413
@@ -120,9 +120,11 @@ def diagram_autosave(request: HttpRequest, doc: DesignDoc, diagram_id: int) -> H
         response = render(request, "designdocs/_diagram_status.html", context, status=429)
         response["Retry-After"] = str(limit.retry_after(who))
         return response
+    if refusal := unsent(request, diagram.key):
+        return refusal
     result = _save(request, diagram)
     if result is None:
-        return bad_request("The version must be a whole number.", f"version_{diagram.key}")
+        return bad_request(BAD_VERSION, f"version_{diagram.key}")
     if not request.htmx:
         if result.refused:
             return bad_request(result.refused, diagram.key)

@@ -16,6 +16,11 @@ from apps.designdocs.models import ANSWER_MAX_CHARS, DesignDoc, Prompt, SaveResu
 from apps.designdocs.outline import outline
 from apps.designdocs.views import bad_request
 
+# What an answer's or a diagram's version can be (a PositiveIntegerField on every database): a
+# save writes the version plus one, so a larger one overflowed the database (a 500).
+VERSION_MAX = 2**31 - 2
+BAD_VERSION = f"The version must be a whole number from 0 to {VERSION_MAX:,}."
+
 
 def _posted_value(request: HttpRequest, prompt: Prompt) -> str:
     if prompt.kind == Prompt.Kind.METRICS:
@@ -32,9 +37,10 @@ def _posted_version(request: HttpRequest, prompt: Prompt) -> int | None:
     if kept := _kept_version(request, prompt):
         raw = kept
     try:
-        return int(raw)
+        version = int(raw)
     except ValueError:
         return None
+    return version if 0 <= version <= VERSION_MAX else None
 
 
 def _kept_version(request: HttpRequest, prompt: Prompt) -> str:
@@ -43,6 +49,19 @@ def _kept_version(request: HttpRequest, prompt: Prompt) -> str:
         return request.GET["keep"]
     kept_key, _, kept_version = request.POST.get("keep", "").partition(":")
     return kept_version if kept_key == prompt.key else ""
+
+
+def unsent(request: HttpRequest, key: str, *, text_required: bool = True) -> HttpResponse | None:
+    """A 400 when an autosave's body lacks the field ``key`` or its version: a JSON body, a
+    file, an empty one. Nothing arrived to save, and saving "" would empty the answer; None
+    when both came (a metric picker with no box ticked sends no ``key``: ``text_required``)."""
+    missing = [f"version_{key}"] if f"version_{key}" not in request.POST else []
+    if text_required and key not in request.POST:
+        missing.insert(0, key)
+    if not missing:
+        return None
+    message = f"Send the text as the form fields “{key}” and “version_{key}”; nothing was saved."
+    return bad_request(message, missing[0])
 
 
 def _posted_tab(request: HttpRequest) -> tuple[str, int]:
@@ -152,7 +171,7 @@ def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
     posted = [p for p in step.prompts.all() if f"version_{p.key}" in request.POST]
     for prompt in posted:  # all checked before any is saved: none or every one
         if _posted_version(request, prompt) is None:
-            return bad_request("The version must be a whole number.", f"version_{prompt.key}")
+            return bad_request(BAD_VERSION, f"version_{prompt.key}")
     results = {prompt.key: _save(request, doc, prompt) for prompt in posted}
     if any(r.unsaved for r in results.values()):
         context = _step_context(doc, step, results, request)
@@ -188,10 +207,12 @@ def autosave(request: HttpRequest, doc: DesignDoc, key: str) -> HttpResponse:
         monitoring.AUTOSAVES.labels("throttled").inc()
         response["Retry-After"] = str(limit.retry_after(who))  # the page retries by itself then
         return response
+    if refusal := unsent(request, key, text_required=prompt.kind != Prompt.Kind.METRICS):
+        return refusal
     # Its snapshot and search entry follow in the refresh_doc task the save enqueued.
     result = _save(request, doc, prompt)
     if result is None:
-        return bad_request("The version must be a whole number.", f"version_{key}")
+        return bad_request(BAD_VERSION, f"version_{key}")
     monitoring.AUTOSAVES.labels(
         "conflict" if result.conflict else "refused" if result.refused else "saved"
     ).inc()

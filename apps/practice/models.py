@@ -430,7 +430,9 @@ class Attempt(models.Model):
         for value in ticked:
             step, _, index = value.partition(":")
             points = self.rubric.get(step)
-            if points is None or not index.isdigit() or int(index) >= len(points):
+            # A point is named as the page writes it, "0" to "n-1": not "²" or "٣", which
+            # isdigit() takes and int() refuses or reads, nor thousands of digits.
+            if points is None or index not in {str(i) for i in range(len(points))}:
                 raise ValueError(f"“{value[:40]}” is not a point of this problem's rubric.")
             ticks.setdefault(step, [])
             if int(index) not in ticks[step]:

@@ -85,7 +85,8 @@ def review(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     counts = review_counts(request.user, deck, now)
     card = None
-    if (card_id := request.GET.get("card", "")).isdecimal():
+    # No card id has 20 digits; int() of thousands of them is a ValueError.
+    if (card_id := request.GET.get("card", "")[:20]).isdecimal():
         card = card_to_show(request.user, int(card_id))
     if card is None:
         card = next_card(request.user, deck, now, new_allowed=counts["new"] > 0)
