@@ -71,6 +71,18 @@ def test_an_abbreviation_in_a_title_or_a_slug_opens_the_page(client, query, url)
     assert response.status_code == 302 and response.url.startswith(url)
 
 
+@pytest.mark.parametrize(
+    ("query", "url"),
+    [("ndcg@10", "/metrics/ndcg/"), ("recall@10", "/metrics/recall-at-k/"),
+     ("Precision@5", "/metrics/precision-at-k/"), ("MAP@100", "/metrics/map-at-k/"),
+     ("hr@20", "/metrics/hit-rate-at-k/")],
+)  # fmt: skip
+def test_a_metric_at_a_number_opens_the_metric_at_k(client, query, url):
+    """Readers type the k they report ("ndcg@10"); the pages are named for any k."""
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 302 and response.url.startswith(url), (query, response)
+
+
 def test_a_title_match_outranks_pages_that_only_mention_the_words():
     hits = [h.url for h in search("ndcg", None).hits]
     assert hits[0] == "/metrics/ndcg/"

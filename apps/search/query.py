@@ -86,6 +86,7 @@ def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
     results = Results(query=query, first=skip + 1)
     if not query:
         return results
+    query = _at_k(query)
     needle = query.lower()
     terms = _terms(query) or [needle]
     wanted = skip + limit + 1  # one more than shown tells whether there are more
@@ -105,6 +106,18 @@ def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
 
 
 TITLE, EXACT, PREFIX, IN_NAMES, IN_SUMMARY, IN_BODY = 6, 5, 4, 3, 2, 1
+
+_AT_NUMBER = re.compile(r"(?P<metric>.+?)\s*@\s*[0-9]+")
+
+
+def _at_k(query: str) -> str:
+    """A ranking metric at the k a reader reports ("ndcg@10", "Recall@5") as the page is
+    named, for any k ("ndcg@k"). Split on "@", the number alone would rank every page that
+    mentions a 10 beside the metric's own."""
+    at = _AT_NUMBER.fullmatch(query)
+    if at is None or not public_names().is_name(f"{at['metric'].lower()}@k"):
+        return query
+    return f"{at['metric']}@k"
 
 
 def suggest(query: str, user=None, limit: int = 8) -> Results:
