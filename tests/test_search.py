@@ -175,6 +175,14 @@ def test_results_are_grouped_ranked_and_highlighted(client):
     assert text.index('href="/concepts/load-balancing/"') < text.index("</ol>")
 
 
+def test_the_best_match_is_listed_first_whatever_its_kind(client):
+    """Groups follow their best hit: a practice problem named "RAG" is not listed after the
+    concepts and metrics that merely contain the letters ("average", "storage")."""
+    text = client.get("/search/", {"q": "RAG", "all": "1"}).text
+    first = re.search(r'<ol class="results">\s*<li><a href="([^"]+)"', text)
+    assert first and first.group(1) == "/practice/problems/rag-question-answering/", first
+
+
 def test_the_count_says_so_when_more_pages_match_than_are_shown(client, monkeypatch):
     """A page of the best matches does not claim to be all of them."""
     monkeypatch.setattr(views, "SHOWN", 3)

@@ -31,7 +31,6 @@ from rapidfuzz import fuzz, process, utils
 from apps.search.models import Entry
 from apps.search.names import PK, Spellings, public_names, spellings
 
-KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
 CANDIDATES = 250  # PostgreSQL ranks at most this many summary and as many body matches
 
@@ -60,11 +59,13 @@ class Results:
         return self.first + len(self.hits) - 1
 
     def grouped(self) -> list[tuple[str, list[Hit]]]:
+        """The hits by kind, each kind where its best hit ranks: a kind's fixed place would
+        put the page a query names ("RAG": a practice problem) after pages that mention it."""
         labels = dict(Entry.Kind.choices)
-        groups = {kind: [] for kind in KIND_ORDER}
+        groups: dict[str, list[Hit]] = {}
         for hit in self.hits:
-            groups[hit.entry.kind].append(hit)
-        return [(labels[kind], hits) for kind, hits in groups.items() if hits]
+            groups.setdefault(hit.entry.kind, []).append(hit)
+        return [(labels[kind], hits) for kind, hits in groups.items()]
 
 
 def visible_to(user):
