@@ -183,6 +183,19 @@ def test_the_best_match_is_listed_first_whatever_its_kind(client):
     assert first and first.group(1) == "/practice/problems/rag-question-answering/", first
 
 
+@pytest.mark.parametrize(
+    ("query", "named", "mention"),
+    [("ECE", "/metrics/calibration-error/", "/concepts/model-freshness/"),
+     ("MSE", "/metrics/mse/", "/concepts/peer-to-peer/")],
+)  # fmt: skip
+def test_every_page_the_query_names_is_listed_before_the_mentions(client, query, named, mention):
+    """Two kinds of page named "ECE" (a concept's alias, a metric's title): the second is not
+    listed after the concepts that only contain the letters ("recent", "themselves")."""
+    text = client.get("/search/", {"q": query, "all": "1"}).text
+    assert f'href="{mention}"' in text, "the page that mentions the letters is listed"
+    assert text.index(f'href="{named}"') < text.index(f'href="{mention}"')
+
+
 def test_the_count_says_so_when_more_pages_match_than_are_shown(client, monkeypatch):
     """A page of the best matches does not claim to be all of them."""
     monkeypatch.setattr(views, "SHOWN", 3)

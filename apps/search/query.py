@@ -32,6 +32,7 @@ from apps.search.models import Entry
 from apps.search.names import PK, Spellings, public_names, spellings
 
 MAX_QUERY = 200
+BEST = "Best matches"  # the label of the pages a query names
 CANDIDATES = 250  # PostgreSQL ranks at most this many summary and as many body matches
 
 
@@ -59,13 +60,15 @@ class Results:
         return self.first + len(self.hits) - 1
 
     def grouped(self) -> list[tuple[str, list[Hit]]]:
-        """The hits by kind, each kind where its best hit ranks: a kind's fixed place would
-        put the page a query names ("RAG": a practice problem) after pages that mention it."""
+        """The pages the query names first, whatever their kind, then the rest by kind, each
+        kind where its best hit ranks. Grouped by kind alone, a page named "ECE" or "RAG" was
+        listed after every page of an earlier kind that only contains the letters."""
         labels = dict(Entry.Kind.choices)
         groups: dict[str, list[Hit]] = {}
         for hit in self.hits:
-            groups.setdefault(hit.entry.kind, []).append(hit)
-        return [(labels[kind], hits) for kind, hits in groups.items()]
+            named = getattr(hit.entry, "tier", 0) >= IN_NAMES
+            groups.setdefault(BEST if named else labels[hit.entry.kind], []).append(hit)
+        return list(groups.items())
 
 
 def visible_to(user):
