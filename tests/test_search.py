@@ -194,6 +194,8 @@ def test_every_page_the_query_names_is_listed_before_the_mentions(client, query,
     text = client.get("/search/", {"q": query, "all": "1"}).text
     assert f'href="{mention}"' in text, "the page that mentions the letters is listed"
     assert text.index(f'href="{named}"') < text.index(f'href="{mention}"')
+    shown = re.search(f'href="{named}">[^<]+</a> <span class="result-kind">Metrics</span>', text)
+    assert shown, "a best match still says what kind of page it is"
 
 
 def test_the_count_says_so_when_more_pages_match_than_are_shown(client, monkeypatch):

@@ -59,16 +59,17 @@ class Results:
     def last(self) -> int:
         return self.first + len(self.hits) - 1
 
-    def grouped(self) -> list[tuple[str, list[Hit]]]:
-        """The pages the query names first, whatever their kind, then the rest by kind, each
-        kind where its best hit ranks. Grouped by kind alone, a page named "ECE" or "RAG" was
-        listed after every page of an earlier kind that only contains the letters."""
+    def grouped(self) -> list[tuple[str, list[Hit], bool]]:
+        """(label, hits, whether each hit is to show its kind): the pages the query names
+        first, whatever their kind, then the rest by kind, each kind where its best hit
+        ranks. Grouped by kind alone, a page named "ECE" or "RAG" was listed after every page
+        of an earlier kind that only contains the letters."""
         labels = dict(Entry.Kind.choices)
         groups: dict[str, list[Hit]] = {}
         for hit in self.hits:
             named = getattr(hit.entry, "tier", 0) >= IN_NAMES
             groups.setdefault(BEST if named else labels[hit.entry.kind], []).append(hit)
-        return list(groups.items())
+        return [(label, hits, label == BEST) for label, hits in groups.items()]
 
 
 def visible_to(user):
