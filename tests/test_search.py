@@ -83,6 +83,15 @@ def test_a_metric_at_a_number_opens_the_metric_at_k(client, query, url):
     assert response.status_code == 302 and response.url.startswith(url), (query, response)
 
 
+@pytest.mark.parametrize(
+    ("query", "url"),
+    [("A/B tests", "/concepts/ab-testing/"), ("shards", "/concepts/sharding-and-partitioning/")],
+)  # fmt: skip
+def test_a_plural_finds_the_page_named_in_the_singular(query, url):
+    hits = [hit.url for hit in search(query).hits]
+    assert hits and hits[0] == url, (query, hits[:3])
+
+
 def test_a_title_match_outranks_pages_that_only_mention_the_words():
     hits = [h.url for h in search("ndcg", None).hits]
     assert hits[0] == "/metrics/ndcg/"

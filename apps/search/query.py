@@ -352,7 +352,16 @@ def _typos(user, needle: str, limit: int) -> list[Entry]:
 def _terms(query: str) -> list[str]:
     words = re.findall(r"[\w\-/+.]+", query.lower())
     stop = {"and", "or", "not", "the", "of", "a", "an", "to", "in", "for", "is"}
-    return [w for w in words if len(w) > 1 and w not in stop]
+    return [_singular(w) for w in words if len(w) > 1 and w not in stop]
+
+
+def _singular(word: str) -> str:
+    """A plural's stem: words are matched inside the text, so "shard" finds "shards" and
+    "sharding" where "shards" finds neither (PostgreSQL's stemming does as much for the
+    full text, not for the names)."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word[-2].isalpha():
+        return word[:-1]
+    return word
 
 
 def _first_match(text: str, terms: list[str], pattern: re.Pattern) -> int:
