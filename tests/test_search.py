@@ -92,6 +92,14 @@ def test_a_plural_finds_the_page_named_in_the_singular(query, url):
     assert hits and hits[0] == url, (query, hits[:3])
 
 
+@pytest.mark.parametrize("query", ["Little’s law", "little‘s law", "LITTLE’S LAW"])
+def test_typographic_quotes_read_as_the_plain_ones(client, query):
+    """Phones and word processors type a curly apostrophe: the name is still the name."""
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 302 and response.url.startswith("/concepts/throughput/")
+    assert response.url.endswith("#littles-law")
+
+
 def test_a_title_match_outranks_pages_that_only_mention_the_words():
     hits = [h.url for h in search("ndcg", None).hits]
     assert hits[0] == "/metrics/ndcg/"

@@ -79,8 +79,13 @@ def visible_to(user):
     return entries.filter(owner__isnull=True)
 
 
+# Phones and word processors type these for ' and " (the names are typed plainly).
+_TYPOGRAPHIC_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
 def normalise(query: str) -> str:
-    return " ".join(query.replace("\x00", " ").split())[:MAX_QUERY]
+    query = query.replace("\x00", " ").translate(_TYPOGRAPHIC_QUOTES)
+    return " ".join(query.split())[:MAX_QUERY]
 
 
 def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
