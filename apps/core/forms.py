@@ -1,4 +1,5 @@
-"""Form fields shared by every admin that edits written pages."""
+"""Form fields shared by every admin that edits written pages, and the number box of every
+calculator and estimator."""
 
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ def validate_references(references: list[dict]) -> list[dict]:
                     f"Reference {number}: “{ref['url']}” is not an http:// or https:// URL."
                 ) from None
     return references
+
+
+class NumberBox(forms.TextInput):
+    """A box for one number that sends what was typed. For an <input type=number> it cannot
+    read ("1e309", "--5", "1e" half typed) a browser sends nothing, so the server could only
+    say the field was empty, and a submitted page lost the text; as text, the field's own
+    message says what is wrong. ``inputmode`` still brings up a number keypad on phones."""
+
+    def __init__(self, attrs=None, whole: bool = False):
+        super().__init__({"inputmode": "numeric" if whole else "decimal", **(attrs or {})})
 
 
 class LinesField(forms.CharField):
