@@ -3,6 +3,8 @@ calculator and estimator."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -33,6 +35,17 @@ class NumberBox(forms.TextInput):
 
     def __init__(self, attrs=None, whole: bool = False):
         super().__init__({"inputmode": "numeric" if whole else "decimal", **(attrs or {})})
+
+    def value_from_datadict(self, data, files, name):
+        """The number typed, read without its thousands separators ("1,000", as the site
+        writes its own numbers); "1,5" stays as typed, for the field to question."""
+        value = super().value_from_datadict(data, files, name)
+        if isinstance(value, str) and _GROUPED_THOUSANDS.fullmatch(value.strip()):
+            return value.strip().replace(",", "")
+        return value
+
+
+_GROUPED_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 
 class LinesField(forms.CharField):
