@@ -153,3 +153,19 @@ def test_back_and_forward_show_the_inputs_each_estimate_came_from(site, page):
     assert field.input_value() == "99.5"
     assert year.inner_text() == "43.8 h"
     assert_no_axe_violations(page)
+
+
+def test_a_number_the_browser_cannot_read_is_explained_and_kept(site, page):
+    """A browser sends nothing for an <input type=number> it cannot parse ("1e309", "--5"):
+    the server said "Enter …" or "required", and a submitted page lost the text. As typed
+    text, it reaches the server, which says what is wrong."""
+    for path, field, message in [
+        ("/concepts/availability/", "#id_nines_qps", "Traffic (requests/s) must be a number"),
+        ("/metrics/ctr/", "#id_clicks", "Enter a whole number."),
+    ]:
+        page.goto(site.url + path)
+        page.click(field)
+        page.keyboard.press("Control+a")
+        page.keyboard.type("1e309")
+        page.locator(f"{field}_error").get_by_text(message).wait_for()
+        assert page.input_value(field) == "1e309"

@@ -118,6 +118,18 @@ def test_chooser_asks_about_classes_only_for_classifiers_and_no_option_is_cut_of
         context.close()
 
 
+def test_a_message_quoting_a_long_value_fits_a_phone(site, browser):
+    """An error that repeats what was given (a mangled shared link's answer) wraps."""
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/metrics/choose/?task=" + "x" * 200)
+        page.locator(".field-error", has_text="Select a valid choice").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    finally:
+        context.close()
+
+
 def test_a_calculators_address_reproduces_its_result(site, page, browser):
     page.goto(site.url + "/metrics/roc-auc/")
     page.fill("#id_y_true", "1, 0, 1, 1, 0, 0, 1, 0")

@@ -459,6 +459,13 @@ def test_bad_input_in_the_query_is_explained_at_the_field(client):
     assert "Fix the fields marked above" in text
 
 
+def test_a_number_typed_with_thousands_separators_is_read(client):
+    """The estimates show 2,592,000; a reader who types or pastes 1,000 means a thousand."""
+    text = client.get("/concepts/availability/?est=nines&availability=99.9&qps=1,000").text
+    assert "Fix the fields marked above" not in text
+    assert 'data-key="error_budget_per_month">2,592,000<' in text  # 0.1 % of 1,000/s a month
+
+
 def test_the_concept_page_keeps_its_query_budget_with_estimators(client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

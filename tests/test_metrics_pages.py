@@ -176,6 +176,12 @@ def test_bad_calculator_input_is_reported_at_the_field_and_kept(client, data, fi
             assert value in response.text, "the user's input stays in the form"
 
 
+def test_a_count_typed_with_thousands_separators_is_read(client):
+    response = client.post("/metrics/ctr/calculate/", {"clicks": "1,200", "impressions": "10,000"})
+    assert response.status_code == 200 and '<td data-key="ctr">0.1200</td>' in response.text
+    assert 'value="1,200"' in response.text or 'value="1200"' in response.text
+
+
 def test_scores_a_hair_apart_get_a_slider_that_moves_freely_not_a_500(client):
     scores = {"y_true": "0, 1", "y_score": "-5e-324, 0"}
     assert client.get("/metrics/precision/", scores).status_code == 200

@@ -71,6 +71,35 @@ def test_an_abbreviation_in_a_title_or_a_slug_opens_the_page(client, query, url)
     assert response.status_code == 302 and response.url.startswith(url)
 
 
+@pytest.mark.parametrize(
+    ("query", "url"),
+    [("ndcg@10", "/metrics/ndcg/"), ("recall@10", "/metrics/recall-at-k/"),
+     ("Precision@5", "/metrics/precision-at-k/"), ("MAP@100", "/metrics/map-at-k/"),
+     ("hr@20", "/metrics/hit-rate-at-k/")],
+)  # fmt: skip
+def test_a_metric_at_a_number_opens_the_metric_at_k(client, query, url):
+    """Readers type the k they report ("ndcg@10"); the pages are named for any k."""
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 302 and response.url.startswith(url), (query, response)
+
+
+@pytest.mark.parametrize(
+    ("query", "url"),
+    [("A/B tests", "/concepts/ab-testing/"), ("shards", "/concepts/sharding-and-partitioning/")],
+)  # fmt: skip
+def test_a_plural_finds_the_page_named_in_the_singular(query, url):
+    hits = [hit.url for hit in search(query).hits]
+    assert hits and hits[0] == url, (query, hits[:3])
+
+
+@pytest.mark.parametrize("query", ["Little’s law", "little‘s law", "LITTLE’S LAW"])
+def test_typographic_quotes_read_as_the_plain_ones(client, query):
+    """Phones and word processors type a curly apostrophe: the name is still the name."""
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 302 and response.url.startswith("/concepts/throughput/")
+    assert response.url.endswith("#littles-law")
+
+
 def test_a_title_match_outranks_pages_that_only_mention_the_words():
     hits = [h.url for h in search("ndcg", None).hits]
     assert hits[0] == "/metrics/ndcg/"
@@ -161,6 +190,29 @@ def test_results_are_grouped_ranked_and_highlighted(client):
     assert "<h2" in text and "Concepts" in text
     assert "<mark>consistent</mark>" in text.lower() or "<mark>hashing</mark>" in text.lower()
     assert text.index('href="/concepts/load-balancing/"') < text.index("</ol>")
+
+
+def test_the_best_match_is_listed_first_whatever_its_kind(client):
+    """Groups follow their best hit: a practice problem named "RAG" is not listed after the
+    concepts and metrics that merely contain the letters ("average", "storage")."""
+    text = client.get("/search/", {"q": "RAG", "all": "1"}).text
+    first = re.search(r'<ol class="results">\s*<li><a href="([^"]+)"', text)
+    assert first and first.group(1) == "/practice/problems/rag-question-answering/", first
+
+
+@pytest.mark.parametrize(
+    ("query", "named", "mention"),
+    [("ECE", "/metrics/calibration-error/", "/concepts/model-freshness/"),
+     ("MSE", "/metrics/mse/", "/concepts/peer-to-peer/")],
+)  # fmt: skip
+def test_every_page_the_query_names_is_listed_before_the_mentions(client, query, named, mention):
+    """Two kinds of page named "ECE" (a concept's alias, a metric's title): the second is not
+    listed after the concepts that only contain the letters ("recent", "themselves")."""
+    text = client.get("/search/", {"q": query, "all": "1"}).text
+    assert f'href="{mention}"' in text, "the page that mentions the letters is listed"
+    assert text.index(f'href="{named}"') < text.index(f'href="{mention}"')
+    shown = re.search(f'href="{named}">[^<]+</a> <span class="result-kind">Metrics</span>', text)
+    assert shown, "a best match still says what kind of page it is"
 
 
 def test_the_count_says_so_when_more_pages_match_than_are_shown(client, monkeypatch):

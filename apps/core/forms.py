@@ -1,6 +1,9 @@
-"""Form fields shared by every admin that edits written pages."""
+"""Form fields shared by every admin that edits written pages, and the number box of every
+calculator and estimator."""
 
 from __future__ import annotations
+
+import re
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -22,6 +25,27 @@ def validate_references(references: list[dict]) -> list[dict]:
                     f"Reference {number}: “{ref['url']}” is not an http:// or https:// URL."
                 ) from None
     return references
+
+
+class NumberBox(forms.TextInput):
+    """A box for one number that sends what was typed. For an <input type=number> it cannot
+    read ("1e309", "--5", "1e" half typed) a browser sends nothing, so the server could only
+    say the field was empty, and a submitted page lost the text; as text, the field's own
+    message says what is wrong. ``inputmode`` still brings up a number keypad on phones."""
+
+    def __init__(self, attrs=None, whole: bool = False):
+        super().__init__({"inputmode": "numeric" if whole else "decimal", **(attrs or {})})
+
+    def value_from_datadict(self, data, files, name):
+        """The number typed, read without its thousands separators ("1,000", as the site
+        writes its own numbers); "1,5" stays as typed, for the field to question."""
+        value = super().value_from_datadict(data, files, name)
+        if isinstance(value, str) and _GROUPED_THOUSANDS.fullmatch(value.strip()):
+            return value.strip().replace(",", "")
+        return value
+
+
+_GROUPED_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 
 class LinesField(forms.CharField):

@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from apps.core.forms import NumberBox
 from apps.estimates.computations import ESTIMATES, Estimate, EstimateError, Quantity, show
 
 NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
@@ -33,9 +34,7 @@ class QuantityField(forms.FloatField):
             min_value=quantity.minimum,
             max_value=quantity.maximum,
             step_size=1 if quantity.whole else None,
-            widget=forms.NumberInput(
-                attrs={"inputmode": "numeric" if quantity.whole else "decimal"}
-            ),
+            widget=NumberBox(whole=quantity.whole),
             error_messages={
                 "required": f"Enter {quantity.labelled}.",
                 "invalid": f"{quantity.labelled} must be a number, such as {example(quantity)}.",

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.validators import MaxLengthValidator
 
+from apps.core.forms import NumberBox
 from apps.metrics import chooser, computations
 from apps.metrics.computations import InputError
 
@@ -183,6 +184,14 @@ class CalculatorForm(forms.Form):
     #: Whether the threshold slider's span changed from the one the page shows (see
     #: BinaryClassificationForm); the HTMX answer then brings a new slider.
     rescaled = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # every number box but the threshold's slider
+            if isinstance(field.widget, forms.NumberInput) and field.widget.input_type == "number":
+                # Django's FloatField is an IntegerField too.
+                whole = not isinstance(field, forms.FloatField)
+                field.widget = NumberBox(whole=whole)
 
     def arguments(self) -> dict[str, Any]:
         return {name: value for name, value in self.cleaned_data.items() if value is not None}

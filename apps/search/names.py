@@ -66,6 +66,10 @@ class Names:
                 return []
         return [self.rows[i] for i in sorted(found or ())]
 
+    def is_name(self, name: str) -> bool:
+        """Whether ``name`` (lower case) is a title or alias of a public entry."""
+        return f"|{name}|" in self._all_names
+
     @cached_property
     def _all_names(self) -> str:
         # One line per entry ("\n" is in no name, nor in a term), so a match names its entry.

@@ -31,8 +31,8 @@ from rapidfuzz import fuzz, process, utils
 from apps.search.models import Entry
 from apps.search.names import PK, Spellings, public_names, spellings
 
-KIND_ORDER = [kind for kind, _ in Entry.Kind.choices]
 MAX_QUERY = 200
+BEST = "Best matches"  # the label of the pages a query names
 CANDIDATES = 250  # PostgreSQL ranks at most this many summary and as many body matches
 
 
@@ -59,12 +59,17 @@ class Results:
     def last(self) -> int:
         return self.first + len(self.hits) - 1
 
-    def grouped(self) -> list[tuple[str, list[Hit]]]:
+    def grouped(self) -> list[tuple[str, list[Hit], bool]]:
+        """(label, hits, whether each hit is to show its kind): the pages the query names
+        first, whatever their kind, then the rest by kind, each kind where its best hit
+        ranks. Grouped by kind alone, a page named "ECE" or "RAG" was listed after every page
+        of an earlier kind that only contains the letters."""
         labels = dict(Entry.Kind.choices)
-        groups = {kind: [] for kind in KIND_ORDER}
+        groups: dict[str, list[Hit]] = {}
         for hit in self.hits:
-            groups[hit.entry.kind].append(hit)
-        return [(labels[kind], hits) for kind, hits in groups.items() if hits]
+            named = getattr(hit.entry, "tier", 0) >= IN_NAMES
+            groups.setdefault(BEST if named else labels[hit.entry.kind], []).append(hit)
+        return [(label, hits, label == BEST) for label, hits in groups.items()]
 
 
 def visible_to(user):
@@ -74,8 +79,13 @@ def visible_to(user):
     return entries.filter(owner__isnull=True)
 
 
+# Phones and word processors type these for ' and " (the names are typed plainly).
+_TYPOGRAPHIC_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
 def normalise(query: str) -> str:
-    return " ".join(query.replace("\x00", " ").split())[:MAX_QUERY]
+    query = query.replace("\x00", " ").translate(_TYPOGRAPHIC_QUOTES)
+    return " ".join(query.split())[:MAX_QUERY]
 
 
 def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
@@ -86,6 +96,7 @@ def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
     results = Results(query=query, first=skip + 1)
     if not query:
         return results
+    query = _at_k(query)
     needle = query.lower()
     terms = _terms(query) or [needle]
     wanted = skip + limit + 1  # one more than shown tells whether there are more
@@ -105,6 +116,18 @@ def search(query: str, user=None, limit: int = 50, skip: int = 0) -> Results:
 
 
 TITLE, EXACT, PREFIX, IN_NAMES, IN_SUMMARY, IN_BODY = 6, 5, 4, 3, 2, 1
+
+_AT_NUMBER = re.compile(r"(?P<metric>.+?)\s*@\s*[0-9]+")
+
+
+def _at_k(query: str) -> str:
+    """A ranking metric at the k a reader reports ("ndcg@10", "Recall@5") as the page is
+    named, for any k ("ndcg@k"). Split on "@", the number alone would rank every page that
+    mentions a 10 beside the metric's own."""
+    at = _AT_NUMBER.fullmatch(query)
+    if at is None or not public_names().is_name(f"{at['metric'].lower()}@k"):
+        return query
+    return f"{at['metric']}@k"
 
 
 def suggest(query: str, user=None, limit: int = 8) -> Results:
@@ -334,7 +357,16 @@ def _typos(user, needle: str, limit: int) -> list[Entry]:
 def _terms(query: str) -> list[str]:
     words = re.findall(r"[\w\-/+.]+", query.lower())
     stop = {"and", "or", "not", "the", "of", "a", "an", "to", "in", "for", "is"}
-    return [w for w in words if len(w) > 1 and w not in stop]
+    return [_singular(w) for w in words if len(w) > 1 and w not in stop]
+
+
+def _singular(word: str) -> str:
+    """A plural's stem: words are matched inside the text, so "shard" finds "shards" and
+    "sharding" where "shards" finds neither (PostgreSQL's stemming does as much for the
+    full text, not for the names)."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word[-2].isalpha():
+        return word[:-1]
+    return word
 
 
 def _first_match(text: str, terms: list[str], pattern: re.Pattern) -> int:
