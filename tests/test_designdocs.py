@@ -295,6 +295,20 @@ def test_an_autosave_that_sends_no_text_field_saves_nothing_and_says_so(signed_i
     assert doc.revisions.count() == 1, "no text from another tab was kept"
 
 
+def test_a_step_posted_with_a_version_but_no_text_saves_nothing_and_says_so(signed_in, doc):
+    """The step's form (no JavaScript) always sends each field with its version; a version
+    alone, read as "", emptied the answer."""
+    autosave(signed_in, doc, "business_goal", "Fewer chargebacks", 0)
+    url = f"/docs/{doc.pk}/steps/problem-clarification/"
+    response = signed_in.post(url, {"version_business_goal": 1, "go": "next"})
+    assert response.status_code == 400
+    assert "nothing was saved" in response.json()["detail"][0]["msg"]
+    assert doc.answers.get(prompt__key="business_goal").value == "Fewer chargebacks"
+    whole = signed_in.post(url, {"business_goal": "Fewer disputes", "version_business_goal": 1})
+    assert whole.status_code == 302
+    assert doc.answers.get(prompt__key="business_goal").value == "Fewer disputes"
+
+
 def test_right_to_left_text_is_typed_and_shown_in_its_own_direction(signed_in, doc):
     # Without dir="auto" an Arabic or Hebrew answer sat left-aligned, its end punctuation
     # drawn at its start ("؟ما هي").

@@ -170,6 +170,8 @@ def step_page(request: HttpRequest, doc: DesignDoc, slug: str) -> HttpResponse:
     # Not on the submitted form: a prompt added since it was loaded.
     posted = [p for p in step.prompts.all() if f"version_{p.key}" in request.POST]
     for prompt in posted:  # all checked before any is saved: none or every one
+        if refusal := unsent(request, prompt.key, text_required=prompt.kind != Prompt.Kind.METRICS):
+            return refusal  # a version without its text would save "" over the answer
         if _posted_version(request, prompt) is None:
             return bad_request(BAD_VERSION, f"version_{prompt.key}")
     results = {prompt.key: _save(request, doc, prompt) for prompt in posted}
