@@ -14,7 +14,8 @@ from apps.designdocs import numbers
      ("2.5 tb per month", ["GB", "TB", "TB/month"], "2.5 TB per month"),
      ("10 gb/d", ["GB", "GB/day"], "10 GB per day"), ("12,000 QPS", ["QPS"], ""),
      ("1.5bn", [], "1,500,000,000"), ("40 ms", ["ms"], ""),
-     ("1.2345678M", [], "1,234,567.8"), ("1.1k", [], "1,100")],
+     ("1.2345678M", [], "1,234,567.8"), ("1.1k", [], "1,100"),
+     ("1,234,567.5 QPS", ["QPS"], ""), ("-0", [], ""), ("10_000", [], "10,000")],
 )  # fmt: skip
 def test_shorthand_is_understood(text, units, meaning):
     assert numbers.check(text, units) == ""
@@ -28,7 +29,14 @@ def test_shorthand_is_understood(text, units, meaning):
      ("10 GB/fortnight", ["GB"], "is not a unit here"),
      ("1e309", [], "That number is too large to work with; write a smaller one."),
      ("1e308k QPS", ["QPS"], "too large"),
-     ("1 PB/day", ["PB", "GB/day"], "“PB/day” is not a unit here; use PB, GB/day.")],
+     ("1 PB/day", ["PB", "GB/day"], "“PB/day” is not a unit here; use PB, GB/day."),
+     # A comma only groups thousands: "1,2,3" was read as 123, "1,5" as 15.
+     ("1,2,3 QPS", ["QPS"], "A comma only separates thousands (“12,000”)"),
+     ("1,5 ms", ["ms"], "for a decimal, write a point (“1.5”)"),
+     ("12,00 QPS", ["QPS"], "A comma only separates thousands"),
+     # Was: "“000 QPS” is not a unit here".
+     ("12 000 QPS", ["QPS"], "Write the number without spaces inside it"),
+     ("1 200", [], "Write the number without spaces inside it")],
 )  # fmt: skip
 def test_bad_numbers_say_what_is_wrong(text, units, message):
     assert message in numbers.check(text, units)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 _NUMBER = re.compile(r"[-+]?(?:\d[\d,_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
 # A multiplier written straight after the digits: 35k, 1.2M, 3bn.
 _SCALE = re.compile(r"(k|K|M|bn|B|T)(?![A-Za-z])")
+# Commas in a number group its thousands, and nothing else: "1,5" is not 15 (nor 1.5).
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 SCALES = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9, "T": 1e12}
 PERIODS = {
     "s": "second", "sec": "second", "second": "second",
@@ -65,6 +67,18 @@ def parse(text: str, units: list[str]) -> Number:
     """The number an answer stands for, or :class:`NumberError` saying what is wrong."""
     text = text.strip()
     match = _NUMBER.match(text)
+    whole = re.split(r"[.eE]", match.group(0).lstrip("+-"))[0]
+    if "," in whole and not _THOUSANDS.fullmatch(whole):
+        raise NumberError(
+            "A comma only separates thousands (“12,000”); for a decimal, write a point (“1.5”)."
+        )
+    # "12 000 QPS" would be 12 with the unit "000 QPS": say what to write instead.
+    if (
+        whole
+        and text[match.end() : match.end() + 1].isspace()
+        and text[match.end() :].lstrip()[:1].isdigit()
+    ):
+        raise NumberError("Write the number without spaces inside it (“12000” or “12,000”).")
     digits = match.group(0).replace(",", "").replace("_", "")
     try:
         value = float(digits)
