@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.designdocs.forms import DiagramForm
 from apps.designdocs.models import Answer, DesignDoc, Prompt, Revision, Step
 
 pytestmark = pytest.mark.django_db
@@ -307,6 +308,23 @@ def test_a_step_posted_with_a_version_but_no_text_saves_nothing_and_says_so(sign
     whole = signed_in.post(url, {"business_goal": "Fewer disputes", "version_business_goal": 1})
     assert whole.status_code == 302
     assert doc.answers.get(prompt__key="business_goal").value == "Fewer disputes"
+
+
+def test_a_title_and_problem_are_typed_and_shown_in_their_own_direction(signed_in, doc):
+    """Hebrew or Arabic in the title, the problem and a diagram's title sat left-aligned."""
+    new_doc = signed_in.get("/docs/").text
+    page = signed_in.get(f"/docs/{doc.pk}/").text
+    for html, name in (
+        (new_doc, "title"),
+        (new_doc, "problem"),
+        (page, "title"),
+        (page, "problem"),
+        (page, "diagram-title"),
+    ):
+        field = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', html)
+        assert field and 'dir="auto"' in field.group(0), (name, field)
+    assert 'dir="auto"' in str(DiagramForm()["title"]), "a diagram's title, in its editor"
+    assert re.search(r'<h1 dir="auto">', page)
 
 
 def test_right_to_left_text_is_typed_and_shown_in_its_own_direction(signed_in, doc):

@@ -23,7 +23,11 @@ class DocForm(forms.ModelForm):
     class Meta:
         model = DesignDoc
         fields = ("title", "problem")
-        widgets = {"problem": forms.Textarea(attrs={"rows": 4})}
+        # dir="auto": a title or problem in Arabic or Hebrew is typed in its own direction.
+        widgets = {
+            "title": forms.TextInput(attrs={"dir": "auto"}),
+            "problem": forms.Textarea(attrs={"rows": 4, "dir": "auto"}),
+        }
         help_texts = {
             "title": "What the system does, e.g. “Fraud detection for card payments”.",
             "problem": "One paragraph: who uses it, what it decides, why it matters.",
@@ -82,6 +86,7 @@ class DiagramForm(forms.ModelForm):
     class Meta:
         model = Diagram
         fields = ("title",)
+        widgets = {"title": forms.TextInput(attrs={"dir": "auto"})}
         help_texts = {"title": "What it shows, e.g. “Serving path” or “Feature pipeline”."}
         error_messages = {"title": {"required": "Give the diagram a title."}}
 
