@@ -62,7 +62,9 @@ def test_typos_still_find_the_page_on_every_database(typo, slug):
     ("query", "url"),
     [("ndcg", "/metrics/ndcg/"), ("IoU", "/metrics/iou/"), ("mcc", "/metrics/mcc/"),
      ("mrr", "/metrics/mrr/"), ("pr-auc", "/metrics/pr-auc/"),
-     ("eda", "/concepts/exploratory-data-analysis/")],
+     ("eda", "/concepts/exploratory-data-analysis/"),
+     # Aliases the QA pass found missing: the abbreviation engineers type.
+     ("LTR", "/concepts/learning-to-rank/")],
 )  # fmt: skip
 def test_an_abbreviation_in_a_title_or_a_slug_opens_the_page(client, query, url):
     results = search(query)
@@ -198,6 +200,13 @@ def test_the_best_match_is_listed_first_whatever_its_kind(client):
     text = client.get("/search/", {"q": "RAG", "all": "1"}).text
     first = re.search(r'<ol class="results">\s*<li><a href="([^"]+)"', text)
     assert first and first.group(1) == "/practice/problems/rag-question-answering/", first
+
+
+def test_kubernetes_autoscaling_by_its_abbreviations_opens_the_section(client):
+    for query in ("HPA", "k8s autoscaling", "Kubernetes autoscaling"):
+        assert search(query).exact_url == "/concepts/scaling/#autoscaling", query
+    response = client.get("/search/", {"q": "HPA"})
+    assert response.status_code == 302 and response.url.endswith("#autoscaling")
 
 
 @pytest.mark.parametrize(
