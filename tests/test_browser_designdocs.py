@@ -47,7 +47,13 @@ def test_engineer_signs_up_writes_autosaves_picks_metrics_and_exports(site, page
     options = page.locator("#options-offline_metrics")
     options.get_by_text("Recommended:").first.wait_for()
     assert options.locator('input[value="ndcg"]').count() == 0
-    options.locator('input[value="pr-auc"]').check()
+    # The picker's status may already say "Saved at" (its refresh after the model type): wait
+    # for this pick's own save, or the doc page can be read before it lands.
+    with page.expect_response(
+        lambda r: "/answers/offline_metrics/" in r.url and r.request.method == "POST"
+    ) as saved:
+        options.locator('input[value="pr-auc"]').check()
+    assert saved.value.status == 200
     page.locator("#status-offline_metrics").get_by_text("Saved at").wait_for()
     assert_no_axe_violations(page)
 
