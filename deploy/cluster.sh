@@ -135,10 +135,11 @@ task_worker() {
 }
 
 start_site() {
-  say "collectstatic, migrate and load_content (once, before any replica starts)"
+  say "collectstatic, migrate, load_content and clearsessions (once, before any replica starts)"
   "$VENV/bin/python" manage.py collectstatic --noinput >"$RUN/setup.log" 2>&1 \
     && "$VENV/bin/python" manage.py migrate --noinput >>"$RUN/setup.log" 2>&1 \
     && "$VENV/bin/python" manage.py load_content >>"$RUN/setup.log" 2>&1 \
+    && "$VENV/bin/python" manage.py clearsessions >>"$RUN/setup.log" 2>&1 \
     || die "setup failed; see $RUN/setup.log"
   local replica name port
   for replica in "${REPLICAS[@]}"; do

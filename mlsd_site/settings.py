@@ -278,10 +278,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Sessions read from the cache (Redis in production) and written through to the database:
-# no query per request, and a cache restart signs nobody out (cached_db, read together with the
-# content version: apps.core.sessions).
-SESSION_ENGINE = "apps.core.sessions"
+# Sessions in the database, read in the statement that reads the signed-in user (with the
+# content version and the header's counts: apps.accounts.sessions): no round trip of their own,
+# and a cache restart signs nobody out.
+SESSION_ENGINE = "apps.accounts.sessions"
 # The user of a signed-in request is read by one raw SELECT (apps.accounts.backends); Django's
 # own backend stays listed so that sessions made before keep working.
 AUTHENTICATION_BACKENDS = [

@@ -3,11 +3,20 @@
 import html
 import re
 from datetime import timedelta
+from importlib import import_module
 
 import fsrs
 import pytest
-from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +24,8 @@ from django.utils import timezone
 
 from apps.accounts.backends import read_with_user, user_and
 from apps.accounts.middleware import AuthenticationMiddleware
+from apps.accounts.models import Session
+from apps.accounts.sessions import SessionStore
 from apps.core.sql import columns
 from apps.designdocs.models import DesignDoc, Prompt
 from apps.practice import scheduling
@@ -151,15 +162,108 @@ def test_two_older_accounts_differing_in_case_are_each_reached_by_their_exact_na
         assert signing_in.session["_auth_user_id"] == str(user.pk)
 
 
-def test_signed_in_requests_read_the_user_through_the_raw_backend(client, alice):
+def test_signed_in_requests_read_the_session_and_the_user_in_one_statement(client, alice):
     client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
     assert client.session[BACKEND_SESSION_KEY] == "apps.accounts.backends.UserBackend"
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/accounts/password_change/").status_code == 200
-    table = connection.ops.quote_name(get_user_model()._meta.db_table)
-    sql = queries.captured_queries[0]["sql"]  # with the header's counts
-    assert sql.startswith(f"SELECT {columns(get_user_model(), table)}, (SELECT COUNT(*) ")
-    assert f") FROM {table} WHERE {table}.{connection.ops.quote_name('id')} = " in sql
+    quote = connection.ops.quote_name
+    table, sessions = quote(get_user_model()._meta.db_table), quote(Session._meta.db_table)
+    sql = queries.captured_queries[0]["sql"]  # with the header's counts and the version
+    assert sql.startswith(f"SELECT {sessions}.session_data, (SELECT value FROM ")
+    assert f", {columns(get_user_model(), table)}, (SELECT COUNT(*) " in sql
+    assert f" FROM {sessions} LEFT JOIN {table} ON {table}.{quote('id')} = " in sql
+    assert not any(table in query["sql"] for query in queries.captured_queries[1:])
+
+
+def test_a_session_row_names_the_user_it_signs_in(client, alice, bob):
+    client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    key = client.session.session_key
+    assert Session.objects.get(session_key=key).user_id == alice.pk
+    client.post("/accounts/logout/")
+    assert not Session.objects.filter(session_key=key).exists()
+    assert not Session.objects.filter(user_id=alice.pk).exists()
+
+
+def test_the_session_data_not_its_user_column_says_who_is_signed_in(client, alice, bob):
+    """The column only saves a round trip: a row whose column names someone else (written by
+    hand, or by an older release) signs in the user its data names, read by their own
+    statement."""
+    client.force_login(alice)
+    Session.objects.filter(session_key=client.session.session_key).update(user_id=bob.pk)
+    assert _reader(client) == alice
+    Session.objects.filter(session_key=client.session.session_key).update(user_id=None)
+    assert _reader(client) == alice
+
+
+def test_deleting_an_account_signs_it_out_everywhere(alice):
+    phone, laptop = Client(), Client()
+    for device in (phone, laptop):
+        device.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    assert Session.objects.filter(user_id=alice.pk).count() == 2
+    alice.delete()
+    assert not Session.objects.filter(user_id=alice.pk).exists()
+    assert not _reader(phone).is_authenticated
+
+
+def test_a_password_changed_elsewhere_still_signs_the_other_sessions_out(alice):
+    """Django's session hash is still checked against the user read with the session."""
+    phone, laptop = Client(), Client()
+    for device in (phone, laptop):
+        device.post("/accounts/login/", {"username": "alice", "password": "correct-horse-9"})
+    laptop.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "correct-horse-9",
+            "new_password1": "a-new-Horse-battery-77",
+            "new_password2": "a-new-Horse-battery-77",
+        },
+    )
+    assert _reader(laptop) == alice
+    assert not _reader(phone).is_authenticated
+
+
+def test_an_expired_session_signs_nobody_in(client, alice):
+    client.force_login(alice)
+    past = timezone.now() - timedelta(seconds=1)
+    Session.objects.filter(session_key=client.session.session_key).update(expire_date=past)
+    assert not _reader(client).is_authenticated
+
+
+def test_a_session_naming_a_user_who_is_no_more_is_saved_and_signs_nobody_in(client, alice):
+    """No constraint in the database: saving such a session neither fails nor loops."""
+    store = SessionStore()
+    store.update({SESSION_KEY: "987654", BACKEND_SESSION_KEY: "apps.accounts.backends.UserBackend"})
+    store.create()
+    assert Session.objects.get(session_key=store.session_key).user_id == 987654
+    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
+    assert not _reader(client).is_authenticated
+
+
+def _reader(client):
+    """Who a page request of ``client`` is read as."""
+    response = client.get("/docs/")
+    assert response.status_code == 200
+    return response.wsgi_request.user
+
+
+def test_the_deploy_that_brings_the_session_table_signs_nobody_out(client, alice, bob):
+    old = import_module("django.contrib.sessions.backends.db").SessionStore()
+    old.update({SESSION_KEY: str(alice.pk), BACKEND_SESSION_KEY: "x", HASH_SESSION_KEY: "y"})
+    old.create()
+    expired = import_module("django.contrib.sessions.backends.db").SessionStore()
+    expired.set_expiry(-1)
+    expired.create()
+    anonymous = import_module("django.contrib.sessions.backends.db").SessionStore()
+    anonymous["note"] = "kept"
+    anonymous.create()
+    migration = import_module("apps.accounts.migrations.0002_sessions_kept")
+    migration.keep_sessions(global_apps, None)
+    kept = dict(Session.objects.values_list("session_key", "user_id"))
+    assert kept == {old.session_key: alice.pk, anonymous.session_key: None}
+    assert Session.objects.get(session_key=old.session_key).get_decoded()[SESSION_KEY] == str(
+        alice.pk
+    )
 
 
 def _request_of(client, method: str = "get", **headers):
@@ -328,3 +432,15 @@ def test_account_pages_are_the_sites_own_not_the_admins(client, alice, url, head
     assert response.status_code == 200
     assert f"<h1>{heading}</h1>" in response.text
     assert "Django site admin" not in response.text
+
+
+def test_clearsessions_removes_the_expired_sessions_only(client, alice):
+    """Each deploy runs it (deploy/cluster.sh, docker-compose.yml's one-shot migrate)."""
+    client.force_login(alice)
+    stale = SessionStore()
+    stale.set_expiry(-1)
+    stale.create()
+    call_command("clearsessions")
+    assert list(Session.objects.values_list("session_key", flat=True)) == [
+        client.session.session_key
+    ]

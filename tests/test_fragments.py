@@ -17,7 +17,6 @@ import pytest
 import time_machine
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.contrib.sessions.backends import cached_db
 from django.core.cache import cache, caches
 from django.db import connection
 from django.db.models import Value
@@ -28,7 +27,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.concepts.models import Concept
-from apps.core.caching import MARK, VERSION_KEY, stored_page
+from apps.core.caching import (
+    MARK,
+    VERSION_KEY,
+    VERSION_STAMP,
+    bump_content_version,
+    content_version,
+    stored_page,
+)
+from apps.core.models import Stamp
 from apps.designdocs.models import DesignDoc, DocReviewer, Prompt
 from apps.practice import scheduling
 from apps.practice.models import Attempt, Card, Problem
@@ -366,22 +373,18 @@ def test_a_content_edit_reaches_signed_in_readers_at_once(signed_in):
     assert "Edited at once." in _page(signed_in, "/concepts/tcp/")
 
 
-def test_a_page_served_again_asks_the_cache_once_for_session_and_version(signed_in, monkeypatch):
-    """The process keeps the pages it served: the content version comes with the session
-    (apps.core.sessions), the header's counts with the user, and nothing else is asked."""
+def test_a_page_served_again_asks_the_cache_nothing_and_the_database_once(signed_in, monkeypatch):
+    """The process keeps the pages it served: the session, the user, the header's counts and
+    the content version are read in one statement (apps.accounts.sessions), and nothing else
+    is asked."""
     _page(signed_in, "/concepts/tcp/")
     trips = []
     shared = caches["default"]
 
     def counted(name, asked):
-        def ask(key, *args, **kwargs):
-            if not trips or trips[-1][-1]:  # not one the cache makes itself (get_many's gets)
-                trips.append([name, key, False])
-                try:
-                    return asked(key, *args, **kwargs)
-                finally:
-                    trips[-1][-1] = True
-            return asked(key, *args, **kwargs)
+        def ask(*args, **kwargs):
+            trips.append(name)
+            return asked(*args, **kwargs)
 
         return ask
 
@@ -389,9 +392,10 @@ def test_a_page_served_again_asks_the_cache_once_for_session_and_version(signed_
         monkeypatch.setattr(shared, name, counted(name, getattr(shared, name)))
     with CaptureQueriesContext(connection) as queries:
         page = _page(signed_in, "/concepts/tcp/")
-    session = f"{cached_db.KEY_PREFIX}{signed_in.session.session_key}"
-    assert trips == [["get_many", [session, VERSION_KEY], True]]
-    assert len(queries.captured_queries) == 1 and _account_name(page) == "alice"
+    assert trips == []
+    [read] = [query["sql"] for query in queries.captured_queries]
+    assert '"accounts_session"' in read and '"auth_user"' in read and "core_stamp" in read
+    assert _account_name(page) == "alice"
 
 
 def test_a_kept_page_gives_way_to_a_change_made_by_another_process(signed_in):
@@ -402,17 +406,39 @@ def test_a_kept_page_gives_way_to_a_change_made_by_another_process(signed_in):
         body_html=Concat("body_html", Value("Changed elsewhere."))
     )
     assert "Changed elsewhere." not in _page(signed_in, "/concepts/tcp/"), "the version it read"
-    cache.incr(VERSION_KEY)
+    cache.set(VERSION_KEY, content_version() + 1)
+    Stamp.objects.filter(name=VERSION_STAMP).update(value="bumped-elsewhere")
     assert "Changed elsewhere." in _page(signed_in, "/concepts/tcp/")
 
 
-def test_a_kept_page_gives_way_when_the_cache_starts_empty(signed_in):
-    """A restarted Redis has no version and no sessions: a new version is taken (never an old
-    one again), the session is read from the database, and the copy kept here is not served."""
+def test_a_kept_page_gives_way_to_the_database_version_alone(signed_in):
+    """The cache's version is not asked for a page kept in memory: the database's decides."""
     _page(signed_in, "/concepts/tcp/")
     _page(signed_in, "/concepts/tcp/")
     Concept.objects.filter(slug="tcp").update(body_html=Concat("body_html", Value("Changed.")))
+    cache.set(VERSION_KEY, content_version() + 1)
+    assert "Changed." not in _page(signed_in, "/concepts/tcp/")
+    Stamp.objects.filter(name=VERSION_STAMP).update(value="bumped-elsewhere")
+    assert "Changed." in _page(signed_in, "/concepts/tcp/")
+
+
+def test_a_bump_stamps_a_new_version_in_the_database_too(db):
+    versions = set()
+    for _ in range(3):
+        bump_content_version()
+        versions.add(Stamp.read(VERSION_STAMP))
+    assert len(versions) == 3 and "" not in versions
+
+
+def test_a_kept_page_and_the_signed_in_reader_outlive_a_cache_that_starts_empty(signed_in):
+    """A restarted Redis has no version and no pages: the reader stays signed in (sessions
+    are in the database), and an edit made afterwards shows at once."""
+    _page(signed_in, "/concepts/tcp/")
+    _page(signed_in, "/concepts/tcp/")
     cache.clear()
+    assert _account_name(_page(signed_in, "/concepts/tcp/")) == "alice"
+    Concept.objects.filter(slug="tcp").update(body_html=Concat("body_html", Value("Changed.")))
+    bump_content_version()
     page = _page(signed_in, "/concepts/tcp/")
     assert "Changed." in page and _account_name(page) == "alice"
 

@@ -9,9 +9,10 @@ cached carry no per-visitor data: no CSRF token, no messages, no account (see ba
 
 Signed-in pages are kept whole the same way, per state of what they show and per reader,
 with holes for what each request renders anew (its CSRF token, the header's counts):
-:func:`stored_page`. Each process also keeps the pages it served last: with the content version
-read along with the session (apps.core.sessions) and the header's counts along with the user
-(apps.accounts.backends), a page served again costs those two reads and nothing more.
+:func:`stored_page`. Each process also keeps the pages it served last: the session, the user,
+the header's counts and the content version (kept in the database too) are read in one
+statement (apps.accounts.sessions, apps.accounts.backends), and a page served again costs that
+statement and nothing more.
 
 The same pages say so to a shared cache in front (nginx in ``make cluster``, a CDN): ``public``
 for a few seconds, which bounds how long an edit takes to reach anonymous readers there.
@@ -20,6 +21,8 @@ for a few seconds, which bounds how long an edit takes to reach anonymous reader
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -34,7 +37,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
@@ -43,7 +46,10 @@ from django.utils.safestring import mark_safe
 from apps.core import csrf
 from apps.core.monitoring import PAGE_CACHE, STORED_PAGES
 
-VERSION_KEY = "content-version"
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "content-version"  # in the cache
+VERSION_STAMP = "content-version"  # in the database: apps.core.models.Stamp
 TIMEOUT = 24 * 60 * 60
 # A shared cache keeps a page 3 s, then may answer with that copy for 2 s more while one request
 # fetches the next: an edit reaches every anonymous reader within 5 s. Browsers ask each time.
@@ -186,7 +192,8 @@ def stored_page(
             return response
         stored = _Stored(time.time(), response["Content-Type"], parts)
         cache.set(full, (version, stored), PAGE_TIMEOUT)
-        _RECENT.keep(full, version, stored)
+        read = _version_read(request)
+        _RECENT.keep(full, version if read is None else read, stored)
     return HttpResponse(_filled(request, stored.parts), content_type=stored.content_type)
 
 
@@ -202,20 +209,31 @@ class _Stored:
 
 def _stored(request: HttpRequest, key: str) -> tuple[int, _Stored | None]:
     """The content version and the page stored under ``key`` for it, or None. When the
-    session's read brought the version along (apps.core.sessions), a copy this process keeps
-    is served without asking the cache; otherwise the version and the page are read in one
-    round trip, and the page is kept here for the next request."""
-    version = getattr(getattr(request, "session", None), "content_version", None)
-    if version is not None and (stored := _RECENT.get(key, version)) is not None:
+    session's read brought the content version along (apps.accounts.sessions), a copy this
+    process keeps for it is served without asking the cache; otherwise the cache's version
+    and the page are read in one round trip, and the page is kept here for the next request."""
+    read = _version_read(request)
+    if read is not None and (stored := _RECENT.get(key, read)) is not None:
         STORED_PAGES.labels("memory").inc()
-        return version, stored
+        return read, stored
     version, stored = _current(key)
     if stored is not None and time.time() - stored.made >= PAGE_TIMEOUT:
         stored = None  # the cache's entry outlived its timeout by a moment
     if stored is not None:
-        _RECENT.keep(key, version, stored)
+        _RECENT.keep(key, version if read is None else read, stored)
     STORED_PAGES.labels("rendered" if stored is None else "shared").inc()
     return version, stored
+
+
+def _version_read(request: HttpRequest) -> str | None:
+    """The content version the database held when this request's session was read.
+
+    A page is kept in memory under it whether it was rendered or read from the cache later in
+    the request: either way it shows content at least as new as that version. The database's
+    version changes in the transaction that changes the content and once more after the
+    cache's second bump (:func:`bump_content_version`), so a page the cache held for the
+    moment before that bump is never kept under a version read after it."""
+    return getattr(getattr(request, "session", None), "content_version", None)
 
 
 class _Recent:
@@ -277,6 +295,21 @@ def _bump() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or evicted): any new value invalidates
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    _stamp()  # after the cache: see _version_read
+
+
+def _stamp() -> None:
+    """A new content version in the database (apps.core.models.Stamp), which signed-in
+    requests read with their session: random, so that no version ever comes back."""
+    from apps.core.models import Stamp
+
+    value = secrets.token_hex(8)
+    try:
+        with transaction.atomic():
+            if not Stamp.objects.filter(name=VERSION_STAMP).update(value=value):
+                Stamp.objects.create(name=VERSION_STAMP, value=value)
+    except DatabaseError:  # two made it at once (either is new), or the database is away
+        logger.warning("The content version was not stamped in the database", exc_info=True)
 
 
 def anonymous_page_cache(view: Callable) -> Callable:
