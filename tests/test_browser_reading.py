@@ -5,6 +5,7 @@ import contextlib
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.designdocs.models import DesignDoc
 from tests.conftest import assert_no_axe_violations
@@ -275,3 +276,16 @@ def test_a_wide_code_block_or_formula_scrolls_with_the_keyboard_on_a_phone(
         assert_no_axe_violations(page)
     finally:
         context.close()
+
+
+def test_a_stored_page_served_gzipped_in_parts_reads_whole_in_the_browser(site, browser, site_user):
+    """apps.core.gzipped: the page's text compressed once, the request's own parts between."""
+    site_user("gus")
+    with signed_in(site, browser, "gus", 1280) as page:
+        page.goto(site.url + "/concepts/tcp/")  # stores it
+        response = page.goto(site.url + "/concepts/tcp/")
+        assert response.headers["content-encoding"] == "gzip"
+        assert page.locator(".account-name").get_attribute("title") == "gus"
+        assert page.locator("footer").is_visible()  # the last run, after every hole
+        page.get_by_role("button", name="Sign out").click()  # its CSRF token, a hole, holds
+        expect(page.get_by_role("link", name="Sign in")).to_be_visible()

@@ -39,11 +39,13 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.middleware.gzip import re_accepts_gzip
+from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from apps.core import csrf
+from apps.core import csrf, gzipped
 from apps.core.monitoring import PAGE_CACHE, STORED_PAGES
 
 logger = logging.getLogger(__name__)
@@ -186,25 +188,49 @@ def stored_page(
         response = render({"csrf_token": f"{MARK}csrf{MARK}", STORING: True})
         if response.streaming:
             raise ImproperlyConfigured(f"{request.path}: a streamed page cannot be stored")
-        parts = response.content.decode().split(MARK)
+        parts = response.content.split(MARK.encode())
         if response.status_code != 200 or response.cookies:  # never stored, still filled
-            response.content = _filled(request, parts)
+            response.content = b"".join(_runs(parts, _fills(request, parts)))
             return response
-        stored = _Stored(time.time(), response["Content-Type"], parts)
+        stored = _Stored(time.time(), response["Content-Type"], parts, gzipped.runs(parts[::2]))
         cache.set(full, (version, stored), PAGE_TIMEOUT)
         read = _version_read(request)
         _RECENT.keep(full, version if read is None else read, stored)
-    return HttpResponse(_filled(request, stored.parts), content_type=stored.content_type)
+    return _served(request, stored)
 
 
-PAGE_FORMAT = 2  # of what is stored under a page's key; a new format never reads an old one
+def _served(request: HttpRequest, stored: _Stored) -> HttpResponse:
+    """``stored`` with this request's own parts, gzipped when the request accepts it: the
+    page's text as compressed when it was stored (apps.core.gzipped), not compressed anew."""
+    fills = _fills(request, stored.parts)
+    accepts = re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    if accepts and stored.deflated is not None:
+        blocks = {hole: gzipped.stored(fill) for hole, fill in fills.items()}
+        runs = [
+            (part, stored.deflated[i // 2]) if i % 2 == 0 else (fills[part], blocks[part])
+            for i, part in enumerate(stored.parts)
+        ]
+        response = HttpResponse(gzipped.member(runs), content_type=stored.content_type)
+        response["Content-Encoding"] = "gzip"  # GZipMiddleware leaves it so
+    else:
+        content = b"".join(_runs(stored.parts, fills))
+        response = HttpResponse(content, content_type=stored.content_type)
+    response.headers["Content-Length"] = str(len(response.content))
+    patch_vary_headers(response, ("Accept-Encoding",))
+    return response
+
+
+PAGE_FORMAT = 3  # of what is stored under a page's key; a new format never reads an old one
 
 
 @dataclass(frozen=True)
 class _Stored:
     made: float  # time.time(): a copy is served PAGE_TIMEOUT after it was made, no longer
     content_type: str
-    parts: list[str]  # text, then a hole's name and arguments, then text, …
+    parts: list[bytes]  # text (UTF-8), then a hole's name and arguments, then text, …
+    # Each text part compressed (apps.core.gzipped.runs); None where that costs too many
+    # bytes: GZipMiddleware then compresses each response whole.
+    deflated: list[bytes] | None
 
 
 def _stored(request: HttpRequest, key: str) -> tuple[int, _Stored | None]:
@@ -268,15 +294,20 @@ class _Recent:
 _RECENT = _Recent(size=256)
 
 
-def _filled(request: HttpRequest, parts: list[str]) -> str:
-    """The page with each hole (every other part: a name and its arguments) filled, each
-    distinct hole once: a page of twenty forms carries one CSRF token, as when rendered."""
-    fills: dict[str, str] = {}
+def _fills(request: HttpRequest, parts: list[bytes]) -> dict[bytes, bytes]:
+    """Each distinct hole of ``parts`` (every other part: a name and its arguments) filled,
+    once: a page of twenty forms carries one CSRF token, as when rendered."""
+    fills: dict[bytes, bytes] = {}
     for hole in parts[1::2]:
         if hole not in fills:
-            name, *args = hole.split(":")
-            fills[hole] = _fill(request, name, args)
-    return "".join(part if i % 2 == 0 else fills[part] for i, part in enumerate(parts))
+            name, *args = hole.decode().split(":")
+            fills[hole] = _fill(request, name, args).encode()
+    return fills
+
+
+def _runs(parts: list[bytes], fills: dict[bytes, bytes]) -> list[bytes]:
+    """``parts`` with each hole replaced by its fill."""
+    return [part if i % 2 == 0 else fills[part] for i, part in enumerate(parts)]
 
 
 def bump_content_version() -> None:
