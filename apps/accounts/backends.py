@@ -106,6 +106,7 @@ class _WithSession:
 
     user_id: object = None  # the session row's user column
     row: tuple | None = None  # what get_user reads: the user's columns, the header's, along's
+    header: dict[str, tuple[str, list]] | None = None  # the header's values in ``row``
     read: bool = False
 
 
@@ -155,7 +156,7 @@ def read_session(key: str, now) -> tuple[str, str | None] | None:
     pending.read = True
     if row is None:
         return None
-    pending.user_id, pending.row = row[2], tuple(row[3:])
+    pending.user_id, pending.row, pending.header = row[2], tuple(row[3:]), header
     return row[0], row[1]
 
 
@@ -202,13 +203,13 @@ class UserBackend(ModelBackend):
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        header = _header()
         pending = _WITH_SESSION.get()
-        if pending is not None and pending.read and pending.row and pending.user_id == pk:
-            row = pending.row  # read with the session (read_session)
+        if pending is not None and pending.row and pending.user_id == pk:
+            header, row = pending.header, pending.row  # read with the session (read_session)
             if row[model._meta.concrete_fields.index(model._meta.pk)] is None:
                 return None  # the session names a user who is no more
         else:
+            header = _header()
             sql = _select(along, with_user=True, header=[sql for sql, _ in header.values()])
             row = fetch_one(sql, [*_params(header, along), pk])
         if row is None:

@@ -194,8 +194,7 @@ def stored_page(
             return response
         stored = _Stored(time.time(), response["Content-Type"], parts, gzipped.runs(parts[::2]))
         cache.set(full, (version, stored), PAGE_TIMEOUT)
-        read = _version_read(request)
-        _RECENT.keep(full, version if read is None else read, stored)
+        _keep(request, full, version, stored)
     return _served(request, stored)
 
 
@@ -246,9 +245,16 @@ def _stored(request: HttpRequest, key: str) -> tuple[int, _Stored | None]:
     if stored is not None and time.time() - stored.made >= PAGE_TIMEOUT:
         stored = None  # the cache's entry outlived its timeout by a moment
     if stored is not None:
-        _RECENT.keep(key, version if read is None else read, stored)
+        _keep(request, key, version, stored)
     STORED_PAGES.labels("rendered" if stored is None else "shared").inc()
     return version, stored
+
+
+def _keep(request: HttpRequest, key: str, version: int, stored: _Stored) -> None:
+    """Keep ``stored`` in this process's memory under the version this request's session read
+    (:func:`_version_read`), else under the cache's ``version`` it was made or read for."""
+    read = _version_read(request)
+    _RECENT.keep(key, version if read is None else read, stored)
 
 
 def _version_read(request: HttpRequest) -> str | None:
