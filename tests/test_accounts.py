@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.accounts.backends import read_with_user, user_and
 from apps.accounts.middleware import AuthenticationMiddleware
 from apps.accounts.models import Session
+from apps.accounts import sessions
 from apps.accounts.sessions import SessionStore
 from apps.core.sql import columns
 from apps.designdocs.models import DesignDoc, Prompt
@@ -238,6 +239,42 @@ def test_a_session_naming_a_user_who_is_no_more_is_saved_and_signs_nobody_in(cli
     assert Session.objects.get(session_key=store.session_key).user_id == 987654
     client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
     assert not _reader(client).is_authenticated
+
+
+def test_a_session_checked_once_is_not_checked_again_and_never_shared(monkeypatch):
+    """The signature of a session's data is checked once per process (its payload is kept);
+    each decode still makes new objects, so one request's changes reach no other."""
+    sessions._payload.cache_clear()  # the same data signed in the same second is the same text
+    store = SessionStore()
+    data = store.encode({SESSION_KEY: "7", "link": {"doc": 1}})
+    checks = []
+    real = sessions.signing.loads
+    monkeypatch.setattr(
+        sessions.signing, "loads", lambda *a, **k: checks.append(1) or real(*a, **k)
+    )
+    first = store.decode(data)
+    first["link"]["doc"] = 2
+    first["added"] = True
+    assert store.decode(data) == {SESSION_KEY: "7", "link": {"doc": 1}}
+    assert SessionStore().decode(data) == {SESSION_KEY: "7", "link": {"doc": 1}}
+    assert len(checks) == 1
+
+
+def test_a_forged_session_signs_nobody_in_however_often_it_comes(client, alice, caplog):
+    """A signature that fails is never kept: a session whose data was altered (here, to name
+    another user under the real one's signature) decodes to nothing every time, also after
+    the real data was checked and kept."""
+    client.force_login(alice)
+    row = Session.objects.get(session_key=client.session.session_key)
+    assert _reader(client) == alice
+    signed = row.session_data
+    forged = signed.replace(signed[:10], signed[:9] + ("A" if signed[9] != "A" else "B"), 1)
+    Session.objects.filter(pk=row.pk).update(session_data=forged)
+    for _ in range(2):
+        assert not _reader(client).is_authenticated
+    assert caplog.text.count("Session data corrupted") == 2
+    Session.objects.filter(pk=row.pk).update(session_data=signed)
+    assert _reader(client) == alice
 
 
 def _reader(client):
