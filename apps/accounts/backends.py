@@ -11,6 +11,7 @@ request reads what its header shows of the user (their counts) in it too
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -78,6 +79,21 @@ def user_and(request: HttpRequest, expression: str, params: list) -> tuple[objec
 
 def _select(along: _Along | None, *, with_user: bool, header: list[str] = ()) -> str:
     """The user's row, ``header``'s values and ``along``'s, found by the user's id."""
+    return _select_text(connection.vendor, _shape(along), with_user, tuple(header))
+
+
+def _shape(along: _Along | None) -> tuple[str, str] | None:
+    """What of ``along`` makes the statement's text (its values are parameters)."""
+    return None if along is None else (along.select, along.join)
+
+
+# The statements' texts depend only on the database, what is read along and the header's values,
+# all named in code: a few of them, each built once (building one was a thirtieth of a stored
+# page's work).
+@functools.lru_cache(maxsize=128)
+def _select_text(
+    vendor: str, along: tuple[str, str] | None, with_user: bool, header: tuple[str, ...]
+) -> str:
     table, pk = _user_table()
     selected, join = _selected(along, with_user=with_user, header=header)
     return f"SELECT {selected} FROM {table}{join} WHERE {table}.{pk} = %s"
@@ -88,15 +104,18 @@ def _user_table() -> tuple[str, str]:
     return quote(meta.db_table), quote(meta.pk.column)
 
 
-def _selected(along: _Along | None, *, with_user: bool, header: list[str]) -> tuple[str, str]:
+def _selected(
+    along: tuple[str, str] | None, *, with_user: bool, header: tuple[str, ...]
+) -> tuple[str, str]:
     model = get_user_model()
     table, pk = _user_table()
     selected = [columns(model, table)] if with_user else []  # named by table: the join's too
     selected += [value.replace("{user}", f"{table}.{pk}") for value in header]
     join = ""
     if along:
-        selected.append(along.select.replace("{user}", f"{table}.{pk}"))
-        join = " " + along.join.replace("{user}", f"{table}.{pk}") if along.join else ""
+        select, joined = along
+        selected.append(select.replace("{user}", f"{table}.{pk}"))
+        join = " " + joined.replace("{user}", f"{table}.{pk}") if joined else ""
     return ", ".join(selected), join
 
 
@@ -130,26 +149,13 @@ def read_session(key: str, now) -> tuple[str, str | None] | None:
     unexpired under that key (apps.accounts.sessions). While a user is read
     (:func:`session_with_user`), the same statement reads the user the session's row names, with
     everything :meth:`UserBackend.get_user` would read, and keeps it for it."""
-    from apps.accounts.models import Session
-
-    quote = connection.ops.quote_name
-    session = quote(Session._meta.db_table)
-    version = f"(SELECT value FROM {quote(Stamp._meta.db_table)} WHERE name = %s)"
     pending = _WITH_SESSION.get()
     if pending is None or pending.read:
-        sql = (
-            f"SELECT session_data, {version} FROM {session}"
-            " WHERE session_key = %s AND expire_date > %s"
-        )
-        row = fetch_one(sql, [caching.VERSION_STAMP, key, now])
+        row = fetch_one(_session_text(connection.vendor), [caching.VERSION_STAMP, key, now])
         return None if row is None else (row[0], row[1])
     header, along = _header(), _ALONG.get()
-    table, pk = _user_table()
-    selected, join = _selected(along, with_user=True, header=[sql for sql, _ in header.values()])
-    sql = (
-        f"SELECT {session}.session_data, {version}, {session}.user_id, {selected}"
-        f" FROM {session} LEFT JOIN {table} ON {table}.{pk} = {session}.user_id{join}"
-        f" WHERE {session}.session_key = %s AND {session}.expire_date > %s"
+    sql = _session_text(
+        connection.vendor, _shape(along), tuple(sql for sql, _ in header.values()), with_user=True
     )
     params = [caching.VERSION_STAMP, *_params(header, along), key, now]
     row = fetch_one(sql, params)
@@ -158,6 +164,35 @@ def read_session(key: str, now) -> tuple[str, str | None] | None:
         return None
     pending.user_id, pending.row, pending.header = row[2], tuple(row[3:]), header
     return row[0], row[1]
+
+
+@functools.lru_cache(maxsize=128)
+def _session_text(
+    vendor: str,
+    along: tuple[str, str] | None = None,
+    header: tuple[str, ...] = (),
+    *,
+    with_user: bool = False,
+) -> str:
+    """The statement that reads a session's data and the content version; ``with_user``, also
+    the user its row names, with ``header``'s values and ``along``'s (:func:`read_session`)."""
+    from apps.accounts.models import Session
+
+    quote = connection.ops.quote_name
+    session = quote(Session._meta.db_table)
+    version = f"(SELECT value FROM {quote(Stamp._meta.db_table)} WHERE name = %s)"
+    if not with_user:
+        return (
+            f"SELECT session_data, {version} FROM {session}"
+            " WHERE session_key = %s AND expire_date > %s"
+        )
+    table, pk = _user_table()
+    selected, join = _selected(along, with_user=True, header=header)
+    return (
+        f"SELECT {session}.session_data, {version}, {session}.user_id, {selected}"
+        f" FROM {session} LEFT JOIN {table} ON {table}.{pk} = {session}.user_id{join}"
+        f" WHERE {session}.session_key = %s AND {session}.expire_date > %s"
+    )
 
 
 def _header() -> dict[str, tuple[str, list]]:
