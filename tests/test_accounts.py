@@ -349,11 +349,11 @@ def test_a_page_reads_its_headers_counts_with_its_user_as_the_orm_counts_them(cl
     with CaptureQueriesContext(connection) as queries:
         assert request.user == alice
     assert len(queries.captured_queries) == 1
-    assert request.user.read_for_page == {"due-badge": 2, "inbox-link": 2}
+    assert request.user.read_for_page == {"due-badge": 2, "inbox-unread": 2}
     assert (scheduling.due_count(alice), unread_count(alice)) == (2, 2)
-    assert _request_of(client).user.read_for_page == {"due-badge": 2, "inbox-link": 2}
+    assert _request_of(client).user.read_for_page == {"due-badge": 2, "inbox-unread": 2}
     boosted = _request_of(client, HX_Request="true", HX_Boosted="true")
-    assert boosted.user.read_for_page == {"due-badge": 2, "inbox-link": 2}
+    assert boosted.user.read_for_page == {"due-badge": 2, "inbox-unread": 2}
     # No header to show: a POST, or HTMX asking for a fragment, reads the user alone.
     for request in (_request_of(client, "post"), _request_of(client, HX_Request="true")):
         assert request.user == alice and request.user.read_for_page == {}

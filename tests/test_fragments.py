@@ -278,7 +278,8 @@ def test_header_counts_are_each_requests_own_on_a_stored_page(signed_in, doc, al
     for card in Card.objects.active()[:4]:
         scheduling.grade(alice, card.pk, fsrs.Rating.Again, 0, timezone.now() - timedelta(days=1))
     for page in (_stored(signed_in, "/docs/"), _stored(signed_in, url)):
-        assert '>1<span class="visually-hidden"> unread</span>' in page
+        assert '<a href="/inbox/" class="inbox-link">Inbox <span class="due-badge">1<' in page
+        assert '>1<span class="visually-hidden"> unread</span></span></a>' in page
         assert '>4<span class="visually-hidden"> cards due</span>' in page
         assert MARK not in page
 

@@ -219,7 +219,9 @@ def _served(request: HttpRequest, stored: _Stored) -> HttpResponse:
     return response
 
 
-PAGE_FORMAT = 3  # of what is stored under a page's key; a new format never reads an old one
+# What is stored under a page's key, and the holes' names in it: a new format never reads an old
+# one (4: the inbox link is stored with the page, its unread count a hole of its own).
+PAGE_FORMAT = 4
 
 
 @dataclass(frozen=True)
