@@ -11,8 +11,11 @@ import zipfile
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import override_settings
+from django.utils.csp import CSP, build_policy
 
+from apps.core.middleware import ContentSecurityPolicyMiddleware
 from apps.designdocs.models import Answer, DesignDoc, Prompt
 from apps.search.models import Entry
 
@@ -67,6 +70,34 @@ def test_every_page_sends_the_security_headers(client):
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_policy_built_once_is_djangos_and_follows_the_settings(client):
+    page = "/accounts/login/"  # a page no cache keeps: each response passes the middleware
+    assert client.get(page)["Content-Security-Policy"] == build_policy(settings.SECURE_CSP)
+    stricter = {**settings.SECURE_CSP, "img-src": [CSP.SELF]}
+    with override_settings(SECURE_CSP=stricter):
+        assert client.get(page)["Content-Security-Policy"] == build_policy(stricter)
+    assert "img-src 'self' data:;" in client.get(page)["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("used", [True, False])
+def test_a_nonce_is_in_the_policy_when_a_page_used_it(rf, used):
+    """Django's own build where it differs: a nonce a template asked for, a view's policy."""
+    asked = []
+
+    def page(request):  # a template that uses the nonce, or one that does not
+        asked.extend([str(request._csp_nonce)] if used else [])
+        return HttpResponse()
+
+    with override_settings(SECURE_CSP={"script-src": [CSP.SELF, CSP.NONCE]}):
+        policy = ContentSecurityPolicyMiddleware(page)(rf.get("/"))["Content-Security-Policy"]
+    nonces = [f"'nonce-{nonce}'" for nonce in asked]
+    assert policy == " ".join(["script-src 'self'", *nonces])
+    response = HttpResponse()
+    response._csp_config = {"default-src": [CSP.NONE]}
+    own = ContentSecurityPolicyMiddleware(lambda request: response)(rf.get("/"))
+    assert own["Content-Security-Policy"] == "default-src 'none'"
 
 
 @override_settings(SECURE_HSTS_SECONDS=31536000, SECURE_SSL_REDIRECT=False)
