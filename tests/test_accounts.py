@@ -18,14 +18,14 @@ from django.contrib.auth import (
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.accounts import sessions
 from apps.accounts.backends import read_with_user, user_and
 from apps.accounts.middleware import AuthenticationMiddleware
 from apps.accounts.models import Session
-from apps.accounts import sessions
 from apps.accounts.sessions import SessionStore
 from apps.core.sql import columns
 from apps.designdocs.models import DesignDoc, Prompt
@@ -258,6 +258,18 @@ def test_a_session_checked_once_is_not_checked_again_and_never_shared(monkeypatc
     assert store.decode(data) == {SESSION_KEY: "7", "link": {"doc": 1}}
     assert SessionStore().decode(data) == {SESSION_KEY: "7", "link": {"doc": 1}}
     assert len(checks) == 1
+
+
+def test_a_session_signed_with_a_retired_key_signs_nobody_in(client, alice):
+    """A signature checked and kept under one secret key is checked again under another."""
+    client.force_login(alice)
+    assert _reader(client) == alice
+    with override_settings(SECRET_KEY="a-new-secret-key-" + "x" * 40):
+        assert not _reader(client).is_authenticated
+    with override_settings(
+        SECRET_KEY="a-new-secret-key-" + "x" * 40, SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]
+    ):
+        assert _reader(client) == alice
 
 
 def test_a_forged_session_signs_nobody_in_however_often_it_comes(client, alice, caplog):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import db
 from django.core import signing
@@ -45,7 +46,8 @@ class SessionStore(db.SessionStore):
         process is not checked again (:func:`_payload`); the data is deserialized anew each
         time, so nothing a request changes in it reaches another."""
         try:
-            return self.serializer().loads(_payload(session_data, self.key_salt))
+            keys = (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+            return self.serializer().loads(_payload(session_data, self.key_salt, keys))
         except signing.BadSignature:
             logging.getLogger("django.security.SuspiciousSession").warning("Session data corrupted")
         except Exception:  # as Django's decode: any other failure is an empty session
@@ -66,13 +68,15 @@ class _Verified:
 
 
 @functools.lru_cache(maxsize=4096)
-def _payload(session_data: str, salt: str) -> bytes:
+def _payload(session_data: str, salt: str, keys: tuple[str, ...]) -> bytes:
     """The payload of a signed session, checked by Django's signing.loads (BadSignature if it
     does not hold). Each signed-in request reads its session, and checking the signature
     (a key derivation and an HMAC, base64 and zlib) was about a twentieth of a stored page's
     work. The same signed text always holds the same payload under the same keys, so a check
     is kept for the next request with that text: 4,096 of them, a few hundred bytes each.
-    A failed check is not kept; it raises again the next time."""
+    ``keys`` (the secret key and its fallbacks, which signing.loads reads from the settings)
+    are part of what a check is kept under: a retired key signs nothing in. A failed check is
+    not kept; it raises again the next time."""
     return signing.loads(session_data, salt=salt, serializer=_Verified)
 
 
