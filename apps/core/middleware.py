@@ -64,6 +64,9 @@ class PrivatePagesMiddleware:
         return response
 
 
+_CSP_HEADER = str(CSP.HEADER_ENFORCE)  # a str, not the enum: WSGI servers insist on str names
+
+
 class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
     """Django's, with the site's policy (settings.SECURE_CSP) built once, not on every response:
     it was a fiftieth of a stored page's work. Django's own code builds it when the response is
@@ -80,11 +83,11 @@ class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
             or csp.get_nonce(request)  # false until something asks for the nonce
             or hasattr(response, "_csp_config")
             or hasattr(response, "_csp_ro_config")
-            or CSP.HEADER_ENFORCE in response
+            or _CSP_HEADER in response
         ):
             return super().process_response(request, response)
         built = self._built
         if built is None or built[0] != config:  # settings changed (a test's override)
             built = self._built = (copy.deepcopy(config), build_policy(config))
-        response.headers[CSP.HEADER_ENFORCE] = built[1]
+        response.headers[_CSP_HEADER] = built[1]
         return response
