@@ -77,9 +77,9 @@ def user_and(request: HttpRequest, expression: str, params: list) -> tuple[objec
     return user, row[0] if row else None
 
 
-def _select(along: _Along | None, *, with_user: bool, header: list[str] = ()) -> str:
+def _select(along: _Along | None, *, with_user: bool, header: tuple[str, ...] = ()) -> str:
     """The user's row, ``header``'s values and ``along``'s, found by the user's id."""
-    return _select_text(connection.vendor, _shape(along), with_user, tuple(header))
+    return _select_text(connection.vendor, _shape(along), with_user, header)
 
 
 def _shape(along: _Along | None) -> tuple[str, str] | None:
@@ -245,7 +245,7 @@ class UserBackend(ModelBackend):
                 return None  # the session names a user who is no more
         else:
             header = _header()
-            sql = _select(along, with_user=True, header=[sql for sql, _ in header.values()])
+            sql = _select(along, with_user=True, header=tuple(sql for sql, _ in header.values()))
             row = fetch_one(sql, [*_params(header, along), pk])
         if row is None:
             return None

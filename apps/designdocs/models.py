@@ -185,10 +185,10 @@ def check_number(value: str, units: list[str]) -> str:
     return numbers.check(value, units)
 
 
-# What DesignDoc.state() reads of a doc's answers, by name: alone, or with the doc.
-# What a doc's pages show of its answers changes only with one of these (added, removed,
-# rewritten or re-versioned by any path): one scan of the doc's answers, as text joined by ":"
-# (CAST and || mean the same on PostgreSQL and SQLite; three subqueries scanned them thrice).
+# What DesignDoc.state() reads of a doc's answers, alone or with the doc: what a doc's pages show
+# of its answers changes only with one of these (added, removed, rewritten or re-versioned by
+# any path). One scan of the doc's answers, as text joined by ":" (CAST and || mean the same on
+# PostgreSQL and SQLite; three subqueries scanned them thrice).
 ANSWERS_STATE = " || ':' || ".join(
     f"COALESCE(CAST({value} AS TEXT), '')"
     for value in ("COUNT(*)", "MAX(updated_at)", "SUM(version)")
@@ -247,8 +247,9 @@ class DesignDocQuerySet(models.QuerySet):
             return None
         docs, answers = DesignDoc._meta.db_table, Answer._meta.db_table
         names = ("answers_state",) if with_state else ()
-        state = f", (SELECT {ANSWERS_STATE} FROM {answers} WHERE doc_id = d.id)"
-        state = state if with_state else ""
+        state = (
+            f", (SELECT {ANSWERS_STATE} FROM {answers} WHERE doc_id = d.id)" if with_state else ""
+        )
         join = (
             f"LEFT JOIN {docs} d ON d.id = %s AND d.owner_id = {{user}}"
             " AND d.deleted_at IS NULL AND NOT d.is_example"
